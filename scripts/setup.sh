@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything strata's build, unit tests and integration tests need on Debian 12.
+# Idempotent: when every package is present it changes nothing (and runs no apt-get update).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
+  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  clang-format clang-tidy ccache
+  python3 python3-venv python3-pip
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python tools the tests compare against (pinned), in a venv of their own.
+scripts/setup-testenv.sh

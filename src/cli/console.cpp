@@ -1,0 +1,52 @@
+#include "cli/console.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+namespace strata::cli {
+
+Console::Console(const GlobalOptions& options)
+    : json_(options.json), verbosity_(options.quiet ? -1 : options.verbose) {
+  if (options.color == "always") {
+    color_ = true;
+  } else if (options.color == "auto") {
+    const char* no_color = std::getenv("NO_COLOR");
+    color_ = (no_color == nullptr || *no_color == '\0') && ::isatty(STDERR_FILENO) != 0;
+  }
+}
+
+void Console::info(std::string_view line) const {
+  if (verbosity_ >= 0) fmt::print(stderr, "{}\n", line);
+}
+
+void Console::detail(std::string_view line) const {
+  if (verbosity_ > 0) fmt::print(stderr, "{}\n", line);
+}
+
+void Console::warn(std::string_view line) const {
+  if (color_)
+    fmt::print(stderr, "\x1b[33mwarning:\x1b[0m {}\n", line);
+  else
+    fmt::print(stderr, "warning: {}\n", line);
+}
+
+void Console::error(const Error& error) const {
+  if (color_)
+    fmt::print(stderr, "\x1b[31merror:\x1b[0m {}\n", error.message);
+  else
+    fmt::print(stderr, "error: {}\n", error.message);
+  if (json_) {
+    emit({{"ok", false}, {"error", {{"message", error.message}, {"exit_code", exit_code(error.kind)}}}});
+  }
+}
+
+void Console::emit(const nlohmann::json& document) const {
+  if (!json_) return;
+  fmt::print(stdout, "{}\n", document.dump(2));
+  std::fflush(stdout);
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,55 @@
+#include "cli/main.hpp"
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/console.hpp"
+
+namespace strata {
+namespace {
+
+void add_global_options(CLI::App& app, cli::GlobalOptions& global) {
+  app.add_flag("-v,--verbose", global.verbose, "More detail");
+  app.add_flag("-q,--quiet", global.quiet, "Only errors");
+  app.add_flag("--json", global.json, "Machine-readable result on stdout");
+  app.add_option("--color", global.color, "Color output (NO_COLOR is honoured by auto)")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->default_str("auto");
+  app.set_version_flag("--version", std::string("strata ") + STRATA_VERSION);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"strata: install locked Python dependencies, fast and verifiably", "strata"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  cli::GlobalOptions global;
+  add_global_options(app, global);
+
+  // Commands register here, in the order `--help` lists them.
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return exit_code(ErrorKind::usage);
+  }
+
+  cli::Console console(global);
+  try {
+    (void)console;
+  } catch (const CommandError& e) {
+    console.error(e.error());
+    return exit_code(e.error().kind);
+  } catch (const std::exception& e) {
+    console.error(Error{ErrorKind::runtime, fmt::format("internal error: {}", e.what())});
+    return exit_code(ErrorKind::runtime);
+  }
+  return 0;
+}
+
+}  // namespace strata

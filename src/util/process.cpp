@@ -1,0 +1,98 @@
+#include "util/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+extern char** environ;
+
+namespace strata::util {
+namespace {
+
+struct Pipe {
+  int fds[2] = {-1, -1};
+  ~Pipe() {
+    for (int fd : fds)
+      if (fd >= 0) ::close(fd);
+  }
+  void close_end(int i) {
+    if (fds[i] >= 0) ::close(fds[i]);
+    fds[i] = -1;
+  }
+};
+
+}  // namespace
+
+Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const std::string& input) {
+  if (argv.empty()) return fail(ErrorKind::runtime, "run_process: empty command");
+  Pipe in, out, err;
+  if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0 || ::pipe2(err.fds, O_CLOEXEC) != 0)
+    return fail(ErrorKind::runtime, fmt::format("cannot create pipes: {}", std::strerror(errno)));
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in.fds[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out.fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err.fds[1], 2);
+
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
+  in.close_end(0);
+  out.close_end(1);
+  err.close_end(1);
+
+  ProcessOutput result;
+  std::size_t written = 0;
+  if (input.empty()) in.close_end(1);
+  std::array<pollfd, 3> fds{};
+  std::array<char, 65536> buf{};
+  while (true) {
+    nfds_t n = 0;
+    int out_i = -1, err_i = -1, in_i = -1;
+    if (out.fds[0] >= 0) fds[out_i = static_cast<int>(n++)] = {out.fds[0], POLLIN, 0};
+    if (err.fds[0] >= 0) fds[err_i = static_cast<int>(n++)] = {err.fds[0], POLLIN, 0};
+    if (in.fds[1] >= 0) fds[in_i = static_cast<int>(n++)] = {in.fds[1], POLLOUT, 0};
+    if (n == 0) break;
+    if (::poll(fds.data(), n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    auto drain = [&](int index, Pipe& p, std::string& sink) {
+      if (index < 0 || !(fds[static_cast<std::size_t>(index)].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      ssize_t got = ::read(p.fds[0], buf.data(), buf.size());
+      if (got > 0)
+        sink.append(buf.data(), static_cast<std::size_t>(got));
+      else if (got == 0 || errno != EINTR)
+        p.close_end(0);
+    };
+    drain(out_i, out, result.out);
+    drain(err_i, err, result.err);
+    if (in_i >= 0 && (fds[static_cast<std::size_t>(in_i)].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t put = ::write(in.fds[1], input.data() + written, input.size() - written);
+      if (put > 0) written += static_cast<std::size_t>(put);
+      if (put < 0 && errno != EINTR && errno != EAGAIN) written = input.size();
+      if (written >= input.size()) in.close_end(1);
+    }
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace strata::util
