@@ -31,6 +31,13 @@ class Version {
   /// Parses `text` (surrounding whitespace allowed, any case, all PEP 440 spellings). The error
   /// (kind usage) quotes the text.
   static Result<Version> parse(std::string_view text);
+  /// Builds a version from its parts (packaging's Version.from_parts); `release` must not be
+  /// empty and `local` holds already-normalized segments.
+  static Version from_parts(std::uint64_t epoch, std::vector<std::uint64_t> release,
+                            std::optional<PreRelease> pre = std::nullopt,
+                            std::optional<std::uint64_t> post = std::nullopt,
+                            std::optional<std::uint64_t> dev = std::nullopt,
+                            std::vector<LocalSegment> local = {});
 
   std::uint64_t epoch() const { return epoch_; }
   const std::vector<std::uint64_t>& release() const { return release_; }
@@ -51,6 +58,9 @@ class Version {
   Version base_version() const;
   /// The local label as written after normalization, empty if none.
   std::string local_str() const;
+  /// str() with trailing zeros of the release removed, keeping at least one segment
+  /// (packaging's canonicalize_version(v), e.g. "1.0.0" -> "1").
+  std::string canonical_str() const;
 
   friend std::strong_ordering operator<=>(const Version& a, const Version& b);
   friend bool operator==(const Version& a, const Version& b) { return (a <=> b) == 0; }
