@@ -1,0 +1,94 @@
+#include "lock/toml_read.hpp"
+
+#include <fmt/format.h>
+
+namespace strata::lock::detail {
+
+Result<toml::table> parse_toml(std::string_view text, std::string_view source_name) {
+  try {
+    return toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    const auto& begin = e.source().begin;
+    return fail(ErrorKind::usage, fmt::format("{}:{}:{}: invalid TOML: {}", source_name, begin.line,
+                                              begin.column, e.description()));
+  }
+}
+
+std::string TomlFields::where(const toml::node& node) const {
+  const auto& begin = node.source().begin;
+  if (begin.line == 0) return source_;
+  return fmt::format("{}:{}:{}", source_, begin.line, begin.column);
+}
+
+void TomlFields::fail_at(const toml::node& node, std::string_view message) const {
+  throw CommandError(ErrorKind::usage, fmt::format("{}: {}", where(node), message));
+}
+
+const toml::node* TomlFields::find(const toml::table& table, std::string_view key) const {
+  return table.get(key);
+}
+
+std::optional<std::string> TomlFields::opt_string(const toml::table& table, std::string_view key) const {
+  const toml::node* node = table.get(key);
+  if (!node) return std::nullopt;
+  if (const auto* s = node->as_string()) return s->get();
+  fail_at(*node, fmt::format("expected a string for \"{}\"", key));
+}
+
+std::string TomlFields::req_string(const toml::table& table, std::string_view key,
+                                   std::string_view what) const {
+  if (auto value = opt_string(table, key)) return *value;
+  fail_at(table, fmt::format("missing \"{}\" in {}", key, what));
+}
+
+std::optional<bool> TomlFields::opt_bool(const toml::table& table, std::string_view key) const {
+  const toml::node* node = table.get(key);
+  if (!node) return std::nullopt;
+  if (const auto* b = node->as_boolean()) return b->get();
+  fail_at(*node, fmt::format("expected true or false for \"{}\"", key));
+}
+
+std::optional<std::int64_t> TomlFields::opt_int(const toml::table& table, std::string_view key) const {
+  const toml::node* node = table.get(key);
+  if (!node) return std::nullopt;
+  if (const auto* i = node->as_integer()) return i->get();
+  fail_at(*node, fmt::format("expected an integer for \"{}\"", key));
+}
+
+const toml::table* TomlFields::opt_table(const toml::table& table, std::string_view key) const {
+  const toml::node* node = table.get(key);
+  if (!node) return nullptr;
+  if (const auto* t = node->as_table()) return t;
+  fail_at(*node, fmt::format("expected a table for \"{}\"", key));
+}
+
+const toml::array* TomlFields::opt_array(const toml::table& table, std::string_view key) const {
+  const toml::node* node = table.get(key);
+  if (!node) return nullptr;
+  if (const auto* a = node->as_array()) return a;
+  fail_at(*node, fmt::format("expected an array for \"{}\"", key));
+}
+
+std::vector<std::string> TomlFields::string_array(const toml::table& table, std::string_view key) const {
+  std::vector<std::string> out;
+  const toml::array* array = opt_array(table, key);
+  if (!array) return out;
+  for (const toml::node& item : *array) {
+    const auto* s = item.as_string();
+    if (!s) fail_at(item, fmt::format("expected an array of strings for \"{}\"", key));
+    out.push_back(s->get());
+  }
+  return out;
+}
+
+const toml::table& TomlFields::as_table(const toml::node& node, std::string_view what) const {
+  if (const auto* t = node.as_table()) return *t;
+  fail_at(node, fmt::format("expected a table for {}", what));
+}
+
+const std::string& TomlFields::as_string(const toml::node& node, std::string_view what) const {
+  if (const auto* s = node.as_string()) return s->get();
+  fail_at(node, fmt::format("expected a string for {}", what));
+}
+
+}  // namespace strata::lock::detail

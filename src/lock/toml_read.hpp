@@ -1,0 +1,60 @@
+#pragma once
+// Typed access to toml++ nodes for the lock readers: every wrong type or missing key becomes a
+// usage error with "file:line:col" and what was expected. Internal to src/lock/.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "util/error.hpp"
+
+namespace strata::lock::detail {
+
+/// Parses TOML text; a syntax error becomes "name:line:col: <what toml++ says>".
+Result<toml::table> parse_toml(std::string_view text, std::string_view source_name);
+
+/// Reads fields of one parsed document. Methods throw CommandError (usage); the readers catch it
+/// once at their boundary and return it as a Result.
+class TomlFields {
+ public:
+  explicit TomlFields(std::string source_name) : source_(std::move(source_name)) {}
+
+  const std::string& source() const { return source_; }
+  /// "name:line:col" of a node (just the name when toml++ has no position for it).
+  std::string where(const toml::node& node) const;
+  /// Throws a usage error located at `node`.
+  [[noreturn]] void fail_at(const toml::node& node, std::string_view message) const;
+
+  /// The value at `key`, or nullptr when absent.
+  const toml::node* find(const toml::table& table, std::string_view key) const;
+  std::optional<std::string> opt_string(const toml::table& table, std::string_view key) const;
+  std::string req_string(const toml::table& table, std::string_view key, std::string_view what) const;
+  std::optional<bool> opt_bool(const toml::table& table, std::string_view key) const;
+  std::optional<std::int64_t> opt_int(const toml::table& table, std::string_view key) const;
+  const toml::table* opt_table(const toml::table& table, std::string_view key) const;
+  const toml::array* opt_array(const toml::table& table, std::string_view key) const;
+  /// An array of strings (absent: empty).
+  std::vector<std::string> string_array(const toml::table& table, std::string_view key) const;
+  /// The node must be a table (element of an array of tables, for instance).
+  const toml::table& as_table(const toml::node& node, std::string_view what) const;
+  const std::string& as_string(const toml::node& node, std::string_view what) const;
+
+ private:
+  std::string source_;
+};
+
+/// Runs `body` and turns a thrown CommandError into a Result.
+template <class F>
+auto catch_errors(F&& body) -> Result<decltype(body())> {
+  try {
+    return body();
+  } catch (const CommandError& e) {
+    return std::unexpected(e.error());
+  }
+}
+
+}  // namespace strata::lock::detail
