@@ -17,7 +17,8 @@ namespace strata::pep {
 /// python_version, python_full_version, implementation_name, implementation_version.
 using MarkerEnvironment = std::map<std::string, std::string, std::less<>>;
 
-/// What a marker is evaluated against besides the environment.
+/// What a marker is evaluated against. Equivalent to packaging's Marker.evaluate(environment |
+/// {"extra": extra, "extras": extras, "dependency_groups": dependency_groups}).
 struct MarkerContext {
   const MarkerEnvironment* environment = nullptr;
   /// Value of the `extra` variable ("" when evaluating outside any extra, as packaging does).
@@ -27,7 +28,7 @@ struct MarkerContext {
   std::set<std::string> dependency_groups;
 };
 
-struct MarkerNode;  // defined in marker.cpp
+struct MarkerNode;  // defined in pep/pep508_parser.hpp
 
 /// A parsed marker expression.
 class Marker {
@@ -35,12 +36,17 @@ class Marker {
   /// Parses a marker expression; the error (kind usage) quotes the text and the column.
   static Result<Marker> parse(std::string_view text);
 
-  /// True when the marker holds in `context` (packaging's Marker.evaluate).
-  bool evaluate(const MarkerContext& context) const;
+  /// Whether the marker holds in `context` (packaging's Marker.evaluate). Fails (kind usage)
+  /// where packaging raises: a variable the environment lacks (UndefinedEnvironmentName) or a
+  /// comparison it cannot decide, e.g. `os_name ~= "x"` (UndefinedComparison). Test the value
+  /// (`*result`), not the Result itself.
+  Result<bool> evaluate(const MarkerContext& context) const;
   /// Normalized text, as str(packaging.markers.Marker(...)).
   std::string str() const;
 
   Marker();
+  /// Wraps an already parsed tree (used by Requirement::parse).
+  explicit Marker(std::shared_ptr<const MarkerNode> root);
   ~Marker();
   Marker(const Marker&);
   Marker& operator=(const Marker&);
