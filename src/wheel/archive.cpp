@@ -1,0 +1,201 @@
+#include "wheel/archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sys/stat.h>
+
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace strata::wheel {
+
+struct ArchiveReader::State {
+  archive* a = nullptr;
+  ~State() {
+    if (a != nullptr) archive_read_free(a);
+  }
+};
+
+ArchiveReader::ArchiveReader(std::unique_ptr<State> state, std::filesystem::path wheel, ArchiveLimits limits)
+    : state_(std::move(state)), wheel_(std::move(wheel)), limits_(limits) {}
+ArchiveReader::~ArchiveReader() = default;
+ArchiveReader::ArchiveReader(ArchiveReader&&) noexcept = default;
+ArchiveReader& ArchiveReader::operator=(ArchiveReader&&) noexcept = default;
+
+Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, const ArchiveLimits& limits) {
+  auto state = std::make_unique<State>();
+  state->a = archive_read_new();
+  if (state->a == nullptr)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot allocate reader", wheel.string()));
+  archive_read_support_format_zip(state->a);
+  if (archive_read_open_filename(state->a, wheel.c_str(), 1 << 16) != ARCHIVE_OK)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot open as a zip archive: {}", wheel.string(),
+                                                archive_error_string(state->a)));
+  return ArchiveReader(std::move(state), wheel, limits);
+}
+
+std::optional<std::string> check_member_path(std::string_view raw, std::string& normalized) {
+  normalized.clear();
+  if (raw.empty()) return "empty path";
+  if (raw.find('\0') != std::string_view::npos) return "path contains a NUL byte";
+  if (raw.find('\\') != std::string_view::npos) return "path contains a backslash";
+  if (raw.front() == '/') return "absolute path";
+  if (raw.size() >= 2 && raw[1] == ':') return "absolute (drive) path";
+  std::string_view rest = raw;
+  if (rest.back() == '/') rest.remove_suffix(1);
+  if (rest.empty()) return "empty path";
+  std::size_t start = 0;
+  while (start <= rest.size()) {
+    std::size_t end = rest.find('/', start);
+    if (end == std::string_view::npos) end = rest.size();
+    std::string_view part = rest.substr(start, end - start);
+    if (part.empty()) return "path has an empty component";
+    if (part == "..") return "path escapes the target (\"..\")";
+    if (part != ".") {
+      if (!normalized.empty()) normalized += '/';
+      normalized += part;
+    }
+    start = end + 1;
+  }
+  if (normalized.empty()) return "empty path";
+  return std::nullopt;
+}
+
+Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
+  archive_entry* entry = nullptr;
+  int rc = archive_read_next_header(state_->a, &entry);
+  if (rc == ARCHIVE_EOF) return std::optional<ArchiveEntry>{};
+  if (rc < ARCHIVE_WARN)
+    return fail(ErrorKind::runtime, fmt::format("{}: corrupt archive after entry \"{}\": {}", name(),
+                                                current_, archive_error_string(state_->a)));
+  const char* raw_name = archive_entry_pathname(entry);
+  std::string raw = raw_name != nullptr ? raw_name : "";
+  current_ = raw;
+  auto refuse = [&](std::string_view why) {
+    return fail(ErrorKind::runtime, fmt::format("{}: refusing entry \"{}\": {}", name(), raw, why));
+  };
+  if (++count_ > limits_.max_entries)
+    return refuse(fmt::format("more than {} entries in the archive", limits_.max_entries));
+  ArchiveEntry out;
+  if (auto why = check_member_path(raw, out.path)) return refuse(*why);
+  if (archive_entry_hardlink(entry) != nullptr) return refuse("hard link entries are not allowed");
+  auto type = archive_entry_filetype(entry);
+  if (type == AE_IFLNK) return refuse("symbolic link entries are not allowed");
+  if (type == AE_IFDIR) {
+    out.directory = true;
+  } else if (type != AE_IFREG && type != 0) {
+    return refuse("only regular files and directories are allowed (device, fifo or socket entry)");
+  }
+  if (!out.directory && raw.back() == '/') out.directory = true;
+  out.executable = (archive_entry_perm(entry) & 0111) != 0;
+  if (!out.directory && archive_entry_size_is_set(entry) != 0) {
+    auto declared = archive_entry_size(entry);
+    if (declared < 0 || static_cast<std::uint64_t>(declared) > limits_.max_entry_size)
+      return refuse(fmt::format("declared size {} bytes exceeds the per-entry limit of {} bytes", declared,
+                                limits_.max_entry_size));
+  }
+  // A file may not share its path with another file or a directory, in either order.
+  if (out.directory) {
+    if (seen_files_.contains(out.path))
+      return refuse("a file with the same path already exists in the archive");
+    seen_dirs_.insert(out.path);
+  } else {
+    if (seen_files_.contains(out.path)) return refuse("duplicate entry");
+    if (seen_dirs_.contains(out.path))
+      return refuse("a directory with the same path already exists in the archive");
+    seen_files_.insert(out.path);
+  }
+  for (std::size_t slash = out.path.find('/'); slash != std::string::npos;
+       slash = out.path.find('/', slash + 1)) {
+    std::string parent = out.path.substr(0, slash);
+    if (seen_files_.contains(parent))
+      return refuse(fmt::format("its parent \"{}\" is a file in the archive", parent));
+    seen_dirs_.insert(std::move(parent));
+  }
+  return std::optional<ArchiveEntry>(std::move(out));
+}
+
+Result<void> ArchiveReader::read(const std::function<Result<void>(std::string_view)>& sink) {
+  std::uint64_t entry_total = 0;
+  const void* buf = nullptr;
+  size_t size = 0;
+  la_int64_t offset = 0;
+  while (true) {
+    int rc = archive_read_data_block(state_->a, &buf, &size, &offset);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot read entry \"{}\": {}", name(), current_,
+                                                  archive_error_string(state_->a)));
+    // Sparse offsets do not occur in zip; refuse them rather than mis-write.
+    if (offset < 0 || static_cast<std::uint64_t>(offset) != entry_total)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: refusing entry \"{}\": non-contiguous data", name(), current_));
+    entry_total += size;
+    total_ += size;
+    if (entry_total > limits_.max_entry_size)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: refusing entry \"{}\": it expands beyond the per-entry limit of {} bytes",
+                              name(), current_, limits_.max_entry_size));
+    if (total_ > limits_.max_total_size)
+      return fail(
+          ErrorKind::runtime,
+          fmt::format("{}: refusing entry \"{}\": the archive expands beyond the total limit of {} bytes",
+                      name(), current_, limits_.max_total_size));
+    if (size > 0) {
+      auto ok = sink(std::string_view(static_cast<const char*>(buf), size));
+      if (!ok) return ok;
+    }
+  }
+  return {};
+}
+
+Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipMember>& members) {
+  archive* a = archive_write_new();
+  if (a == nullptr) return fail(ErrorKind::runtime, fmt::format("{}: cannot allocate writer", path.string()));
+  auto error = [&](std::string_view what) {
+    std::string message = fmt::format("{}: {}: {}", path.string(), what, archive_error_string(a));
+    archive_write_free(a);
+    return fail(ErrorKind::runtime, message);
+  };
+  if (archive_write_set_format_zip(a) != ARCHIVE_OK) return error("cannot select zip format");
+  if (archive_write_open_filename(a, path.c_str()) != ARCHIVE_OK) return error("cannot create");
+  for (const auto& m : members) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, m.name.c_str());
+    archive_entry_set_mtime(e, 315532800, 0);
+    switch (m.kind) {
+      case ZipMember::Kind::file:
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_size(e, static_cast<la_int64_t>(m.data.size()));
+        break;
+      case ZipMember::Kind::directory:
+        archive_entry_set_filetype(e, AE_IFDIR);
+        break;
+      case ZipMember::Kind::symlink:
+        archive_entry_set_filetype(e, AE_IFLNK);
+        archive_entry_set_symlink(e, m.data.c_str());
+        break;
+      case ZipMember::Kind::hardlink:
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_hardlink(e, m.data.c_str());
+        break;
+      case ZipMember::Kind::fifo:
+        archive_entry_set_filetype(e, AE_IFIFO);
+        break;
+    }
+    archive_entry_set_perm(e, static_cast<__LA_MODE_T>(m.mode));
+    int rc = archive_write_header(a, e);
+    archive_entry_free(e);
+    if (rc < ARCHIVE_WARN) return error(fmt::format("cannot write entry \"{}\"", m.name));
+    if (m.kind == ZipMember::Kind::file && !m.data.empty()) {
+      if (archive_write_data(a, m.data.data(), m.data.size()) < 0)
+        return error(fmt::format("cannot write entry \"{}\"", m.name));
+    }
+  }
+  if (archive_write_close(a) != ARCHIVE_OK) return error("cannot finish");
+  archive_write_free(a);
+  return {};
+}
+
+}  // namespace strata::wheel

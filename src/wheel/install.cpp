@@ -1,0 +1,775 @@
+#include "wheel/install.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <utility>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "wheel/bytecode.hpp"
+#include "wheel/record.hpp"
+#include "wheel/scripts.hpp"
+
+namespace strata::wheel {
+namespace fs = std::filesystem;
+namespace {
+
+// PEP 503 normalization (kept local so the wheel layer needs nothing but strings from pep/).
+std::string normalize(std::string_view name) {
+  std::string out;
+  bool sep = false;
+  for (char c : name) {
+    if (c == '-' || c == '_' || c == '.') {
+      sep = true;
+      continue;
+    }
+    if (sep && !out.empty()) out += '-';
+    sep = false;
+    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  return out;
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+std::string random_suffix() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+// Writes files created under the staging directory: umask-respecting mode, plus x bits where
+// r bits are set when `executable` (pip's "default mode plus executable").
+class FileWriter {
+ public:
+  static Result<FileWriter> create(const fs::path& path) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    if (ec)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create directory: {}", path.parent_path().string(), ec.message()));
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", path.string(), errno_text(errno)));
+    return FileWriter(fd, path);
+  }
+  FileWriter(FileWriter&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+  FileWriter& operator=(FileWriter&&) = delete;
+  ~FileWriter() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Result<void> write(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t put = ::write(fd_, data.data(), data.size());
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0)
+        return fail(ErrorKind::runtime,
+                    fmt::format("{}: cannot write: {}", path_.string(), errno_text(errno)));
+      data.remove_prefix(static_cast<std::size_t>(put));
+    }
+    return {};
+  }
+  Result<void> close(bool executable) {
+    if (executable) {
+      struct stat st {};
+      if (::fstat(fd_, &st) == 0) ::fchmod(fd_, (st.st_mode | ((st.st_mode & 0444) >> 2)) & 07777);
+    }
+    int rc = ::close(std::exchange(fd_, -1));
+    if (rc != 0)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot write: {}", path_.string(), errno_text(errno)));
+    return {};
+  }
+
+ private:
+  FileWriter(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  fs::path path_;
+};
+
+Result<void> write_whole(const fs::path& path, std::string_view content, bool executable) {
+  auto w = FileWriter::create(path);
+  if (!w) return std::unexpected(w.error());
+  if (auto ok = w->write(content); !ok) return ok;
+  return w->close(executable);
+}
+
+std::pair<std::string, std::uint64_t> hash_file(const fs::path& path, std::string_view algorithm = "sha256") {
+  Hasher h(algorithm);
+  auto content = util::read_file(path);
+  if (!content) return {"", 0};
+  h.update(*content);
+  return {h.finish(), content->size()};
+}
+
+// Email-header style metadata (WHEEL, METADATA): the first value of each key, headers only.
+std::map<std::string, std::string> parse_headers(std::string_view content) {
+  std::map<std::string, std::string> out;
+  for (auto line : util::split(content, '\n')) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // end of headers
+    if (line.front() == ' ' || line.front() == '\t') continue;
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string key = util::to_lower(util::trim(line.substr(0, colon)));
+    out.emplace(key, std::string(util::trim(line.substr(colon + 1))));
+  }
+  return out;
+}
+
+bool is_within(const fs::path& path, const fs::path& root) {
+  auto rel = path.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// Renames `from` to `to` (creating parents); across filesystems copies beside `to`, then renames.
+Result<void> move_into_place(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to.parent_path(), ec);
+  if (ec)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot create directory: {}", to.parent_path().string(), ec.message()));
+  if (::rename(from.c_str(), to.c_str()) == 0) return {};
+  int e = errno;
+  if (e != EXDEV)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot move into place: {}", to.string(), errno_text(e)));
+  fs::path tmp = to.parent_path() / ("." + to.filename().string() + ".strata-" + random_suffix());
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot copy into place: {}", to.string(), ec.message()));
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    e = errno;
+    fs::remove(tmp, ec);
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot move into place: {}", to.string(), errno_text(e)));
+  }
+  fs::remove(from, ec);
+  return {};
+}
+
+// Removes `dir` and its parents while they are empty, never at or above a root.
+void prune_empty_dirs(fs::path dir, const std::vector<fs::path>& roots) {
+  std::error_code ec;
+  while (true) {
+    bool inside = false;
+    for (const auto& root : roots) inside = inside || is_within(dir, root);
+    if (!inside) return;
+    if (!fs::is_empty(dir, ec) || ec) return;
+    if (!fs::remove(dir, ec) || ec) return;
+    dir = dir.parent_path();
+  }
+}
+
+// Deletes a file of a replaced distribution, and for a .py its __pycache__ pycs.
+void remove_old_file(const fs::path& file, const std::vector<fs::path>& roots) {
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (file.extension() == ".py") {
+    fs::path cache = file.parent_path() / "__pycache__";
+    std::string prefix = file.stem().string() + ".";
+    std::vector<fs::path> pycs;
+    for (auto it = fs::directory_iterator(cache, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec)) {
+      std::string n = it->path().filename().string();
+      if (n.starts_with(prefix) && n.ends_with(".pyc")) pycs.push_back(it->path());
+    }
+    for (const auto& p : pycs) fs::remove(p, ec);
+    prune_empty_dirs(cache, roots);
+  }
+  prune_empty_dirs(file.parent_path(), roots);
+}
+
+// ---- journal ----
+
+struct Journal {
+  std::string project;
+  fs::path staging;
+  std::vector<std::pair<fs::path, fs::path>> moves;            // staged -> destination
+  std::pair<fs::path, fs::path> dist_info;                     // staged -> destination
+  std::optional<std::pair<fs::path, fs::path>> old_dist_info;  // installed -> aside
+  std::vector<fs::path> old_files;
+  std::vector<fs::path> roots;
+};
+
+nlohmann::json to_json(const Journal& j) {
+  auto pair = [](const std::pair<fs::path, fs::path>& p) {
+    return nlohmann::json::array({p.first.string(), p.second.string()});
+  };
+  nlohmann::json moves = nlohmann::json::array();
+  for (const auto& m : j.moves) moves.push_back(pair(m));
+  nlohmann::json old_files = nlohmann::json::array();
+  for (const auto& f : j.old_files) old_files.push_back(f.string());
+  nlohmann::json roots = nlohmann::json::array();
+  for (const auto& r : j.roots) roots.push_back(r.string());
+  return {{"format", 1},
+          {"project", j.project},
+          {"staging", j.staging.string()},
+          {"moves", moves},
+          {"dist_info", pair(j.dist_info)},
+          {"old_dist_info", j.old_dist_info ? pair(*j.old_dist_info) : nlohmann::json(nullptr)},
+          {"old_files", old_files},
+          {"roots", roots}};
+}
+
+Result<Journal> journal_from_json(std::string_view text, const fs::path& source) {
+  try {
+    auto doc = nlohmann::json::parse(text);
+    Journal j;
+    auto pair = [](const nlohmann::json& p) {
+      return std::pair<fs::path, fs::path>(p.at(0).get<std::string>(), p.at(1).get<std::string>());
+    };
+    if (doc.at("format").get<int>() != 1) throw std::runtime_error("unknown journal format");
+    j.project = doc.at("project").get<std::string>();
+    j.staging = doc.at("staging").get<std::string>();
+    for (const auto& m : doc.at("moves")) j.moves.push_back(pair(m));
+    j.dist_info = pair(doc.at("dist_info"));
+    if (!doc.at("old_dist_info").is_null()) j.old_dist_info = pair(doc.at("old_dist_info"));
+    for (const auto& f : doc.at("old_files")) j.old_files.emplace_back(f.get<std::string>());
+    for (const auto& r : doc.at("roots")) j.roots.emplace_back(r.get<std::string>());
+    return j;
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: unreadable install journal: {}", source.string(), e.what()));
+  }
+}
+
+fs::path journal_path(const fs::path& state_dir, std::string_view project) {
+  return state_dir / "journal" / (std::string(project) + ".json");
+}
+
+struct Stop {};  // a FailPoint was reached
+
+// Runs the protocol from wherever it stopped: old .dist-info aside, files in, new .dist-info in.
+Result<void> apply_moves(const Journal& j, FailPoint fp) {
+  std::error_code ec;
+  if (j.old_dist_info && fs::exists(fs::symlink_status(j.old_dist_info->first)) &&
+      !fs::exists(fs::symlink_status(j.old_dist_info->second))) {
+    if (auto ok = move_into_place(j.old_dist_info->first, j.old_dist_info->second); !ok) return ok;
+  }
+  if (fp == FailPoint::after_old_moved) throw Stop{};
+  std::size_t moved = 0;
+  for (const auto& [staged, dest] : j.moves) {
+    if (fs::exists(fs::symlink_status(staged))) {
+      if (auto ok = move_into_place(staged, dest); !ok) return ok;
+    }
+    if (fp == FailPoint::after_some_files && ++moved == j.moves.size() / 2) throw Stop{};
+  }
+  if (fp == FailPoint::before_commit) throw Stop{};
+  if (fs::exists(fs::symlink_status(j.dist_info.first))) {
+    if (auto ok = move_into_place(j.dist_info.first, j.dist_info.second); !ok) return ok;
+  }
+  return {};
+}
+
+// After the commit: old files, the aside .dist-info, staging and journal go.
+void clean_up(const Journal& j, const fs::path& journal_file) {
+  std::error_code ec;
+  for (const auto& f : j.old_files) remove_old_file(f, j.roots);
+  fs::remove_all(j.staging, ec);
+  fs::remove(journal_file, ec);
+}
+
+// Removes what an install that cannot finish put in place; the project ends up not installed.
+void roll_back(const Journal& j, const fs::path& journal_file) {
+  std::error_code ec;
+  for (const auto& [staged, dest] : j.moves)
+    if (!fs::exists(fs::symlink_status(staged))) remove_old_file(dest, j.roots);
+  fs::remove_all(j.dist_info.second, ec);
+  for (const auto& f : j.old_files) remove_old_file(f, j.roots);
+  if (j.old_dist_info) fs::remove_all(j.old_dist_info->first, ec);
+  fs::remove_all(j.staging, ec);
+  fs::remove(journal_file, ec);
+}
+
+// ---- staging ----
+
+struct StagedFile {
+  std::string entry;  // archive path
+  fs::path staged;
+  std::string hash;          // sha256 of the bytes as in the archive
+  std::string written_hash;  // sha256 of what was written (differs for rewritten scripts)
+  std::uint64_t size = 0;    // bytes in the archive
+  std::uint64_t written_size = 0;
+  bool executable = false;
+};
+
+std::optional<std::string> data_key_of(std::string_view entry, std::string_view data_dir, std::string& rest) {
+  if (!entry.starts_with(data_dir) || entry.size() <= data_dir.size() || entry[data_dir.size()] != '/')
+    return std::nullopt;
+  auto tail = entry.substr(data_dir.size() + 1);
+  auto slash = tail.find('/');
+  if (slash == std::string_view::npos) {
+    rest.clear();
+    return std::string(tail);
+  }
+  rest = std::string(tail.substr(slash + 1));
+  return std::string(tail.substr(0, slash));
+}
+
+class Installer {
+ public:
+  Installer(const fs::path& wheel, const InstallTarget& target, const WheelInstallOptions& options)
+      : wheel_(wheel), target_(target), options_(options), wheel_name_(wheel.filename().string()) {}
+
+  Result<InstalledWheel> run();
+
+ private:
+  std::unexpected<Error> refuse(std::string_view why) const {
+    return fail(ErrorKind::runtime, fmt::format("{}: {}", wheel_name_, why));
+  }
+  Result<void> stage_archive();
+  Result<void> verify_record();
+  Result<void> place_files();
+
+  const fs::path& wheel_;
+  const InstallTarget& target_;
+  const WheelInstallOptions& options_;
+  std::string wheel_name_;
+  fs::path staging_;
+  std::vector<StagedFile> files_;
+  std::string dist_info_;  // e.g. "six-1.16.0.dist-info"
+  std::string project_;    // normalized
+  std::map<std::string, std::string> metadata_;
+  fs::path lib_dir_;
+  Journal journal_;
+  std::vector<RecordRow> record_;
+  InstalledWheel result_;
+};
+
+Result<void> Installer::stage_archive() {
+  auto reader = ArchiveReader::open(wheel_, options_.limits);
+  if (!reader) return std::unexpected(reader.error());
+  std::string expected = normalize(wheel_name_.substr(0, wheel_name_.find('-')));
+  while (true) {
+    auto entry = reader->next();
+    if (!entry) return std::unexpected(entry.error());
+    if (!*entry) break;
+    const ArchiveEntry& e = **entry;
+    std::string top = e.path.substr(0, e.path.find('/'));
+    if (top.ends_with(".dist-info")) {
+      if (dist_info_.empty()) {
+        std::string stem = top.substr(0, top.size() - std::string_view(".dist-info").size());
+        std::string di_name = normalize(stem.substr(0, stem.find('-')));
+        if (di_name != expected)
+          return refuse(
+              fmt::format("the .dist-info directory \"{}\" does not match the wheel's project name \"{}\"",
+                          top, expected));
+        dist_info_ = top;
+      } else if (top != dist_info_) {
+        return refuse(fmt::format("more than one .dist-info directory (\"{}\" and \"{}\")", dist_info_, top));
+      }
+    }
+    if (e.directory) continue;
+    StagedFile f;
+    f.entry = e.path;
+    f.staged = staging_ / "files" / e.path;
+    f.executable = e.executable;
+    auto writer = FileWriter::create(f.staged);
+    if (!writer) return std::unexpected(writer.error());
+    Hasher hasher;
+    auto ok = reader->read([&](std::string_view chunk) -> Result<void> {
+      hasher.update(chunk);
+      f.size += chunk.size();
+      return writer->write(chunk);
+    });
+    if (!ok) return ok;
+    if (auto closed = writer->close(f.executable); !closed) return closed;
+    f.hash = hasher.finish();
+    f.written_hash = f.hash;
+    f.written_size = f.size;
+    files_.push_back(std::move(f));
+  }
+  if (dist_info_.empty()) return refuse("no .dist-info directory in the wheel");
+  return {};
+}
+
+Result<void> Installer::verify_record() {
+  const fs::path di = staging_ / "files" / dist_info_;
+  auto wheel_meta = util::read_file(di / "WHEEL");
+  if (!wheel_meta) return refuse(fmt::format("missing {}/WHEEL", dist_info_));
+  auto wheel_headers = parse_headers(*wheel_meta);
+  auto version = wheel_headers["wheel-version"];
+  auto major = util::parse_uint(version.substr(0, version.find('.')));
+  if (!major)
+    return refuse(fmt::format("{}/WHEEL: missing or invalid Wheel-Version \"{}\"", dist_info_, version));
+  if (*major != 1) return refuse(fmt::format("unsupported Wheel-Version {} (strata supports 1.x)", version));
+  lib_dir_ = util::to_lower(wheel_headers["root-is-purelib"]) == "true" ? target_.scheme.purelib
+                                                                        : target_.scheme.platlib;
+
+  auto metadata = util::read_file(di / "METADATA");
+  if (!metadata) return refuse(fmt::format("missing {}/METADATA", dist_info_));
+  metadata_ = parse_headers(*metadata);
+  if (metadata_["name"].empty() || metadata_["version"].empty())
+    return refuse(fmt::format("{}/METADATA has no Name or Version", dist_info_));
+  project_ = normalize(metadata_["name"]);
+  if (!dist_info_.starts_with(metadata_["name"] + "-") &&
+      normalize(dist_info_.substr(0, dist_info_.find('-'))) != project_)
+    return refuse(fmt::format("{}/METADATA names project \"{}\"", dist_info_, metadata_["name"]));
+
+  std::string record_entry = dist_info_ + "/RECORD";
+  auto record_text = util::read_file(di / "RECORD");
+  if (!record_text) return refuse(fmt::format("missing {}", record_entry));
+  auto rows = parse_record(*record_text, wheel_name_ + ":" + record_entry);
+  if (!rows) return std::unexpected(rows.error());
+  std::map<std::string, const RecordRow*> by_path;
+  for (const auto& row : *rows) {
+    std::string normalized;
+    if (check_member_path(row.path, normalized)) continue;  // cannot name a member; unused
+    by_path[normalized] = &row;
+  }
+  for (auto& f : files_) {
+    if (f.entry == record_entry || f.entry == record_entry + ".jws" || f.entry == record_entry + ".p7s")
+      continue;
+    auto it = by_path.find(f.entry);
+    if (it == by_path.end()) return refuse(fmt::format("entry \"{}\" is not listed in RECORD", f.entry));
+    const RecordRow& row = *it->second;
+    if (row.hash.empty()) return refuse(fmt::format("entry \"{}\" has no hash in RECORD", f.entry));
+    std::string actual = f.hash;
+    std::string algorithm = row.hash.substr(0, row.hash.find('='));
+    if (algorithm != "sha256") {
+      Hasher check(algorithm);
+      if (!check.valid() || algorithm == "md5" || algorithm == "sha1")
+        return refuse(
+            fmt::format("entry \"{}\": unsupported RECORD hash algorithm \"{}\"", f.entry, algorithm));
+      actual = hash_file(f.staged, algorithm).first;
+    }
+    if (actual != row.hash)
+      return refuse(fmt::format("entry \"{}\" does not match its RECORD hash (RECORD {}, archive {})",
+                                f.entry, row.hash, actual));
+    if (row.size && *row.size != f.size)
+      return refuse(fmt::format("entry \"{}\" does not match its RECORD size (RECORD {}, archive {})",
+                                f.entry, *row.size, f.size));
+  }
+  return {};
+}
+
+Result<void> Installer::place_files() {
+  const SchemePaths& s = target_.scheme;
+  const std::string data_dir =
+      dist_info_.substr(0, dist_info_.size() - std::string_view(".dist-info").size()) + ".data";
+  std::map<fs::path, std::string> dest_owner;  // destination -> what puts it there
+  auto claim = [&](const fs::path& dest, const std::string& what) -> Result<void> {
+    auto [it, inserted] = dest_owner.emplace(dest, what);
+    if (!inserted)
+      return refuse(fmt::format("\"{}\" and \"{}\" would both install {}", it->second, what, dest.string()));
+    return {};
+  };
+  std::vector<CompileJob> compile_jobs;
+  auto add_move = [&](const StagedFile& f, const fs::path& dest, bool compile) -> Result<void> {
+    if (auto ok = claim(dest, f.entry); !ok) return ok;
+    journal_.moves.emplace_back(f.staged, dest);
+    auto rel = dest.lexically_relative(lib_dir_).generic_string();
+    record_.push_back({rel, f.written_hash, f.written_size});
+    if (compile && dest.extension() == ".py") compile_jobs.push_back({f.staged, dest});
+    return {};
+  };
+
+  for (auto& f : files_) {
+    std::string rest;
+    if (f.entry.starts_with(dist_info_ + "/")) continue;  // the directory moves as a whole
+    auto key = data_key_of(f.entry, data_dir, rest);
+    if (!key) {
+      if (auto ok = add_move(f, lib_dir_ / f.entry, true); !ok) return ok;
+      continue;
+    }
+    if (rest.empty())
+      return refuse(fmt::format("entry \"{}\" is not inside a {}/<scheme> directory", f.entry, data_dir));
+    if (*key == "purelib" || *key == "platlib") {
+      if (auto ok = add_move(f, (*key == "purelib" ? s.purelib : s.platlib) / rest, true); !ok) return ok;
+    } else if (*key == "headers") {
+      if (auto ok = add_move(f, s.headers / metadata_["name"] / rest, false); !ok) return ok;
+    } else if (*key == "data") {
+      if (auto ok = add_move(f, s.data / rest, false); !ok) return ok;
+    } else if (*key == "scripts") {
+      auto content = util::read_file(f.staged);
+      if (!content) return std::unexpected(content.error());
+      if (auto rewritten = rewrite_python_shebang(*content, target_.python)) {
+        std::error_code ec;
+        fs::remove(f.staged, ec);
+        if (auto ok = write_whole(f.staged, *rewritten, true); !ok) return ok;
+        Hasher h;
+        h.update(*rewritten);
+        f.written_hash = h.finish();
+        f.written_size = rewritten->size();
+      } else {
+        // Scripts are always executable (x where r is set, as for executable archive members).
+        struct stat st {};
+        if (::stat(f.staged.c_str(), &st) == 0)
+          ::chmod(f.staged.c_str(), (st.st_mode | ((st.st_mode & 0444) >> 2)) & 07777);
+      }
+      if (auto ok = add_move(f, s.scripts / rest, false); !ok) return ok;
+    } else {
+      return refuse(
+          fmt::format("entry \"{}\": unknown scheme directory \"{}\" in {}", f.entry, *key, data_dir));
+    }
+  }
+
+  // Entry-point launchers.
+  const fs::path di = staging_ / "files" / dist_info_;
+  if (auto ep_text = util::read_file(di / "entry_points.txt")) {
+    auto entries = parse_entry_points(*ep_text, wheel_name_ + ":" + dist_info_ + "/entry_points.txt");
+    if (!entries) return std::unexpected(entries.error());
+    for (const auto& ep : *entries) {
+      StagedFile f;
+      f.entry = fmt::format("entry point \"{}\"", ep.name);
+      f.staged = staging_ / "launchers" / ep.name;
+      std::string script = launcher_script(ep, target_.python);
+      if (auto ok = write_whole(f.staged, script, true); !ok) return ok;
+      Hasher h;
+      h.update(script);
+      f.written_hash = h.finish();
+      f.written_size = script.size();
+      if (auto ok = add_move(f, s.scripts / ep.name, false); !ok) return ok;
+    }
+  }
+
+  // Bytecode, compiled in staging under the names and co_filename of the installed files.
+  if (options_.compile && !compile_jobs.empty()) {
+    auto compiled = compile_bytecode(target_.python, compile_jobs, options_.compile_workers);
+    if (!compiled) return std::unexpected(compiled.error());
+    for (const auto& c : *compiled) {
+      StagedFile f;
+      f.entry = c.written.string();
+      f.staged = c.written;
+      auto [hash, size] = hash_file(c.written);
+      f.written_hash = hash;
+      f.written_size = size;
+      if (auto ok = add_move(f, c.installed_as, false); !ok) return ok;
+      ++result_.compiled;
+    }
+  }
+
+  // Installer metadata, then RECORD listing everything (RECORD itself without hash).
+  auto add_meta = [&](std::string_view file, std::string_view content) -> Result<void> {
+    std::error_code ec;
+    fs::remove(di / file, ec);
+    return write_whole(di / file, content, false);
+  };
+  if (auto ok = add_meta("INSTALLER", "strata\n"); !ok) return ok;
+  if (options_.requested) {
+    if (auto ok = add_meta("REQUESTED", ""); !ok) return ok;
+  }
+  if (!options_.direct_url_json.empty()) {
+    if (auto ok = add_meta("direct_url.json", options_.direct_url_json); !ok) return ok;
+  }
+  std::error_code ec;
+  const std::string record_name = dist_info_ + "/RECORD";
+  for (auto it = fs::recursive_directory_iterator(di, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string rel = dist_info_ + "/" + it->path().lexically_relative(di).generic_string();
+    if (rel == record_name) continue;
+    auto [hash, size] = hash_file(it->path());
+    record_.push_back({rel, hash, size});
+  }
+  if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot list: {}", di.string(), ec.message()));
+  record_.push_back({record_name, "", std::nullopt});
+  if (auto ok = add_meta("RECORD", format_record(record_)); !ok) return ok;
+  journal_.dist_info = {di, lib_dir_ / dist_info_};
+  return {};
+}
+
+Result<InstalledWheel> Installer::run() {
+  staging_ = target_.state_dir / "staging" / random_suffix();
+  std::error_code ec;
+  fs::create_directories(staging_, ec);
+  if (ec)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", staging_.string(), ec.message()));
+  bool keep_staging = false;
+  struct Cleanup {
+    const fs::path& dir;
+    bool& keep;
+    ~Cleanup() {
+      std::error_code e;
+      if (!keep) fs::remove_all(dir, e);
+    }
+  } cleanup{staging_, keep_staging};
+
+  if (auto ok = stage_archive(); !ok) return std::unexpected(ok.error());
+  if (auto ok = verify_record(); !ok) return std::unexpected(ok.error());
+  const fs::path jfile = journal_path(target_.state_dir, project_);
+  if (fs::exists(jfile))
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: an interrupted install of {} is pending ({}); recover first", wheel_name_,
+                            project_, jfile.string()));
+
+  // Another installed version must be the one being replaced.
+  const fs::path dest_di = lib_dir_ / dist_info_;
+  for (auto it = fs::directory_iterator(lib_dir_, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::string n = it->path().filename().string();
+    if (!n.ends_with(".dist-info")) continue;
+    if (normalize(n.substr(0, n.find('-'))) != project_) continue;
+    if (target_.replacing && fs::equivalent(it->path(), *target_.replacing, ec)) continue;
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: {} is already installed ({}) and is not the distribution being replaced",
+                            wheel_name_, project_, it->path().string()));
+  }
+
+  journal_.project = project_;
+  journal_.staging = staging_;
+  journal_.roots = {target_.scheme.purelib, target_.scheme.platlib, target_.scheme.scripts,
+                    target_.scheme.data, target_.scheme.headers};
+  if (auto ok = place_files(); !ok) return std::unexpected(ok.error());
+
+  for (const auto& [staged, dest] : journal_.moves) {
+    auto st = fs::symlink_status(dest, ec);
+    if (fs::is_directory(st))
+      return refuse(fmt::format("cannot install {}: a directory is in the way", dest.string()));
+  }
+
+  // The files of the replaced distribution that the new one does not overwrite go after the commit.
+  if (target_.replacing) {
+    const fs::path& old_di = *target_.replacing;
+    auto old_record = util::read_file(old_di / "RECORD");
+    if (!old_record) return std::unexpected(old_record.error());
+    auto rows = parse_record(*old_record, (old_di / "RECORD").string());
+    if (!rows) return std::unexpected(rows.error());
+    std::set<fs::path> new_dests;
+    for (const auto& m : journal_.moves) new_dests.insert(m.second);
+    for (const auto& row : *rows) {
+      fs::path p = (old_di.parent_path() / row.path).lexically_normal();
+      if (is_within(p, old_di) || new_dests.contains(p)) continue;
+      bool inside = false;
+      for (const auto& root : journal_.roots) inside = inside || is_within(p, root);
+      if (inside) journal_.old_files.push_back(p);
+    }
+    journal_.old_dist_info = {old_di, staging_ / "old" / old_di.filename()};
+    result_.replaced = old_di;
+  }
+
+  if (options_.fail_point == FailPoint::after_staging) {
+    keep_staging = true;
+    return fail(ErrorKind::runtime, "stopped after staging (test)");
+  }
+
+  std::string journal_text;
+  try {
+    journal_text = to_json(journal_).dump(1);
+  } catch (const std::exception&) {
+    return refuse("a path is not valid UTF-8");
+  }
+  fs::create_directories(jfile.parent_path(), ec);
+  if (auto ok = util::write_file_atomic(jfile, journal_text); !ok) return std::unexpected(ok.error());
+  keep_staging = true;  // the journal owns it now
+  if (options_.fail_point == FailPoint::after_journal)
+    return fail(ErrorKind::runtime, "stopped after journal (test)");
+
+  try {
+    if (auto ok = apply_moves(journal_, options_.fail_point); !ok) {
+      roll_back(journal_, jfile);
+      return std::unexpected(ok.error());
+    }
+  } catch (const Stop&) {
+    return fail(ErrorKind::runtime, "stopped while moving (test)");
+  }
+  if (options_.fail_point == FailPoint::after_commit)
+    return fail(ErrorKind::runtime, "stopped after commit (test)");
+  clean_up(journal_, jfile);
+
+  result_.name = metadata_["name"];
+  result_.version = metadata_["version"];
+  result_.dist_info = dest_di;
+  for (const auto& row : record_) result_.files.push_back((lib_dir_ / row.path).lexically_normal());
+  return std::move(result_);
+}
+
+}  // namespace
+
+Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter) {
+  SchemePaths s;
+  auto get = [&](std::string_view key, fs::path& out) -> bool {
+    auto it = interpreter.paths.find(key);
+    if (it == interpreter.paths.end() || it->second.empty()) return false;
+    out = it->second;
+    return true;
+  };
+  for (auto [key, out] : {std::pair<std::string_view, fs::path*>{"purelib", &s.purelib},
+                          {"platlib", &s.platlib},
+                          {"scripts", &s.scripts},
+                          {"data", &s.data}}) {
+    if (!get(key, *out))
+      return fail(ErrorKind::runtime, fmt::format("{}: the interpreter reports no \"{}\" install path",
+                                                  interpreter.executable.string(), key));
+  }
+  if (!get("headers", s.headers) && !get("include", s.headers))
+    return fail(ErrorKind::runtime, fmt::format("{}: the interpreter reports no \"headers\" install path",
+                                                interpreter.executable.string()));
+  return s;
+}
+
+Result<InstalledWheel> install_wheel(const fs::path& wheel, const InstallTarget& target,
+                                     const WheelInstallOptions& options) {
+  for (const auto* p : {&target.scheme.purelib, &target.scheme.platlib, &target.scheme.scripts,
+                        &target.scheme.data, &target.scheme.headers, &target.state_dir, &target.python})
+    if (!p->is_absolute())
+      return fail(ErrorKind::usage, fmt::format("install target path \"{}\" is not absolute", p->string()));
+  InstallTarget normalized = target;
+  for (auto* p : {&normalized.scheme.purelib, &normalized.scheme.platlib, &normalized.scheme.scripts,
+                  &normalized.scheme.data, &normalized.scheme.headers, &normalized.state_dir})
+    *p = p->lexically_normal();
+  if (normalized.replacing) *normalized.replacing = normalized.replacing->lexically_normal();
+  Installer installer(wheel, normalized, options);
+  return installer.run();
+}
+
+Result<RecoveryReport> recover(const fs::path& state_dir) {
+  RecoveryReport report;
+  std::error_code ec;
+  std::vector<fs::path> abandoned;
+  std::vector<fs::path> journals;
+  for (auto it = fs::directory_iterator(state_dir / "journal", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    if (it->path().extension() == ".json") journals.push_back(it->path());
+  std::sort(journals.begin(), journals.end());
+  for (const auto& jfile : journals) {
+    auto text = util::read_file(jfile);
+    if (!text) return std::unexpected(text.error());
+    auto journal = journal_from_json(*text, jfile);
+    if (!journal) return std::unexpected(journal.error());
+    const Journal& j = *journal;
+    bool committed = fs::exists(fs::symlink_status(j.dist_info.second)) &&
+                     !fs::exists(fs::symlink_status(j.dist_info.first));
+    if (committed) {
+      clean_up(j, jfile);
+      report.completed.push_back(j.project);
+      continue;
+    }
+    // Finishable when every file is still staged or already in place, and the .dist-info staged.
+    bool finishable = fs::exists(fs::symlink_status(j.dist_info.first));
+    for (const auto& [staged, dest] : j.moves)
+      finishable =
+          finishable && (fs::exists(fs::symlink_status(staged)) || fs::exists(fs::symlink_status(dest)));
+    if (finishable) {
+      auto ok = apply_moves(j, FailPoint::none);
+      if (ok) {
+        clean_up(j, jfile);
+        report.completed.push_back(j.project);
+        continue;
+      }
+    }
+    roll_back(j, jfile);
+    report.rolled_back.push_back(j.project);
+  }
+  for (auto it = fs::directory_iterator(state_dir / "staging", ec); !ec && it != fs::directory_iterator();
+       it.increment(ec))
+    abandoned.push_back(it->path());
+  for (const auto& dir : abandoned) {
+    std::error_code e;
+    fs::remove_all(dir, e);
+    ++report.staging_removed;
+  }
+  return report;
+}
+
+}  // namespace strata::wheel

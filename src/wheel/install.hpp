@@ -1,0 +1,102 @@
+#pragma once
+// Installing one wheel into a scheme, atomically (binary distribution format and "recording
+// installed projects" specifications), and repairing interrupted installs.
+//
+// Protocol: everything is extracted, verified against the wheel's RECORD, rewritten (scripts),
+// generated (launchers, INSTALLER, REQUESTED, RECORD) and compiled (pycs) in a staging directory
+// under the state directory (same filesystem as the target). Then a journal is written, the
+// replaced distribution's .dist-info (if any) is moved out of site-packages, files are renamed
+// into place, and the new .dist-info is renamed in last: that rename is what makes the
+// distribution installed. Old files the new RECORD does not list are deleted afterwards.
+// recover() finishes or rolls back whatever a killed process left behind.
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "env/probe.hpp"
+#include "util/error.hpp"
+#include "wheel/archive.hpp"
+
+namespace strata::wheel {
+
+/// Where each part of a wheel goes (absolute paths). `headers` is the base directory; a project's
+/// headers go to `headers / <project name>`, as pip does.
+struct SchemePaths {
+  std::filesystem::path purelib, platlib, scripts, data, headers;
+};
+
+/// The scheme paths of a probed interpreter (its `paths`: purelib, platlib, scripts, data,
+/// headers — "include" when "headers" is absent). Fails naming the missing key.
+Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter);
+
+/// Where and for whom a wheel is installed.
+struct InstallTarget {
+  SchemePaths scheme;
+  /// Interpreter written into script shebangs and launchers, and used to compile bytecode.
+  std::filesystem::path python;
+  /// The environment's state directory (`<env>/.strata`): staging and journal live under it. Must be
+  /// on the same filesystem as the scheme paths for the moves to be renames (copies otherwise).
+  std::filesystem::path state_dir;
+  /// The installed `.dist-info` directory of the distribution this wheel replaces, if any.
+  std::optional<std::filesystem::path> replacing;
+};
+
+/// Test hook: stop (as if killed) right after a step of the protocol, leaving everything as is.
+enum class FailPoint {
+  none,
+  after_staging,     ///< staged and verified, no journal yet
+  after_journal,     ///< journal written, nothing moved
+  after_old_moved,   ///< replaced .dist-info moved out of site-packages
+  after_some_files,  ///< about half of the files renamed into place
+  before_commit,     ///< all files in place, new .dist-info still staged
+  after_commit,      ///< new .dist-info in place, old files and staging not yet cleaned
+};
+
+/// How to install one wheel.
+struct WheelInstallOptions {
+  bool compile = true;           ///< write pycs for the .py files installed into purelib/platlib
+  unsigned compile_workers = 0;  ///< interpreter processes for compilation; 0: number of cores
+  /// Write REQUESTED (pip writes it for requirements the user asked for; everything selected from
+  /// a lock counts as requested).
+  bool requested = true;
+  /// Content of direct_url.json (PEP 610), only for URL/path installs; empty: none.
+  std::string direct_url_json;
+  ArchiveLimits limits;
+  FailPoint fail_point = FailPoint::none;  ///< tests only
+};
+
+/// What install_wheel did.
+struct InstalledWheel {
+  std::string name;                               ///< METADATA Name
+  std::string version;                            ///< METADATA Version
+  std::filesystem::path dist_info;                ///< the installed .dist-info directory
+  std::vector<std::filesystem::path> files;       ///< every file written, absolute, RECORD order
+  std::size_t compiled = 0;                       ///< pycs written
+  std::optional<std::filesystem::path> replaced;  ///< the replaced .dist-info, when any
+};
+
+/// Installs `wheel` into `target`. Refuses hostile or inconsistent wheels (see ArchiveReader;
+/// also: no or several .dist-info directories, a .dist-info not matching the file name, an
+/// unsupported Wheel-Version, files missing from RECORD or not matching its hash or size) before
+/// anything outside the staging directory changes. Fails if a journal of an unfinished install of
+/// the same project exists (call recover() first) or if another version of the project is
+/// installed and not named in `target.replacing`.
+Result<InstalledWheel> install_wheel(const std::filesystem::path& wheel, const InstallTarget& target,
+                                     const WheelInstallOptions& options);
+
+/// What recover() did.
+struct RecoveryReport {
+  std::vector<std::string> completed;    ///< projects whose interrupted install was finished
+  std::vector<std::string> rolled_back;  ///< projects removed because their install could not finish
+  std::size_t staging_removed = 0;       ///< abandoned staging directories deleted
+};
+
+/// Finishes (or, when the staged files are gone, rolls back) every install journaled under
+/// `state_dir`, and deletes abandoned staging directories. Call it with the environment's writer
+/// lock held, before installing.
+Result<RecoveryReport> recover(const std::filesystem::path& state_dir);
+
+}  // namespace strata::wheel
