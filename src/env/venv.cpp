@@ -1,0 +1,209 @@
+#include "env/venv.hpp"
+
+#include <unistd.h>
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace strata::env {
+namespace fs = std::filesystem;
+namespace {
+
+// Used when the base interpreter ships no venv templates (e.g. Debian without python3-venv).
+constexpr const char* kActivateFallback =
+    R"SH(# This file must be used with "source bin/activate" *from bash or zsh*
+# you cannot run it directly
+
+deactivate () {
+    if [ -n "${_OLD_VIRTUAL_PATH:-}" ] ; then
+        PATH="${_OLD_VIRTUAL_PATH:-}"
+        export PATH
+        unset _OLD_VIRTUAL_PATH
+    fi
+    if [ -n "${_OLD_VIRTUAL_PYTHONHOME:-}" ] ; then
+        PYTHONHOME="${_OLD_VIRTUAL_PYTHONHOME:-}"
+        export PYTHONHOME
+        unset _OLD_VIRTUAL_PYTHONHOME
+    fi
+    hash -r 2> /dev/null
+    if [ -n "${_OLD_VIRTUAL_PS1:-}" ] ; then
+        PS1="${_OLD_VIRTUAL_PS1:-}"
+        export PS1
+        unset _OLD_VIRTUAL_PS1
+    fi
+    unset VIRTUAL_ENV
+    unset VIRTUAL_ENV_PROMPT
+    if [ ! "${1:-}" = "nondestructive" ] ; then
+        unset -f deactivate
+    fi
+}
+
+deactivate nondestructive
+
+VIRTUAL_ENV="__VENV_DIR__"
+export VIRTUAL_ENV
+
+_OLD_VIRTUAL_PATH="$PATH"
+PATH="$VIRTUAL_ENV/__VENV_BIN_NAME__:$PATH"
+export PATH
+
+if [ -n "${PYTHONHOME:-}" ] ; then
+    _OLD_VIRTUAL_PYTHONHOME="${PYTHONHOME:-}"
+    unset PYTHONHOME
+fi
+
+if [ -z "${VIRTUAL_ENV_DISABLE_PROMPT:-}" ] ; then
+    _OLD_VIRTUAL_PS1="${PS1:-}"
+    PS1="__VENV_PROMPT__${PS1:-}"
+    export PS1
+    VIRTUAL_ENV_PROMPT="__VENV_PROMPT__"
+    export VIRTUAL_ENV_PROMPT
+fi
+
+hash -r 2> /dev/null
+)SH";
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+  for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size()))
+    text.replace(pos, from.size(), to);
+}
+
+Result<void> ensure_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
+  return {};
+}
+
+Result<void> ensure_symlink(const fs::path& target, const fs::path& link) {
+  std::error_code ec;
+  if (fs::is_symlink(fs::symlink_status(link, ec)) || fs::exists(fs::symlink_status(link, ec))) return {};
+  fs::create_symlink(target, link, ec);
+  if (ec)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot create symlink to {}: {}", link.string(),
+                                                target.string(), ec.message()));
+  return {};
+}
+
+// pyvenv.cfg "key = value" lines.
+std::string cfg_value(std::string_view cfg, std::string_view key) {
+  for (auto line : util::split(cfg, '\n')) {
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (util::trim(line.substr(0, eq)) == key) return std::string(util::trim(line.substr(eq + 1)));
+  }
+  return {};
+}
+
+}  // namespace
+
+bool is_venv(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / "pyvenv.cfg", ec);
+}
+
+Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
+  std::error_code ec;
+  const fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
+  if (ec) return fail(ErrorKind::runtime, fmt::format("{}: {}", dir_in.string(), ec.message()));
+  const std::string xy = fmt::format("{}.{}", base.major, base.minor);
+  Venv venv{dir, dir / "bin" / "python", true};
+
+  auto st = fs::symlink_status(dir, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(fs::status(dir, ec)))
+      return fail(ErrorKind::usage, fmt::format("{}: exists and is not a directory", dir.string()));
+    if (is_venv(dir)) {
+      auto cfg = util::read_file(dir / "pyvenv.cfg");
+      if (!cfg) return std::unexpected(cfg.error());
+      std::string version = cfg_value(*cfg, "version");
+      if (version.empty()) version = cfg_value(*cfg, "version_info");
+      auto parts = util::split(version, '.');
+      if (parts.size() < 2 || fmt::format("{}.{}", parts[0], parts[1]) != xy)
+        return fail(
+            ErrorKind::usage,
+            fmt::format(
+                "{}: is a virtual environment for Python {}, not {}; remove it or pass that interpreter",
+                dir.string(), version.empty() ? "(unknown)" : version, xy));
+      venv.created = false;
+    } else if (!fs::is_empty(dir, ec)) {
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: exists and is neither a virtual environment nor an empty directory",
+                              dir.string()));
+    }
+  }
+
+  // The interpreter the venv links to: the base itself, or the base of the venv it lives in.
+  fs::path exe = base.executable;
+  if (base.in_venv) {
+    auto cfg = util::read_file(base.prefix / "pyvenv.cfg");
+    std::string home = cfg ? cfg_value(*cfg, "home") : std::string();
+    if (!home.empty() && fs::exists(fs::path(home) / exe.filename(), ec)) {
+      exe = fs::path(home) / exe.filename();
+    } else {
+      exe = base.real_executable;
+    }
+  }
+  const fs::path real = base.in_venv ? fs::canonical(exe, ec) : base.real_executable;
+  const std::string exename = exe.filename().string();
+
+  const fs::path bin = dir / "bin";
+  const fs::path lib = dir / "lib";
+  for (const auto& d : {bin, lib / ("python" + xy) / "site-packages", dir / "include"})
+    if (auto ok = ensure_dir(d); !ok) return std::unexpected(ok.error());
+  if (base.major > 3 || (base.major == 3 && base.minor >= 11))
+    if (auto ok = ensure_dir(dir / "include" / ("python" + xy)); !ok) return std::unexpected(ok.error());
+  // CPython's venv adds lib64 -> lib on 64-bit POSIX other than macOS.
+  if (sizeof(void*) == 8)
+    if (auto ok = ensure_symlink("lib", dir / "lib64"); !ok) return std::unexpected(ok.error());
+
+  if (auto ok = ensure_symlink(exe, bin / exename); !ok) return std::unexpected(ok.error());
+  for (const std::string& name : {std::string("python"), std::string("python3"), "python" + xy})
+    if (name != exename)
+      if (auto ok = ensure_symlink(exename, bin / name); !ok) return std::unexpected(ok.error());
+
+  if (!fs::exists(bin / "activate", ec)) {
+    std::string text = kActivateFallback;
+    auto stdlib = base.paths.find("stdlib");
+    if (stdlib != base.paths.end()) {
+      if (auto tmpl = util::read_file(fs::path(stdlib->second) / "venv" / "scripts" / "common" / "activate"))
+        text = *tmpl;
+    }
+    const std::string name = dir.filename().string();
+    // Since 3.12 the template adds the parentheses itself.
+    const std::string prompt =
+        text.find("(__VENV_PROMPT__)") != std::string::npos ? name : fmt::format("({}) ", name);
+    replace_all(text, "__VENV_DIR__", dir.string());
+    replace_all(text, "__VENV_NAME__", name);
+    replace_all(text, "__VENV_PROMPT__", prompt);
+    replace_all(text, "__VENV_BIN_NAME__", "bin");
+    replace_all(text, "__VENV_PYTHON__", (bin / exename).string());
+    if (auto ok = util::write_file_atomic(bin / "activate", text); !ok) return std::unexpected(ok.error());
+  }
+  if ((base.major > 3 || (base.major == 3 && base.minor >= 13)) && !fs::exists(dir / ".gitignore", ec)) {
+    if (auto ok = util::write_file_atomic(
+            dir / ".gitignore", "# Created by venv; see https://docs.python.org/3/library/venv.html\n*\n");
+        !ok)
+      return std::unexpected(ok.error());
+  }
+
+  // pyvenv.cfg last: its presence is what makes the directory a venv.
+  if (!is_venv(dir)) {
+    std::string cfg = fmt::format("home = {}\ninclude-system-site-packages = false\nversion = {}.{}.{}\n",
+                                  exe.parent_path().string(), base.major, base.minor, base.micro);
+    if (base.major > 3 || (base.major == 3 && base.minor >= 11)) {
+      cfg += fmt::format("executable = {}\n", real.string());
+      cfg += fmt::format("command = {} -m venv {}\n", exe.string(), dir.string());
+    }
+    if (auto ok = util::write_file_atomic(dir / "pyvenv.cfg", cfg); !ok) return std::unexpected(ok.error());
+  }
+  return venv;
+}
+
+}  // namespace strata::env

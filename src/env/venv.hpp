@@ -1,0 +1,30 @@
+#pragma once
+// Creating virtual environments natively, laid out as `python -m venv --without-pip` does.
+
+#include <filesystem>
+
+#include "env/probe.hpp"
+#include "util/error.hpp"
+
+namespace strata::env {
+
+/// A virtual environment strata created or found.
+struct Venv {
+  std::filesystem::path dir;     ///< absolute
+  std::filesystem::path python;  ///< dir/bin/python
+  bool created = false;          ///< false when an existing venv was reused (and completed)
+};
+
+/// True when `dir` holds a pyvenv.cfg.
+bool is_venv(const std::filesystem::path& dir);
+
+/// Creates a virtual environment in `dir` for `base` (a probed interpreter; when it is itself in a
+/// venv, that venv's base is used): pyvenv.cfg (home, include-system-site-packages = false,
+/// version, and for 3.11+ executable and command), bin/python, python3 and python3.X links,
+/// lib/pythonX.Y/site-packages, include/, lib64 -> lib on 64-bit Linux, bin/activate (from the
+/// base's venv template when it has one), .gitignore for 3.13+. On an existing venv of the same
+/// Python X.Y it only adds what is missing. Fails when `dir` exists and is neither a venv nor an
+/// empty directory, or is a venv of another Python version.
+Result<Venv> create_venv(const std::filesystem::path& dir, const Interpreter& base);
+
+}  // namespace strata::env
