@@ -1,0 +1,205 @@
+#include "fetch/curl_transport.hpp"
+
+#include <curl/curl.h>
+
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "util/strings.hpp"
+
+namespace strata::fetch {
+
+CurlGlobal::CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
+
+struct CurlTransport::Transfer {
+  std::uint64_t id = 0;
+  CURL* easy = nullptr;
+  ResponseSink* sink = nullptr;
+  curl_slist* headers = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  std::optional<std::chrono::seconds> retry_after;
+  std::uint64_t body_bytes = 0;
+  bool sink_refused = false;
+
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    if (headers) curl_slist_free_all(headers);
+  }
+};
+
+namespace {
+
+long response_code(CURL* easy) {
+  long code = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+  return code;
+}
+
+TransferStatus classify(CURLcode code) {
+  switch (code) {
+    case CURLE_OK:
+      return TransferStatus::ok;
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_QUIC_CONNECT_ERROR:
+      return TransferStatus::connection_error;
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransferStatus::timed_out;
+    case CURLE_PARTIAL_FILE:
+      return TransferStatus::partial;
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+      return TransferStatus::aborted;
+    default:
+      return TransferStatus::failed;
+  }
+}
+
+}  // namespace
+
+extern "C" {
+static size_t strata_curl_write(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<CurlTransport::Transfer*>(user);
+  size_t n = size * count;
+  long code = response_code(t->easy);
+  if (code < 200 || code >= 300) return n;  // an error page: not part of the artifact
+  if (!t->sink->write(std::string_view(data, n))) {
+    t->sink_refused = true;
+    return 0;
+  }
+  t->body_bytes += n;
+  return n;
+}
+
+static size_t strata_curl_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<CurlTransport::Transfer*>(user);
+  size_t n = size * count;
+  std::string_view line(data, n);
+  if (line.starts_with("HTTP/")) {
+    t->retry_after.reset();  // a new response (after a redirect or 100-continue)
+    return n;
+  }
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos) return n;
+  if (!util::iequals(util::trim(line.substr(0, colon)), "retry-after")) return n;
+  std::string value(util::trim(line.substr(colon + 1)));
+  if (auto secs = util::parse_uint(value)) {
+    t->retry_after = std::chrono::seconds(static_cast<long long>(std::min<unsigned long long>(*secs, 86400)));
+  } else {
+    time_t when = curl_getdate(value.c_str(), nullptr);
+    if (when > 0) {
+      auto delta = when - std::time(nullptr);
+      t->retry_after = std::chrono::seconds(delta > 0 ? delta : 0);
+    }
+  }
+  return n;
+}
+}
+
+CurlTransport::CurlTransport(const CurlGlobal& /*global*/, CurlOptions options)
+    : options_(std::move(options)), multi_(curl_multi_init()) {
+  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  if (options_.max_host_connections > 0)
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
+}
+
+CurlTransport::~CurlTransport() {
+  for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
+  transfers_.clear();
+  curl_multi_cleanup(multi_);
+}
+
+void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
+  auto t = std::make_unique<Transfer>();
+  t->id = request.id;
+  t->sink = &sink;
+  t->easy = curl_easy_init();
+  CURL* e = t->easy;
+  curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+  curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);  // credentials never follow a redirect off-host
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 16L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, strata_curl_write);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, strata_curl_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024L);
+  if (request.accept_compressed) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (request.username) {
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(e, CURLOPT_USERNAME, request.username->c_str());
+    curl_easy_setopt(e, CURLOPT_PASSWORD, request.password.value_or("").c_str());
+  }
+  for (const auto& header : request.headers) t->headers = curl_slist_append(t->headers, header.c_str());
+  if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  curl_multi_add_handle(multi_, e);
+  transfers_.emplace(e, std::move(t));
+}
+
+std::vector<HttpResponse> CurlTransport::collect() {
+  std::vector<HttpResponse> done;
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    auto it = transfers_.find(msg->easy_handle);
+    if (it == transfers_.end()) continue;
+    Transfer& t = *it->second;
+    CURLcode code = msg->data.result;
+    HttpResponse r;
+    r.id = t.id;
+    r.status = t.sink_refused ? TransferStatus::aborted : classify(code);
+    r.http_status = static_cast<int>(response_code(t.easy));
+    if (code != CURLE_OK) r.error = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
+    if (char* ct = nullptr; curl_easy_getinfo(t.easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
+      r.content_type = ct;
+    if (char* url = nullptr; curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)
+      r.effective_url = url;
+    r.retry_after = t.retry_after;
+    r.body_bytes = t.body_bytes;
+    curl_multi_remove_handle(multi_, t.easy);
+    transfers_.erase(it);
+    done.push_back(std::move(r));
+  }
+  return done;
+}
+
+std::vector<HttpResponse> CurlTransport::wait(std::chrono::milliseconds timeout) {
+  if (transfers_.empty()) {
+    std::this_thread::sleep_for(timeout);
+    return {};
+  }
+  int running = 0;
+  curl_multi_perform(multi_, &running);
+  auto done = collect();
+  if (!done.empty()) return done;
+  int fds = 0;
+  curl_multi_poll(multi_, nullptr, 0, static_cast<int>(timeout.count()), &fds);
+  curl_multi_perform(multi_, &running);
+  return collect();
+}
+
+}  // namespace strata::fetch

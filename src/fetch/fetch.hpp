@@ -1,0 +1,70 @@
+#pragma once
+// Turning locked artifacts into verified files on local disk: find-links, the cache, then the
+// network (project pages looked up once per project, files downloaded in parallel, every byte
+// hashed on the way in).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fetch/auth.hpp"
+#include "fetch/progress.hpp"
+#include "fetch/transfer.hpp"
+#include "fetch/transport.hpp"
+#include "util/error.hpp"
+
+namespace strata::fetch {
+
+/// The default index when neither the lock nor the user names one.
+inline constexpr std::string_view kPypiSimple = "https://pypi.org/simple/";
+
+/// One file to fetch, as the lock describes it.
+struct ArtifactRequest {
+  std::string package;  ///< for messages, e.g. "numpy 2.1.0"
+  std::string project;  ///< normalized project name (the page to look the file up on)
+  std::string filename;
+  std::string url;          ///< direct URL when the lock has one ("file://" and paths allowed)
+  std::string index_url;    ///< the package's index when `url` is empty; "" = the default index
+  std::string source_name;  ///< the index's name in the lock ("" for the default index)
+  std::string sha256;       ///< required: lower-case hex
+  std::optional<std::uint64_t> size;
+};
+
+/// Where a fetched file came from.
+enum class ArtifactOrigin { cache, download, find_links, dest };
+
+/// A verified file on disk.
+struct FetchedArtifact {
+  std::string package;
+  std::string filename;
+  std::string sha256;
+  std::filesystem::path path;  ///< in the cache, in --dest, or in a find-links directory
+  std::uint64_t size = 0;
+  ArtifactOrigin origin = ArtifactOrigin::download;
+};
+
+/// How to fetch.
+struct FetchOptions {
+  std::string index_url;  ///< replaces the default index (PyPI) when set (--index-url)
+  std::map<std::string, std::string> source_urls;  ///< --source NAME=URL overrides
+  std::vector<std::filesystem::path> find_links;
+  bool offline = false;                           ///< cache and find-links only
+  std::filesystem::path cache_dir;                ///< the cache root
+  std::optional<std::filesystem::path> dest_dir;  ///< place files here instead of the cache
+  TransferLimits limits;
+};
+
+/// "cache", "download", "find-links" or "dest".
+const char* to_string(ArtifactOrigin origin);
+
+/// Fetches every request (results in request order). All failures are reported together, each
+/// naming its file and URL (credentials redacted); a hash mismatch names the expected and actual
+/// sha256 and leaves nothing behind.
+Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest>& requests,
+                                               const FetchOptions& options, HttpTransport& transport,
+                                               CredentialResolver& credentials, ProgressObserver& observer);
+
+}  // namespace strata::fetch
