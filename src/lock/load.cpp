@@ -1,0 +1,128 @@
+#include "lock/load.hpp"
+
+#include <algorithm>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "lock/pylock.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace strata::lock {
+namespace {
+
+bool is_pylock_name(std::string_view name) {
+  return name == "pylock.toml" ||
+         (name.starts_with("pylock.") && name.ends_with(".toml") && name.size() > 12);
+}
+
+std::optional<Format> format_by_name(std::string_view name) {
+  if (name == "poetry.lock") return Format::poetry;
+  if (is_pylock_name(name)) return Format::pylock;
+  return std::nullopt;
+}
+
+// A poetry.lock has [metadata] and [[package]]; a pylock.toml has lock-version and created-by at
+// the top. Looks at line starts only; the reader does the real checking.
+std::optional<Format> format_by_content(std::string_view text) {
+  bool metadata = false, created_by = false, lock_version = false, packages = false;
+  for (std::string_view line : util::split(text, '\n')) {
+    line = util::trim(line);
+    metadata = metadata || line.starts_with("[metadata]");
+    created_by = created_by || line.starts_with("created-by");
+    lock_version = lock_version || line.starts_with("lock-version");
+    packages = packages || line.starts_with("[[packages]]");
+  }
+  if (lock_version && (created_by || packages) && !metadata) return Format::pylock;
+  if (metadata) return Format::poetry;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<LockFiles> find_lock(const std::filesystem::path& path) {
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status))
+    return fail(ErrorKind::usage, fmt::format("{}: no such file or directory", path.string()));
+  LockFiles files;
+  if (std::filesystem::is_directory(status)) {
+    std::vector<std::filesystem::path> candidates;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
+      std::string name = entry.path().filename().string();
+      if (format_by_name(name) && entry.is_regular_file(ec)) candidates.push_back(entry.path());
+    }
+    if (ec)
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: cannot list the directory: {}", path.string(), ec.message()));
+    std::sort(candidates.begin(), candidates.end());
+    if (candidates.empty()) {
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: no lock file here (looked for poetry.lock, pylock.toml and "
+                              "pylock.*.toml)",
+                              path.string()));
+    }
+    if (candidates.size() > 1) {
+      std::vector<std::string> names;
+      for (const auto& c : candidates) names.push_back(c.filename().string());
+      return fail(ErrorKind::usage, fmt::format("{}: several lock files ({}); name the one to use",
+                                                path.string(), util::join(names, ", ")));
+    }
+    files.lock = candidates.front();
+  } else {
+    files.lock = path;
+  }
+  std::string name = files.lock.filename().string();
+  auto format = format_by_name(name);
+  if (!format) {
+    auto text = util::read_file(files.lock);
+    if (!text) return std::unexpected(text.error());
+    format = format_by_content(*text);
+  }
+  if (!format) {
+    return fail(ErrorKind::usage,
+                fmt::format("{}: not a lock strata reads (expected poetry.lock, pylock.toml or "
+                            "pylock.*.toml)",
+                            files.lock.string()));
+  }
+  files.format = *format;
+  if (files.format == Format::poetry) {
+    files.pyproject = files.lock.parent_path() / "pyproject.toml";
+    if (!std::filesystem::is_regular_file(files.pyproject, ec)) {
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: a poetry.lock needs the pyproject.toml beside it ({} is missing)",
+                              files.lock.string(), files.pyproject.string()));
+    }
+  }
+  return files;
+}
+
+Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
+                        std::optional<PyprojectText> pyproject) {
+  std::string_view base = source_name.substr(source_name.find_last_of('/') + 1);
+  auto format = format_by_name(base);
+  if (!format) format = format_by_content(text);
+  if (!format) {
+    return fail(
+        ErrorKind::usage,
+        fmt::format("{}: not a lock strata reads (neither a poetry.lock nor a pylock.toml)", source_name));
+  }
+  if (*format == Format::pylock) return read_pylock(text, source_name);
+  return read_poetry(text, source_name, pyproject);
+}
+
+Result<Lock> load_lock(const std::filesystem::path& path) {
+  auto files = find_lock(path);
+  if (!files) return std::unexpected(files.error());
+  auto text = util::read_file(files->lock);
+  if (!text) return std::unexpected(text.error());
+  std::string lock_name = files->lock.string();
+  if (files->format == Format::pylock) return read_pylock(*text, lock_name);
+  auto pyproject = util::read_file(files->pyproject);
+  if (!pyproject) return std::unexpected(pyproject.error());
+  std::string pyproject_name = files->pyproject.string();
+  return read_poetry(*text, lock_name, PyprojectText{*pyproject, pyproject_name});
+}
+
+}  // namespace strata::lock
