@@ -457,16 +457,14 @@ Result<void> Installer::place_files() {
   const SchemePaths& s = target_.scheme;
   const std::string data_dir =
       dist_info_.substr(0, dist_info_.size() - std::string_view(".dist-info").size()) + ".data";
-  std::map<fs::path, std::string> dest_owner;  // destination -> what puts it there
-  auto claim = [&](const fs::path& dest, const std::string& what) -> Result<void> {
-    auto [it, inserted] = dest_owner.emplace(dest, what);
-    if (!inserted)
-      return refuse(fmt::format("\"{}\" and \"{}\" would both install {}", it->second, what, dest.string()));
-    return {};
-  };
+  // Destination -> index into journal_.moves and record_ (pushed together), and who claimed it.
+  std::map<fs::path, std::pair<std::size_t, std::string>> dest_index;
   std::vector<CompileJob> compile_jobs;
   auto add_move = [&](const StagedFile& f, const fs::path& dest, bool compile) -> Result<void> {
-    if (auto ok = claim(dest, f.entry); !ok) return ok;
+    auto [it, inserted] = dest_index.emplace(dest, std::pair{journal_.moves.size(), f.entry});
+    if (!inserted)
+      return refuse(
+          fmt::format("\"{}\" and \"{}\" would both install {}", it->second.second, f.entry, dest.string()));
     journal_.moves.emplace_back(f.staged, dest);
     auto rel = dest.lexically_relative(lib_dir_).generic_string();
     record_.push_back({rel, f.written_hash, f.written_size});
@@ -544,8 +542,15 @@ Result<void> Installer::place_files() {
       auto [hash, size] = hash_file(c.written);
       f.written_hash = hash;
       f.written_size = size;
-      if (auto ok = add_move(f, c.installed_as, false); !ok) return ok;
       ++result_.compiled;
+      // A pyc shipped in the wheel is replaced by the compiled one, as pip does.
+      if (auto it = dest_index.find(c.installed_as); it != dest_index.end()) {
+        journal_.moves[it->second.first].first = f.staged;
+        record_[it->second.first].hash = f.written_hash;
+        record_[it->second.first].size = f.written_size;
+        continue;
+      }
+      if (auto ok = add_move(f, c.installed_as, false); !ok) return ok;
     }
   }
 
