@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "pep/pychar.hpp"
 #include "pep/pytext.hpp"
 
 namespace strata::pep {
@@ -24,14 +25,6 @@ std::uint64_t inc(std::uint64_t n) { return n == kMax ? n : n + 1; }
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
@@ -382,7 +375,7 @@ std::string Specifier::canonical() const {
 
 bool Specifier::contains(const Version& version, std::optional<bool> prereleases) const {
   if (op_ == "===") {
-    if (ascii_lower(version.str()) != ascii_lower(version_)) return false;
+    if (py_lower(version.str()) != py_lower(version_)) return false;
     return !(prereleases == false && version.is_prerelease());
   }
   // An unset argument resolves to true or unset, which admit pre-releases alike.
@@ -394,7 +387,7 @@ bool Specifier::contains(const Version& version, std::optional<bool> prereleases
 bool Specifier::contains_text(std::string_view version_text, std::optional<bool> prereleases) const {
   auto parsed = Version::parse(version_text);
   if (op_ == "===") {
-    if (ascii_lower(version_text) != ascii_lower(version_)) return false;
+    if (py_lower(version_text) != py_lower(version_)) return false;
     return !(prereleases == false && parsed && parsed->is_prerelease());
   }
   if (!parsed) return false;

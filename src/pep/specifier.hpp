@@ -32,7 +32,8 @@ class Specifier {
   /// the normalized str()).
   bool contains(const Version& version, std::optional<bool> prereleases = std::nullopt) const;
   /// packaging's Specifier.contains(text, prereleases) for a string: "===" compares the raw
-  /// text case-insensitively; other operators parse it and never match an invalid version.
+  /// text case-insensitively (str.lower(), one-to-one case mappings); other operators parse it
+  /// and never match an invalid version.
   bool contains_text(std::string_view version_text, std::optional<bool> prereleases = std::nullopt) const;
   /// The clause as written without surrounding whitespace, e.g. ">=1.0".
   std::string str() const;

@@ -254,7 +254,10 @@ def one_specifier(rng: random.Random) -> str:
     op = rng.choice(OPERATORS)
     if op == "===":
         if rng.random() < 0.5:
-            version = rng.choice(["foo", "Foo-Bar", "1.0", "1.0.0", "1.0A1", "1.0a1", "v1.0", "1.0+LOCAL", "1!1.0"])
+            version = rng.choice(
+                ["foo", "Foo-Bar", "1.0", "1.0.0", "1.0A1", "1.0a1", "v1.0", "1.0+LOCAL", "1!1.0", "CAFÉ", "café",
+                 "ΑΒΓ-1", "Привет", "x y", "a(b", "ß"]
+            )
         else:
             version = spec_version(rng, op)
     else:
@@ -298,7 +301,12 @@ def candidate_versions(rng: random.Random, spec_text: str) -> list[str]:
         out.append(family(rng, base))
     out.append(valid_spelling(rng, big=False))
     if rng.random() < 0.3:
-        out.append(rng.choice(["foo", "Foo-Bar", "FOO", "1.0", "1.0A1", " 1.0", "1.0+LOCAL", "not a version"]))
+        out.append(
+            rng.choice(
+                ["foo", "Foo-Bar", "FOO", "1.0", "1.0A1", " 1.0", "1.0+LOCAL", "not a version", "café", "CAFÉ",
+                 "αβγ-1", "ПРИВЕТ", "ß", "SS"]
+            )
+        )
     return out
 
 
