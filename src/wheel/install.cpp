@@ -20,6 +20,7 @@
 #include "wheel/bytecode.hpp"
 #include "wheel/record.hpp"
 #include "wheel/scripts.hpp"
+#include "wheel/unpack.hpp"
 
 namespace strata::wheel {
 namespace fs = std::filesystem;
@@ -327,7 +328,9 @@ class Installer {
   std::unexpected<Error> refuse(std::string_view why) const {
     return fail(ErrorKind::runtime, fmt::format("{}: {}", wheel_name_, why));
   }
+  Result<void> note_top_level(std::string_view path);
   Result<void> stage_archive();
+  Result<void> stage_unpacked(const UnpackedWheel& unpacked);
   Result<void> verify_record();
   Result<void> place_files();
 
@@ -346,29 +349,32 @@ class Installer {
   InstalledWheel result_;
 };
 
+Result<void> Installer::note_top_level(std::string_view path) {
+  std::string expected = normalize(wheel_name_.substr(0, wheel_name_.find('-')));
+  std::string top(path.substr(0, path.find('/')));
+  if (!top.ends_with(".dist-info")) return {};
+  if (dist_info_.empty()) {
+    std::string stem = top.substr(0, top.size() - std::string_view(".dist-info").size());
+    std::string di_name = normalize(stem.substr(0, stem.find('-')));
+    if (di_name != expected)
+      return refuse(fmt::format(
+          "the .dist-info directory \"{}\" does not match the wheel's project name \"{}\"", top, expected));
+    dist_info_ = top;
+  } else if (top != dist_info_) {
+    return refuse(fmt::format("more than one .dist-info directory (\"{}\" and \"{}\")", dist_info_, top));
+  }
+  return {};
+}
+
 Result<void> Installer::stage_archive() {
   auto reader = ArchiveReader::open(wheel_, options_.limits);
   if (!reader) return std::unexpected(reader.error());
-  std::string expected = normalize(wheel_name_.substr(0, wheel_name_.find('-')));
   while (true) {
     auto entry = reader->next();
     if (!entry) return std::unexpected(entry.error());
     if (!*entry) break;
     const ArchiveEntry& e = **entry;
-    std::string top = e.path.substr(0, e.path.find('/'));
-    if (top.ends_with(".dist-info")) {
-      if (dist_info_.empty()) {
-        std::string stem = top.substr(0, top.size() - std::string_view(".dist-info").size());
-        std::string di_name = normalize(stem.substr(0, stem.find('-')));
-        if (di_name != expected)
-          return refuse(
-              fmt::format("the .dist-info directory \"{}\" does not match the wheel's project name \"{}\"",
-                          top, expected));
-        dist_info_ = top;
-      } else if (top != dist_info_) {
-        return refuse(fmt::format("more than one .dist-info directory (\"{}\" and \"{}\")", dist_info_, top));
-      }
-    }
+    if (auto ok = note_top_level(e.path); !ok) return ok;
     if (e.directory) continue;
     StagedFile f;
     f.entry = e.path;
@@ -387,6 +393,36 @@ Result<void> Installer::stage_archive() {
     f.hash = hasher.finish();
     f.written_hash = f.hash;
     f.written_size = f.size;
+    files_.push_back(std::move(f));
+  }
+  if (dist_info_.empty()) return refuse("no .dist-info directory in the wheel");
+  return {};
+}
+
+Result<void> Installer::stage_unpacked(const UnpackedWheel& unpacked) {
+  LinkMode mode = options_.link_mode;
+  for (const auto& e : unpacked.entries) {
+    // The manifest was written by unpack_to_cache, but the cache is shared: check names again.
+    std::string normalized;
+    if (auto why = check_member_path(e.path, normalized); why || normalized != e.path)
+      return refuse(fmt::format("unpacked entry \"{}\": {}", e.path, why ? *why : "not normalized"));
+    if (auto ok = note_top_level(e.path); !ok) return ok;
+    StagedFile f;
+    f.entry = e.path;
+    f.staged = staging_ / "files" / e.path;
+    f.executable = e.executable;
+    std::error_code ec;
+    fs::create_directories(f.staged.parent_path(), ec);
+    if (ec)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot create directory: {}",
+                                                  f.staged.parent_path().string(), ec.message()));
+    auto used = link_file(unpacked.tree / e.path, f.staged, mode);
+    if (!used) return std::unexpected(used.error());
+    // Once automatic found what works here, keep using it (same source and target filesystems).
+    if (mode == LinkMode::automatic) mode = *used;
+    result_.link_mode = *used;
+    f.hash = f.written_hash = e.hash;
+    f.size = f.written_size = e.size;
     files_.push_back(std::move(f));
   }
   if (dist_info_.empty()) return refuse("no .dist-info directory in the wheel");
@@ -491,20 +527,15 @@ Result<void> Installer::place_files() {
     } else if (*key == "scripts") {
       auto content = util::read_file(f.staged);
       if (!content) return std::unexpected(content.error());
-      if (auto rewritten = rewrite_python_shebang(*content, target_.python)) {
-        std::error_code ec;
-        fs::remove(f.staged, ec);
-        if (auto ok = write_whole(f.staged, *rewritten, true); !ok) return ok;
-        Hasher h;
-        h.update(*rewritten);
-        f.written_hash = h.finish();
-        f.written_size = rewritten->size();
-      } else {
-        // Scripts are always executable (x where r is set, as for executable archive members).
-        struct stat st {};
-        if (::stat(f.staged.c_str(), &st) == 0)
-          ::chmod(f.staged.c_str(), (st.st_mode | ((st.st_mode & 0444) >> 2)) & 07777);
-      }
+      // Always a fresh file: the staged one may be a link into the unpack cache.
+      std::string script = rewrite_python_shebang(*content, target_.python).value_or(*content);
+      std::error_code ec;
+      fs::remove(f.staged, ec);
+      if (auto ok = write_whole(f.staged, script, true); !ok) return ok;
+      Hasher h;
+      h.update(script);
+      f.written_hash = h.finish();
+      f.written_size = script.size();
       if (auto ok = add_move(f, s.scripts / rest, false); !ok) return ok;
     } else {
       return refuse(
@@ -600,7 +631,8 @@ Result<InstalledWheel> Installer::run() {
     }
   } cleanup{staging_, keep_staging};
 
-  if (auto ok = stage_archive(); !ok) return std::unexpected(ok.error());
+  if (auto ok = options_.unpacked ? stage_unpacked(*options_.unpacked) : stage_archive(); !ok)
+    return std::unexpected(ok.error());
   if (auto ok = verify_record(); !ok) return std::unexpected(ok.error());
   const fs::path jfile = journal_path(target_.state_dir, project_);
   if (fs::exists(jfile))

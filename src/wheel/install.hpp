@@ -19,6 +19,7 @@
 #include "env/probe.hpp"
 #include "util/error.hpp"
 #include "wheel/archive.hpp"
+#include "wheel/unpack.hpp"
 
 namespace strata::wheel {
 
@@ -65,6 +66,10 @@ struct WheelInstallOptions {
   /// Content of direct_url.json (PEP 610), only for URL/path installs; empty: none.
   std::string direct_url_json;
   ArchiveLimits limits;
+  /// Install from this unpacked tree of the wheel (see unpack_to_cache) instead of reading the
+  /// archive; files get into staging with `link_mode`. The wheel path then only names messages.
+  std::optional<UnpackedWheel> unpacked;
+  LinkMode link_mode = LinkMode::automatic;
   FailPoint fail_point = FailPoint::none;  ///< tests only
 };
 
@@ -76,6 +81,7 @@ struct InstalledWheel {
   std::vector<std::filesystem::path> files;       ///< every file written, absolute, RECORD order
   std::size_t compiled = 0;                       ///< pycs written
   std::optional<std::filesystem::path> replaced;  ///< the replaced .dist-info, when any
+  LinkMode link_mode = LinkMode::copy;  ///< how files came from an unpacked tree (copy also: extracted)
 };
 
 /// Installs `wheel` into `target`. Refuses hostile or inconsistent wheels (see ArchiveReader;

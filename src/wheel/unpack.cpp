@@ -1,0 +1,204 @@
+#include "wheel/unpack.hpp"
+
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/fs.hpp"
+#include "wheel/record.hpp"
+
+namespace strata::wheel {
+namespace fs = std::filesystem;
+namespace {
+
+Result<UnpackedWheel> load_manifest(const fs::path& dir) {
+  auto text = util::read_file(dir / "manifest.json");
+  if (!text) return std::unexpected(text.error());
+  try {
+    auto doc = nlohmann::json::parse(*text);
+    if (doc.at("format").get<int>() != 1) throw std::runtime_error("unknown format");
+    UnpackedWheel out{dir, dir / "tree", {}};
+    for (const auto& e : doc.at("entries"))
+      out.entries.push_back({e.at("path").get<std::string>(), e.at("hash").get<std::string>(),
+                             e.at("size").get<std::uint64_t>(), e.at("executable").get<bool>()});
+    return out;
+  } catch (const std::exception& e) {
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: unreadable unpacked-wheel manifest: {}", dir.string(), e.what()));
+  }
+}
+
+Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLimits& limits,
+                     std::vector<UnpackedEntry>& entries) {
+  auto reader = ArchiveReader::open(wheel, limits);
+  if (!reader) return std::unexpected(reader.error());
+  while (true) {
+    auto entry = reader->next();
+    if (!entry) return std::unexpected(entry.error());
+    if (!*entry) return {};
+    if ((*entry)->directory) continue;
+    const fs::path dest = tmp / "tree" / (*entry)->path;
+    std::error_code ec;
+    fs::create_directories(dest.parent_path(), ec);
+    if (ec)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create: {}", dest.parent_path().string(), ec.message()));
+    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create: {}", dest.string(), std::strerror(errno)));
+    Hasher hasher;
+    UnpackedEntry u{(*entry)->path, {}, 0, (*entry)->executable};
+    auto ok = reader->read([&](std::string_view chunk) -> Result<void> {
+      hasher.update(chunk);
+      u.size += chunk.size();
+      while (!chunk.empty()) {
+        ssize_t put = ::write(fd, chunk.data(), chunk.size());
+        if (put < 0 && errno == EINTR) continue;
+        if (put < 0)
+          return fail(ErrorKind::runtime,
+                      fmt::format("{}: cannot write: {}", dest.string(), std::strerror(errno)));
+        chunk.remove_prefix(static_cast<std::size_t>(put));
+      }
+      return {};
+    });
+    // Cached files are shared by every environment linked to them: never writable through a link.
+    ::fchmod(fd, u.executable ? 0555 : 0444);
+    ::close(fd);
+    if (!ok) return ok;
+    u.hash = hasher.finish();
+    entries.push_back(std::move(u));
+  }
+}
+
+}  // namespace
+
+Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sha256_hex,
+                                      const fs::path& cache_dir, const ArchiveLimits& limits) {
+  if (sha256_hex.size() != 64 || sha256_hex.find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return fail(ErrorKind::usage,
+                fmt::format("{}: invalid sha256 \"{}\" for the unpack cache", wheel.string(), sha256_hex));
+  const fs::path dir = cache_dir / std::string(sha256_hex);
+  std::error_code ec;
+  if (fs::exists(dir / "manifest.json", ec)) return load_manifest(dir);
+
+  std::random_device rd;
+  const fs::path tmp = cache_dir / fmt::format(".tmp-{}-{:08x}", ::getpid(), rd());
+  fs::create_directories(tmp, ec);
+  if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
+  std::vector<UnpackedEntry> entries;
+  auto remove_tmp = [&] {
+    std::error_code e;
+    fs::permissions(tmp, fs::perms::owner_all, fs::perm_options::add, e);
+    fs::remove_all(tmp, e);
+  };
+  if (auto ok = extract(wheel, tmp, limits, entries); !ok) {
+    remove_tmp();
+    return std::unexpected(ok.error());
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& e : entries)
+    list.push_back({{"path", e.path}, {"hash", e.hash}, {"size", e.size}, {"executable", e.executable}});
+  std::string manifest;
+  try {
+    manifest = nlohmann::json{{"format", 1}, {"wheel", wheel.filename().string()}, {"entries", list}}.dump(1);
+  } catch (const std::exception&) {
+    remove_tmp();
+    return fail(ErrorKind::runtime, fmt::format("{}: a member name is not valid UTF-8", wheel.string()));
+  }
+  if (auto ok = util::write_file_atomic(tmp / "manifest.json", manifest); !ok) {
+    remove_tmp();
+    return std::unexpected(ok.error());
+  }
+  if (::rename(tmp.c_str(), dir.c_str()) != 0) {
+    int e = errno;
+    remove_tmp();
+    // Another process unpacked the same wheel first: use theirs.
+    if ((e == EEXIST || e == ENOTEMPTY) && fs::exists(dir / "manifest.json", ec)) return load_manifest(dir);
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot move into place: {}", dir.string(), std::strerror(e)));
+  }
+  return UnpackedWheel{dir, dir / "tree", std::move(entries)};
+}
+
+Result<LinkMode> parse_link_mode(std::string_view text) {
+  if (text == "auto") return LinkMode::automatic;
+  if (text == "copy") return LinkMode::copy;
+  if (text == "hardlink") return LinkMode::hardlink;
+  if (text == "reflink") return LinkMode::reflink;
+  return fail(ErrorKind::usage,
+              fmt::format("invalid link mode \"{}\" (expected auto, copy, hardlink or reflink)", text));
+}
+
+std::string_view to_string(LinkMode mode) {
+  switch (mode) {
+    case LinkMode::automatic:
+      return "auto";
+    case LinkMode::copy:
+      return "copy";
+    case LinkMode::hardlink:
+      return "hardlink";
+    case LinkMode::reflink:
+      return "reflink";
+  }
+  return "?";
+}
+
+namespace {
+
+int try_reflink(const fs::path& from, const fs::path& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return errno;
+  struct stat st {};
+  ::fstat(in, &st);
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+  if (out < 0) {
+    int e = errno;
+    ::close(in);
+    return e;
+  }
+  int rc = ::ioctl(out, FICLONE, in);
+  int e = rc == 0 ? 0 : errno;
+  ::close(in);
+  ::close(out);
+  if (e != 0) ::unlink(to.c_str());
+  return e;
+}
+
+}  // namespace
+
+Result<LinkMode> link_file(const fs::path& from, const fs::path& to, LinkMode mode) {
+  auto failed = [&](std::string_view how, int e) {
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot {} from {}: {}", to.string(), how, from.string(), std::strerror(e)));
+  };
+  if (mode == LinkMode::reflink || mode == LinkMode::automatic) {
+    int e = try_reflink(from, to);
+    if (e == 0) return LinkMode::reflink;
+    if (mode == LinkMode::reflink) return failed("reflink", e);
+  }
+  if (mode == LinkMode::hardlink || mode == LinkMode::automatic) {
+    if (::link(from.c_str(), to.c_str()) == 0) return LinkMode::hardlink;
+    int e = errno;
+    if (mode == LinkMode::hardlink) return failed("hardlink", e);
+  }
+  std::error_code ec;
+  fs::copy_file(from, to, fs::copy_options::none, ec);
+  if (ec)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot copy from {}: {}", to.string(), from.string(), ec.message()));
+  // Copies are the environment's own files: writable by the owner like extracted ones.
+  fs::permissions(to, fs::perms::owner_write, fs::perm_options::add, ec);
+  return LinkMode::copy;
+}
+
+}  // namespace strata::wheel

@@ -1,0 +1,55 @@
+#pragma once
+// The unpack-once cache: a wheel extracted (and validated) once into a directory keyed by its
+// sha256, from which installs copy, hardlink or reflink files instead of decompressing again.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.hpp"
+#include "wheel/archive.hpp"
+
+namespace strata::wheel {
+
+/// One regular file of an unpacked wheel, with what extracting it measured.
+struct UnpackedEntry {
+  std::string path;  ///< archive path (validated, normalized)
+  std::string hash;  ///< "sha256=<base64url>" of the bytes
+  std::uint64_t size = 0;
+  bool executable = false;
+};
+
+/// An unpacked wheel: its files under `tree`, listed (in archive order) in `entries`.
+struct UnpackedWheel {
+  std::filesystem::path dir;   ///< <cache_dir>/<sha256>
+  std::filesystem::path tree;  ///< dir/tree: the archive's files
+  std::vector<UnpackedEntry> entries;
+};
+
+/// Returns the unpacked tree of `wheel` under `cache_dir/<sha256_hex>`, extracting it first when
+/// absent. Extraction goes to a temporary directory beside it and is renamed into place, so
+/// concurrent processes and interrupted runs never expose a partial tree. The archive is read
+/// with the same refusals and limits as an install (see ArchiveReader).
+Result<UnpackedWheel> unpack_to_cache(const std::filesystem::path& wheel, std::string_view sha256_hex,
+                                      const std::filesystem::path& cache_dir, const ArchiveLimits& limits);
+
+/// How files get from an unpacked tree into the environment.
+enum class LinkMode {
+  automatic,  ///< reflink, else hardlink, else copy (falling back on EXDEV, EPERM, unsupported)
+  copy,
+  hardlink,
+  reflink,
+};
+
+/// Parses "auto", "copy", "hardlink" or "reflink".
+Result<LinkMode> parse_link_mode(std::string_view text);
+std::string_view to_string(LinkMode mode);
+
+/// Creates `to` (which must not exist) from `from` with `mode`; `automatic` degrades through
+/// reflink, hardlink and copy and returns the mode that worked, which callers pass back in for the
+/// next file so failing attempts are not repeated. Explicit modes fail with the reason.
+Result<LinkMode> link_file(const std::filesystem::path& from, const std::filesystem::path& to, LinkMode mode);
+
+}  // namespace strata::wheel
