@@ -12,7 +12,8 @@ namespace {
 
 // Runs in the target interpreter (3.6+). Reads NUL-separated (source, installed path) pairs on
 // stdin; compiles each source into __pycache__ beside it under the name the installed path gets;
-// prints NUL-separated (written pyc, installed pyc) pairs for the files that compiled.
+// prints NUL-separated (written pyc, installed pyc) pairs for the files that compiled. Stops when
+// orphaned, so a killed strata leaves no compiler writing behind it.
 constexpr const char* kCompileScript = R"PY(
 import importlib.util, os, py_compile, sys, warnings
 warnings.filterwarnings("ignore")
@@ -21,7 +22,10 @@ kwargs = {}
 if hasattr(py_compile, "PycInvalidationMode"):
     kwargs["invalidation_mode"] = py_compile.PycInvalidationMode.UNCHECKED_HASH
 out = []
+parent = os.getppid()
 for i in range(0, len(data) - 1, 2):
+    if os.getppid() != parent:
+        sys.exit(1)  # strata was killed: stop writing into its staging directory
     source = os.fsdecode(data[i])
     installed = os.fsdecode(data[i + 1])
     installed_pyc = importlib.util.cache_from_source(installed)
