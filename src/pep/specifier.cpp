@@ -190,9 +190,12 @@ const Version& min_version() {
   return v;
 }
 
-// The smallest version above the whole prefix: 1.2 -> 1.3.dev0.
+// The smallest version above the whole prefix: 1.2 -> 1.3.dev0. A last segment at the uint64
+// limit carries (1.MAX -> 2.dev0): no version lies between, so membership is unchanged.
 Version next_prefix_dev0(std::uint64_t epoch, std::vector<std::uint64_t> release) {
-  release.back() = inc(release.back());
+  while (!release.empty() && release.back() == kMax) release.pop_back();
+  if (release.empty()) return Version::from_parts(inc(epoch), {0}, std::nullopt, std::nullopt, 0);
+  ++release.back();
   return Version::from_parts(epoch, std::move(release), std::nullopt, std::nullopt, 0);
 }
 

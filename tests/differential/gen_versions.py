@@ -294,6 +294,10 @@ def candidate_versions(rng: random.Random, spec_text: str) -> list[str]:
     """Versions near the ones a set mentions, plus a few unrelated or invalid strings."""
     mentioned = re.findall(r"v?[0-9]+(?:![0-9]+)?(?:\.[0-9]+)*", spec_text) or ["1.0"]
     out = []
+    if str(U64_MAX) in spec_text:
+        big = str(U64_MAX)
+        out += [big, big + ".5", big + ".0a1", "1." + big, "1." + big + ".7", "1." + big + "+l", "2.0", "2.dev0",
+                "1.0.dev" + big, "1.0a1", "1.0.post" + big, "1.0.post" + big + "+l", "1.0", "1!0"]
     for _ in range(5):
         base = rng.choice(mentioned).lstrip("v")
         if "!" in base and rng.random() < 0.5:
@@ -360,6 +364,12 @@ def generate_specifiers(rng: random.Random) -> dict:
             specifier_records.append({"text": text, "valid": False})
 
     set_texts = ["", " ", ",", ">=1.0,", ">=1.0,,<2", "==1.0,==1.0.0", "==1.0.0,==1.0", "==v1.0,==1.0"]
+    # Numbers at the 64-bit limit, where packaging's arithmetic (next prefix, next dev) goes past it.
+    set_texts += [
+        "~=18446744073709551615.0", "~=1.18446744073709551615", "==18446744073709551615.*",
+        "==1.18446744073709551615.*", "!=1.18446744073709551615.*", ">1.0.dev18446744073709551615",
+        ">1.0.post18446744073709551615", "~=1.18446744073709551615.0", ">=1.0,~=1.18446744073709551615",
+    ]
     for _ in range(1500):
         clauses = [one_specifier(rng) for _ in range(rng.choice([1, 1, 2, 2, 2, 3, 3, 4]))]
         joiner = rng.choice([",", ", ", " ,", ","])
