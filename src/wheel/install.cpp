@@ -640,17 +640,21 @@ Result<InstalledWheel> Installer::run() {
                 fmt::format("{}: an interrupted install of {} is pending ({}); recover first", wheel_name_,
                             project_, jfile.string()));
 
-  // Another installed version must be the one being replaced.
+  // Another installed version (in either library directory) must be the one being replaced.
   const fs::path dest_di = lib_dir_ / dist_info_;
-  for (auto it = fs::directory_iterator(lib_dir_, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    std::string n = it->path().filename().string();
-    if (!n.ends_with(".dist-info")) continue;
-    if (normalize(n.substr(0, n.find('-'))) != project_) continue;
-    if (target_.replacing && fs::equivalent(it->path(), *target_.replacing, ec)) continue;
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: {} is already installed ({}) and is not the distribution being replaced",
-                            wheel_name_, project_, it->path().string()));
+  std::vector<fs::path> lib_dirs = {target_.scheme.purelib};
+  if (target_.scheme.platlib != target_.scheme.purelib) lib_dirs.push_back(target_.scheme.platlib);
+  for (const auto& lib : lib_dirs) {
+    for (auto it = fs::directory_iterator(lib, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::string n = it->path().filename().string();
+      if (!n.ends_with(".dist-info")) continue;
+      if (normalize(n.substr(0, n.find('-'))) != project_) continue;
+      std::error_code eq;
+      if (target_.replacing && fs::equivalent(it->path(), *target_.replacing, eq)) continue;
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: {} is already installed ({}) and is not the distribution being replaced",
+                              wheel_name_, project_, it->path().string()));
+    }
   }
 
   journal_.project = project_;
