@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/fetch_commands.hpp"
 #include "cli/console.hpp"
 
 namespace strata {
@@ -29,6 +30,10 @@ int main(int argc, char** argv) {
   add_global_options(app, global);
 
   // Commands register here, in the order `--help` lists them.
+  cli::FetchCommandOptions fetch;
+  CLI::App* fetch_cmd = cli::add_fetch_command(app, fetch);
+  cli::CacheOptions cache;
+  CLI::App* cache_cmd = cli::add_cache_command(app, cache);
 
   try {
     app.parse(argc, argv);
@@ -42,6 +47,8 @@ int main(int argc, char** argv) {
   cli::Console console(global);
   try {
     (void)console;
+    if (fetch_cmd->parsed()) return cli::run_fetch(fetch, console);
+    if (cache_cmd->parsed()) return cli::run_cache(cache, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);

@@ -1,0 +1,45 @@
+#pragma once
+// `strata fetch` and `strata cache`: options structs, registration and run functions (kept apart
+// from commands.hpp so the fetch layer's commands build on their own).
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/console.hpp"
+
+namespace strata::cli {
+
+/// `strata fetch [LOCK]`: download the selection's wheels into the cache or --dest.
+struct FetchCommandOptions {
+  std::string lock = ".";          ///< lock file or directory
+  std::string dest;                ///< --dest DIR ("" = the cache)
+  std::string python = "python3";  ///< target interpreter
+  std::vector<std::string> only, with, without, extras;
+  bool all_extras = false;
+  std::string index_url;                ///< --index-url / STRATA_INDEX_URL
+  std::vector<std::string> sources;     ///< --source NAME=URL
+  std::vector<std::string> find_links;  ///< --find-links DIR
+  bool offline = false;
+  std::string cache_dir;
+  int jobs = 8;
+  int retries = 4;
+  int timeout = 30;  ///< seconds a stalled transfer may last
+};
+/// Registers `fetch` and its flags on `app`.
+CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options);
+/// Reads the lock, selects for the target, picks each package's wheel and fetches them all.
+int run_fetch(const FetchCommandOptions& options, const Console& console);
+
+/// `strata cache dir|clean`.
+struct CacheOptions {
+  std::string cache_dir;  ///< --cache-dir
+  std::string action;     ///< "dir" or "clean", set by the parsed subcommand
+};
+/// Registers `cache` with its `dir` and `clean` subcommands.
+CLI::App* add_cache_command(CLI::App& app, CacheOptions& options);
+/// Prints the cache directory or removes what strata keeps in it.
+int run_cache(const CacheOptions& options, const Console& console);
+
+}  // namespace strata::cli
