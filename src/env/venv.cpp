@@ -199,7 +199,7 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
                                   exe.parent_path().string(), base.major, base.minor, base.micro);
     if (base.major > 3 || (base.major == 3 && base.minor >= 11)) {
       cfg += fmt::format("executable = {}\n", real.string());
-      cfg += fmt::format("command = {} -m venv {}\n", exe.string(), dir.string());
+      cfg += fmt::format("command = {} -m venv {}\n", base.executable.string(), dir.string());
     }
     if (auto ok = util::write_file_atomic(dir / "pyvenv.cfg", cfg); !ok) return std::unexpected(ok.error());
   }
