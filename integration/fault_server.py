@@ -1,0 +1,110 @@
+"""A small HTTP server that misbehaves on purpose, for strata's fetch tests.
+
+Usage: fault_server.py PORT WHEEL_DIR [LIFETIME_SECONDS]
+
+Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
+  /ok/<file>        the file
+  /flaky/<file>     HTTP 503 twice (per file), then the file
+  /busy/<file>      HTTP 429 with "Retry-After: 1" once, then the file
+  /truncate/<file>  announces the full length, sends half, closes the connection
+  /wrong/<file>     the right length of the wrong bytes
+  /stall/<file>     announces the full length, sends 10 bytes, then stalls
+  /auth/<file>      HTTP 401 with a Basic challenge
+  /count            JSON: how many requests each path received
+Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
+"""
+
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+
+PORT = int(sys.argv[1])
+ROOT = sys.argv[2]
+LIFETIME = float(sys.argv[3]) if len(sys.argv) > 3 else 300.0
+hits = Counter()
+lock = threading.Lock()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _file(self, name):
+        path = os.path.join(ROOT, os.path.basename(name))
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    def _send(self, status, body=b"", headers=()):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers:
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        with lock:
+            hits[self.path] += 1
+            count = hits[self.path]
+        if self.path == "/count":
+            self._send(200, json.dumps(hits).encode(), [("Content-Type", "application/json")])
+            return
+        parts = self.path.strip("/").split("/", 1)
+        if len(parts) != 2:
+            self._send(404)
+            return
+        mode, name = parts
+        data = self._file(name)
+        if data is None:
+            self._send(404)
+            return
+        if mode == "ok":
+            self._send(200, data)
+        elif mode == "flaky":
+            if count <= 2:
+                self._send(503, b"try again")
+            else:
+                self._send(200, data)
+        elif mode == "busy":
+            if count <= 1:
+                self._send(429, b"slow down", [("Retry-After", "1")])
+            else:
+                self._send(200, data)
+        elif mode == "truncate":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        elif mode == "wrong":
+            self._send(200, bytes((b ^ 0x5A) for b in data))
+        elif mode == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:10])
+            self.wfile.flush()
+            time.sleep(60)
+            self.close_connection = True
+        elif mode == "auth":
+            self._send(401, b"no", [("WWW-Authenticate", 'Basic realm="test"')])
+        else:
+            self._send(404)
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+server = Server(("127.0.0.1", PORT), Handler)
+threading.Timer(LIFETIME, server.shutdown).start()
+server.serve_forever()

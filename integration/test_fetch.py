@@ -1,0 +1,460 @@
+"""strata fetch against real servers on 127.0.0.1: pypiserver (open and htpasswd-protected), a
+static PEP 503 tree served by http.server, and a fault-injecting server (fault_server.py).
+
+The wheels are real ones downloaded from PyPI once by `pip download --no-deps` and kept in a
+stable cache directory (STRATA_TEST_WHEELS, default ~/.cache/strata-test-wheels/fetch-v1)."""
+
+import hashlib
+import html
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+STRATA = os.environ.get("STRATA_BIN", "strata")
+HERE = pathlib.Path(__file__).resolve().parent
+TARGET_PYTHON = "/usr/bin/python3"  # Debian's CPython 3.11: the wheels below are for cp311 x86_64
+SERVER_LIFETIME = "600"  # every server exits by itself after this many seconds
+
+# Real wheels for a cp311 manylinux x86_64 target (pinned so that hashes never move).
+WHEELS = """
+requests==2.32.3 urllib3==2.2.3 idna==3.10 certifi==2024.8.30 charset-normalizer==3.4.0 six==1.16.0
+attrs==24.2.0 click==8.1.7 packaging==24.2 pyparsing==3.2.0 python-dateutil==2.9.0.post0 pytz==2024.2
+tzdata==2024.2 jinja2==3.1.4 markupsafe==3.0.2 itsdangerous==2.2.0 werkzeug==3.1.3 flask==3.1.0
+blinker==1.9.0 pyyaml==6.0.2 tomli==2.1.0 typing-extensions==4.12.2 pydantic==2.10.1
+pydantic-core==2.27.1 annotated-types==0.7.0 anyio==4.6.2.post1 sniffio==1.3.1 h11==0.14.0
+httpcore==1.0.7 httpx==0.27.2 pygments==2.18.0 rich==13.9.4 markdown-it-py==3.0.0 mdurl==0.1.2
+numpy==2.1.3 sqlalchemy==2.0.36 greenlet==3.1.1 cffi==1.17.1 pycparser==2.22 cryptography==43.0.3
+psutil==6.1.0 tqdm==4.67.0
+""".split()
+
+SMALL = ["six", "idna", "click", "packaging", "certifi"]
+
+
+def venv_python():
+    env = os.environ.get("STRATA_TESTENV")
+    return str(pathlib.Path(env) / "bin" / "python") if env else sys.executable
+
+
+def normalize(name):
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.fixture(scope="session")
+def wheel_dir():
+    d = pathlib.Path(
+        os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels" / "fetch-v1")
+    )
+    d.mkdir(parents=True, exist_ok=True)
+    if len(list(d.glob("*.whl"))) < len(WHEELS):
+        subprocess.run(
+            [venv_python(), "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+             "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+             "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64", "-d", str(d)] + WHEELS,
+            check=True, timeout=600)
+    return d
+
+
+class Wheel:
+    def __init__(self, path):
+        self.path = path
+        self.filename = path.name
+        self.name, self.version = path.name.split("-")[:2]
+        self.project = normalize(self.name)
+        data = path.read_bytes()
+        self.size = len(data)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def wheels(wheel_dir):
+    return {w.project: w for w in (Wheel(p) for p in sorted(wheel_dir.glob("*.whl")))}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+class Servers:
+    """Starts servers and stops each by its PID at teardown."""
+
+    def __init__(self):
+        self.procs = []
+
+    def start(self, argv, port, cwd=None):
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        wait_for_port(port, proc)
+        return f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+@pytest.fixture(scope="module")
+def servers():
+    s = Servers()
+    yield s
+    s.stop()
+
+
+def pypiserver_argv(port, root, auth=None):
+    argv = ["timeout", SERVER_LIFETIME, venv_python(), "-m", "pypiserver", "run", "-i", "127.0.0.1",
+            "-p", str(port)]
+    if auth:
+        argv += ["-P", str(auth), "-a", "download,list,update"]
+    else:
+        argv += ["-P", ".", "-a", "."]
+    return argv + [str(root)]
+
+
+@pytest.fixture(scope="module")
+def pypi(servers, wheel_dir):
+    port = free_port()
+    return servers.start(pypiserver_argv(port, wheel_dir), port)
+
+
+USER, SECRET = "ci-reader", "s3cr3t-Pa55-xyzzy"
+
+
+@pytest.fixture(scope="module")
+def private_pypi(servers, wheel_dir, tmp_path_factory):
+    htpasswd = tmp_path_factory.mktemp("auth") / "htpasswd"
+    subprocess.run(
+        [venv_python(), "-c",
+         "import sys; from passlib.apache import HtpasswdFile as H; h = H(sys.argv[1], new=True); "
+         "h.set_password(sys.argv[2], sys.argv[3]); h.save()", str(htpasswd), USER, SECRET],
+        check=True)
+    port = free_port()
+    return servers.start(pypiserver_argv(port, wheel_dir, auth=htpasswd), port)
+
+
+@pytest.fixture(scope="module")
+def static_index(servers, wheels, tmp_path_factory):
+    """A PEP 503 tree on disk (relative links with hash fragments) served by http.server."""
+    root = tmp_path_factory.mktemp("static")
+    (root / "files").mkdir()
+    for project in SMALL:
+        w = wheels[project]
+        shutil.copy(w.path, root / "files" / w.filename)
+        page = root / "simple" / project
+        page.mkdir(parents=True)
+        href = html.escape(f"../../files/{w.filename}#sha256={w.sha256}")
+        (page / "index.html").write_text(
+            f'<!DOCTYPE html><html><body><a href="{href}" data-requires-python="&gt;=3.7">{w.filename}</a>'
+            "</body></html>")
+    port = free_port()
+    return servers.start(["timeout", SERVER_LIFETIME, sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                          str(port), "--directory", str(root)], port)
+
+
+@pytest.fixture(scope="module")
+def faults(servers, wheel_dir):
+    port = free_port()
+    return servers.start(["timeout", SERVER_LIFETIME, sys.executable, str(HERE / "fault_server.py"), str(port),
+                          str(wheel_dir), SERVER_LIFETIME], port)
+
+
+def write_pylock(path, wheels, url_for, index="https://pypi.org/simple"):
+    lines = ['lock-version = "1.0"', 'created-by = "strata-tests"', ""]
+    for w in wheels:
+        lines += [
+            "[[packages]]",
+            f'name = "{w.name}"',
+            f'version = "{w.version}"',
+            f'index = "{index}"',
+            f'wheels = [{{name = "{w.filename}", url = "{url_for(w)}", size = {w.size}, '
+            f'hashes = {{sha256 = "{w.sha256}"}}}}]',
+            "",
+        ]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def pypi_url(w):
+    # What a lock made against PyPI holds; with --index-url the file is looked up on the mirror.
+    return f"https://files.pythonhosted.org/packages/00/00/{w.filename}"
+
+
+def run_fetch(lock, cache, *extra, env=None, timeout=300):
+    argv = [STRATA, "fetch", str(lock), "--python", TARGET_PYTHON, "--cache-dir", str(cache), *extra]
+    full_env = dict(os.environ)
+    for key in list(full_env):
+        if key.startswith(("STRATA_HTTP_BASIC_", "POETRY_HTTP_BASIC_")) or key in ("NETRC", "STRATA_INDEX_URL"):
+            del full_env[key]
+    full_env["HOME"] = str(pathlib.Path(cache).parent)  # no stray ~/.netrc
+    if env:
+        full_env.update(env)
+    return subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout)
+
+
+def cache_entries(cache):
+    return sorted(p for p in (pathlib.Path(cache) / "artifacts").rglob("*") if p.is_file())
+
+
+def assert_cached_correctly(cache, wheels):
+    entries = cache_entries(cache)
+    assert len(entries) == len(wheels)
+    for w in wheels:
+        entry = pathlib.Path(cache) / "artifacts" / "sha256" / w.sha256[:2] / w.sha256 / w.filename
+        assert entry.is_file()
+        assert hashlib.sha256(entry.read_bytes()).hexdigest() == w.sha256
+    tmp = pathlib.Path(cache) / "tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
+
+
+def test_index_lookup_on_pypiserver_then_cache_then_offline(tmp_path, pypi, wheels):
+    chosen = [wheels[p] for p in SMALL]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, pypi_url)
+    cache = tmp_path / "cache"
+    r = run_fetch(lock, cache, "--index-url", f"{pypi}/simple/", "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True
+    assert {f["filename"] for f in doc["files"]} == {w.filename for w in chosen}
+    assert all(f["origin"] == "download" for f in doc["files"])
+    assert_cached_correctly(cache, chosen)
+
+    again = run_fetch(lock, cache, "--index-url", f"{pypi}/simple/", "--json")
+    assert again.returncode == 0, again.stderr
+    assert all(f["origin"] == "cache" for f in json.loads(again.stdout)["files"])
+
+    offline = run_fetch(lock, cache, "--offline", "--json")
+    assert offline.returncode == 0, offline.stderr
+
+
+def test_offline_names_exactly_the_missing_files(tmp_path, wheels):
+    present, missing = wheels["six"], wheels["idna"]
+    links = tmp_path / "links"
+    links.mkdir()
+    shutil.copy(present.path, links / present.filename)
+    lock = write_pylock(tmp_path / "pylock.toml", [present, missing], pypi_url)
+    r = run_fetch(lock, tmp_path / "cache", "--offline", "--find-links", str(links))
+    assert r.returncode == 1
+    assert missing.filename in r.stderr
+    assert present.filename not in r.stderr
+    (tmp_path / "one").mkdir()
+    only_present = write_pylock(tmp_path / "one" / "pylock.toml", [present], pypi_url)
+    ok = run_fetch(only_present, tmp_path / "cache", "--offline", "--find-links", str(links), "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["files"][0]["origin"] == "find-links"
+
+
+def test_direct_urls_into_dest(tmp_path, pypi, wheels):
+    chosen = [wheels[p] for p in SMALL]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, lambda w: f"{pypi}/packages/{w.filename}",
+                        index=f"{pypi}/simple/")
+    dest = tmp_path / "dest"
+    r = run_fetch(lock, tmp_path / "cache", "--dest", str(dest), "--json")
+    assert r.returncode == 0, r.stderr
+    for w in chosen:
+        assert hashlib.sha256((dest / w.filename).read_bytes()).hexdigest() == w.sha256
+    assert sorted(p.name for p in dest.iterdir()) == sorted(w.filename for w in chosen)
+    assert cache_entries(tmp_path / "cache") == []
+
+
+def test_static_pep503_tree(tmp_path, static_index, wheels):
+    chosen = [wheels[p] for p in SMALL]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, pypi_url)
+    cache = tmp_path / "cache"
+    r = run_fetch(lock, cache, "--index-url", f"{static_index}/simple/")
+    assert r.returncode == 0, r.stderr
+    assert_cached_correctly(cache, chosen)
+
+
+def test_no_wheel_for_target_is_a_check_error_before_download(tmp_path, wheels):
+    w = wheels["six"]
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(
+        'lock-version = "1.0"\ncreated-by = "t"\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+        'wheels = [{name = "six-1.16.0-cp27-cp27m-win32.whl", url = "http://127.0.0.1:9/x.whl", '
+        f'hashes = {{sha256 = "{w.sha256}"}}}}]\n')
+    r = run_fetch(lock, tmp_path / "cache")
+    assert r.returncode == 3, r.stderr
+    assert "six" in r.stderr and "six-1.16.0-cp27-cp27m-win32.whl" in r.stderr and "cp311" in r.stderr
+
+
+# --- Faults ---------------------------------------------------------------------------------
+
+
+def fault_lock(tmp_path, faults, mode, w):
+    return write_pylock(tmp_path / "pylock.toml", [w], lambda w: f"{faults}/{mode}/{w.filename}",
+                        index=f"{faults}/simple/")
+
+
+def test_fails_twice_then_succeeds(tmp_path, faults, wheels):
+    w = wheels["six"]
+    cache = tmp_path / "cache"
+    r = run_fetch(fault_lock(tmp_path, faults, "flaky", w), cache)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("retrying") == 2
+    assert "HTTP 503" in r.stderr
+    assert_cached_correctly(cache, [w])
+
+
+def test_retry_after_is_honoured(tmp_path, faults, wheels):
+    w = wheels["idna"]
+    r = run_fetch(fault_lock(tmp_path, faults, "busy", w), tmp_path / "cache")
+    assert r.returncode == 0, r.stderr
+    assert "retrying" in r.stderr and "in 1.0s" in r.stderr and "HTTP 429" in r.stderr
+
+
+def test_truncated_body_is_detected(tmp_path, faults, wheels):
+    w = wheels["click"]
+    cache = tmp_path / "cache"
+    r = run_fetch(fault_lock(tmp_path, faults, "truncate", w), cache, "--retries", "1")
+    assert r.returncode == 1
+    assert f"{faults}/truncate/{w.filename}" in r.stderr
+    assert "truncated" in r.stderr and "after 2 attempts" in r.stderr
+    assert cache_entries(cache) == []
+
+
+def test_wrong_bytes_are_a_hash_error_and_never_cached(tmp_path, faults, wheels):
+    w = wheels["packaging"]
+    cache = tmp_path / "cache"
+    r = run_fetch(fault_lock(tmp_path, faults, "wrong", w), cache, "--json")
+    assert r.returncode == 1
+    message = json.loads(r.stdout)["error"]["message"]
+    actual = hashlib.sha256(bytes(b ^ 0x5A for b in w.path.read_bytes())).hexdigest()
+    assert w.filename in message and w.sha256 in message and actual in message
+    assert cache_entries(cache) == []
+    tmp = cache / "tmp"
+    assert not tmp.exists() or not any(tmp.iterdir())
+
+
+def test_stalled_transfer_times_out(tmp_path, faults, wheels):
+    w = wheels["certifi"]
+    r = run_fetch(fault_lock(tmp_path, faults, "stall", w), tmp_path / "cache", "--timeout", "2", "--retries", "0",
+                  timeout=60)
+    assert r.returncode == 1
+    assert "timed out" in r.stderr and f"{faults}/stall/{w.filename}" in r.stderr
+
+
+# --- Credentials ----------------------------------------------------------------------------
+
+
+def write_poetry_project(root, w, index_url):
+    """A poetry.lock (file names and hashes, no URLs) with one package from source "my-private"."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "demo"\nversion = "0.1.0"\ndescription = ""\nauthors = []\n\n'
+        f'[tool.poetry.dependencies]\npython = "^3.8"\n{w.name} = {{version = "{w.version}", source = "my-private"}}\n\n'
+        f'[[tool.poetry.source]]\nname = "my-private"\nurl = "{index_url}"\npriority = "explicit"\n')
+    (root / "poetry.lock").write_text(
+        f'[[package]]\nname = "{w.name}"\nversion = "{w.version}"\ndescription = ""\noptional = false\n'
+        f'python-versions = "*"\nfiles = [\n    {{file = "{w.filename}", hash = "sha256:{w.sha256}"}},\n]\n\n'
+        f'[package.source]\ntype = "legacy"\nurl = "{index_url}"\nreference = "my-private"\n\n'
+        '[metadata]\nlock-version = "2.0"\npython-versions = "^3.8"\ncontent-hash = "0"\n')
+    return root
+
+
+def assert_no_secret(r):
+    assert SECRET not in r.stdout
+    assert SECRET not in r.stderr
+
+
+def test_401_names_the_credential_variables(tmp_path, private_pypi, wheels):
+    project = write_poetry_project(tmp_path / "p", wheels["six"], f"{private_pypi}/simple/")
+    r = run_fetch(project, tmp_path / "cache", "--json")
+    assert r.returncode == 1, r.stderr
+    message = json.loads(r.stdout)["error"]["message"]
+    assert "HTTP 401" in message or "HTTP 403" in message
+    assert "STRATA_HTTP_BASIC_MY_PRIVATE_USERNAME" in message
+    assert "POETRY_HTTP_BASIC_MY_PRIVATE_USERNAME" in message
+    assert ".netrc" in message
+
+
+def test_env_credentials_work_and_never_show(tmp_path, private_pypi, wheels):
+    w = wheels["six"]
+    project = write_poetry_project(tmp_path / "p", w, f"{private_pypi}/simple/")
+    cache = tmp_path / "cache"
+    env = {"STRATA_HTTP_BASIC_MY_PRIVATE_USERNAME": USER, "STRATA_HTTP_BASIC_MY_PRIVATE_PASSWORD": SECRET}
+    r = run_fetch(project, cache, "-v", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "using credentials from STRATA_HTTP_BASIC_MY_PRIVATE_USERNAME/_PASSWORD" in r.stderr
+    assert_no_secret(r)
+    assert_cached_correctly(cache, [w])
+    j = run_fetch(project, tmp_path / "cache2", "-v", "--json", env=env)
+    assert j.returncode == 0, j.stderr
+    assert_no_secret(j)
+
+
+def test_poetry_file_variant_and_netrc(tmp_path, private_pypi, wheels):
+    project = write_poetry_project(tmp_path / "p", wheels["six"], f"{private_pypi}/simple/")
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(SECRET + "\n")
+    r = run_fetch(project, tmp_path / "c1", "-v", env={"POETRY_HTTP_BASIC_MY_PRIVATE_USERNAME": USER,
+                                                       "POETRY_HTTP_BASIC_MY_PRIVATE_PASSWORD_FILE": str(secret_file)})
+    assert r.returncode == 0, r.stderr
+    assert "POETRY_HTTP_BASIC_MY_PRIVATE_USERNAME/_PASSWORD" in r.stderr
+    assert_no_secret(r)
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {USER} password {SECRET}\n")
+    n = run_fetch(project, tmp_path / "c2", "-v", env={"NETRC": str(netrc)})
+    assert n.returncode == 0, n.stderr
+    assert f"netrc ({netrc})" in n.stderr
+    assert_no_secret(n)
+
+
+def test_wrong_password_and_userinfo_are_redacted(tmp_path, private_pypi, wheels):
+    w = wheels["six"]
+    host = private_pypi.removeprefix("http://")
+    project = write_poetry_project(tmp_path / "p", w, f"http://{USER}:{SECRET}@{host}/simple/")
+    ok = run_fetch(project, tmp_path / "c1", "-v", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert "userinfo" in ok.stderr
+    assert_no_secret(ok)
+
+    bad = run_fetch(project, tmp_path / "c2", "--json",
+                    "--source", f"my-private=http://{USER}:wrong-{SECRET}@{host}/simple/")
+    assert bad.returncode == 1
+    assert_no_secret(bad)
+    assert "***@" in bad.stderr
+
+
+# --- Concurrency ----------------------------------------------------------------------------
+
+
+def test_two_processes_share_one_cache(tmp_path, pypi, wheels):
+    chosen = list(wheels.values())[:12]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, pypi_url)
+    cache = tmp_path / "cache"
+    argv = [STRATA, "fetch", str(lock), "--python", TARGET_PYTHON, "--cache-dir", str(cache), "--index-url",
+            f"{pypi}/simple/", "--json"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert len(json.loads(out)["files"]) == len(chosen)
+    assert_cached_correctly(cache, chosen)
