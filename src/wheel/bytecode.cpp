@@ -23,6 +23,13 @@ if hasattr(py_compile, "PycInvalidationMode"):
     kwargs["invalidation_mode"] = py_compile.PycInvalidationMode.UNCHECKED_HASH
 out = []
 parent = os.getppid()
+try:  # die with strata (PR_SET_PDEATHSIG, SIGKILL), so a killed install leaves no writer behind
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)
+except Exception:
+    pass
+if os.getppid() != parent:
+    sys.exit(1)
 for i in range(0, len(data) - 1, 2):
     if os.getppid() != parent:
         sys.exit(1)  # strata was killed: stop writing into its staging directory
