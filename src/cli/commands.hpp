@@ -8,4 +8,15 @@
 
 #include "cli/console.hpp"
 
-namespace strata::cli {}  // namespace strata::cli
+namespace strata::cli {
+
+/// `strata debug`: show what strata sees in a target interpreter.
+struct DebugOptions {
+  std::string python = "python3";  ///< interpreter path or name on PATH
+};
+/// Registers `debug` and its flags on `app`, filling `options` when parsed.
+CLI::App* add_debug_command(CLI::App& app, DebugOptions& options);
+/// Probes the interpreter and prints its facts, marker environment and supported tags.
+int run_debug(const DebugOptions& options, const Console& console);
+
+}  // namespace strata::cli

@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   add_global_options(app, global);
 
   // Commands register here, in the order `--help` lists them.
+  cli::DebugOptions debug;
+  CLI::App* debug_cmd = cli::add_debug_command(app, debug);
   cli::FetchCommandOptions fetch;
   CLI::App* fetch_cmd = cli::add_fetch_command(app, fetch);
   cli::CacheOptions cache;
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   cli::Console console(global);
   try {
     (void)console;
+    if (debug_cmd->parsed()) return cli::run_debug(debug, console);
     if (fetch_cmd->parsed()) return cli::run_fetch(fetch, console);
     if (cache_cmd->parsed()) return cli::run_cache(cache, console);
   } catch (const CommandError& e) {
