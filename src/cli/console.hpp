@@ -26,6 +26,7 @@ class Console {
 
   bool json() const { return json_; }
   bool verbose() const { return verbosity_ > 0; }
+  bool quiet() const { return verbosity_ < 0; }
   bool color() const { return color_; }
   /// A normal progress or summary line (hidden by --quiet).
   void info(std::string_view line) const;

@@ -1,7 +1,11 @@
 // `strata fetch [LOCK]`: download the selection's wheels into the cache (or --dest) without
 // installing — the step a CI job or a multi-stage build runs to warm a cache.
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -22,19 +26,67 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reports fetch events on the console: details with -v, retries always (they explain a slow run).
+// Reports fetch events on the console: details with -v, retries always (they explain a slow
+// run), and a one-line live counter of files and bytes when stderr is a terminal.
 class ConsoleProgress final : public fetch::ProgressObserver {
  public:
-  explicit ConsoleProgress(const Console& console) : console_(console) {}
+  ConsoleProgress(const Console& console, bool live) : console_(console), live_(live) {}
+  ~ConsoleProgress() override { clear(); }
+  ConsoleProgress(const ConsoleProgress&) = delete;
+  ConsoleProgress& operator=(const ConsoleProgress&) = delete;
+
+  void on_start(std::size_t files, std::uint64_t known_bytes) override {
+    files_ = files;
+    total_bytes_ = known_bytes;
+    draw(true);
+  }
+  void on_bytes(std::int64_t delta) override {
+    bytes_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(bytes_) + delta));
+    draw(false);
+  }
+  void on_done(const fetch::FetchedArtifact& artifact) override {
+    if (artifact.origin == fetch::ArtifactOrigin::download) ++done_;
+    draw(true);
+  }
   void on_retry(std::string_view url, int attempt, std::chrono::milliseconds delay,
                 std::string_view reason) override {
+    clear();
     console_.info(fmt::format("retrying {} in {:.1f}s (attempt {} failed: {})", url,
                               static_cast<double>(delay.count()) / 1000.0, attempt, reason));
   }
-  void on_detail(std::string_view message) override { console_.detail(message); }
+  void on_detail(std::string_view message) override {
+    clear();
+    console_.detail(message);
+  }
+  /// Removes the live line (before other output and at the end).
+  void clear() {
+    if (!drawn_) return;
+    std::fputs("\r\x1b[2K", stderr);
+    std::fflush(stderr);
+    drawn_ = false;
+  }
 
  private:
+  void draw(bool force) {
+    if (!live_ || files_ == 0) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    constexpr double kMiB = 1024.0 * 1024.0;
+    std::string total =
+        total_bytes_ > 0 ? fmt::format("/{:.1f}", static_cast<double>(total_bytes_) / kMiB) : "";
+    fmt::print(stderr, "\r\x1b[2KFetching {}/{} files, {:.1f}{} MiB", done_, files_,
+               static_cast<double>(bytes_) / kMiB, total);
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+
   const Console& console_;
+  bool live_ = false;
+  bool drawn_ = false;
+  std::size_t files_ = 0, done_ = 0;
+  std::uint64_t bytes_ = 0, total_bytes_ = 0;
+  std::chrono::steady_clock::time_point last_draw_{};
 };
 
 fetch::FetchOptions fetch_options(const FetchCommandOptions& options, const fs::path& cache_root) {
@@ -169,9 +221,11 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   curl_options.user_agent = std::string("strata/") + STRATA_VERSION;
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
-  ConsoleProgress progress(console);
-  const std::vector<fetch::FetchedArtifact> fetched =
-      value_or_throw(fetch::fetch_all(requests, fetch_opts, transport, credentials, progress));
+  // A live line only for a person watching: stderr is a terminal, and neither --quiet nor --json.
+  ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
+  auto result = fetch::fetch_all(requests, fetch_opts, transport, credentials, progress);
+  progress.clear();
+  const std::vector<fetch::FetchedArtifact> fetched = value_or_throw(std::move(result));
 
   std::size_t downloaded = 0, local = 0;
   std::uint64_t downloaded_bytes = 0;

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <system_error>
@@ -151,6 +152,16 @@ Result<fs::path> ArtifactCache::insert(StagingFile& file, std::string_view sha25
   // identical bytes are swapped for ours and readers holding the old file keep reading it.
   if (auto done = file.commit(target); !done) return std::unexpected(done.error());
   return target;
+}
+
+void ArtifactCache::sweep_stale_staging() const {
+  std::error_code ec;
+  auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const auto& entry : fs::directory_iterator(staging_dir(), ec)) {
+    std::error_code entry_ec;
+    if (!entry.path().filename().string().starts_with(".strata-")) continue;
+    if (entry.last_write_time(entry_ec) < cutoff && !entry_ec) fs::remove(entry.path(), entry_ec);
+  }
 }
 
 Result<void> ArtifactCache::ensure_root() const {

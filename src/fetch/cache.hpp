@@ -67,6 +67,9 @@ class ArtifactCache {
   /// equally good, so a concurrent writer is never an error.
   Result<std::filesystem::path> insert(StagingFile& file, std::string_view sha256,
                                        std::string_view filename) const;
+  /// Removes staging files older than a day: leftovers of killed processes (a live writer's
+  /// file is younger). Best effort, never fails.
+  void sweep_stale_staging() const;
   /// Marks the root as a cache (CACHEDIR.TAG) so backup tools skip it; idempotent.
   Result<void> ensure_root() const;
 

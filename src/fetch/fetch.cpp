@@ -338,6 +338,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
   if (!downloads.empty()) {
     if (!options.dest_dir) {
       if (auto ready = cache.ensure_root(); !ready) return std::unexpected(ready.error());
+      cache.sweep_stale_staging();
     }
     fs::path staging = options.dest_dir ? *options.dest_dir : cache.staging_dir();
     std::uint64_t known_bytes = 0;
@@ -377,7 +378,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
       };
       ArtifactRequest expected = request;
       expected.sha256 = util::to_lower(expected.sha256);
-      job.finish = [d, expected, &cache, &options,
+      job.finish = [d, expected, obs, &cache, &options,
                     display = job.display_url](const HttpResponse&) -> Verdict {
         StagingFile& file = d->sink->file;
         std::uint64_t got = file.size();
@@ -401,6 +402,8 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
           if (!placed) return {Verdict::Kind::fail, placed.error().message};
           d->path = *placed;
         }
+        obs->on_done(FetchedArtifact{expected.package, expected.filename, expected.sha256, d->path, got,
+                                     ArtifactOrigin::download});
         return {};
       };
       job.explain = [&credentials, index](const HttpResponse& response) {
@@ -424,7 +427,6 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
       }
       FetchedArtifact artifact{request.package, request.filename,    util::to_lower(request.sha256),
                                d.path,          d.sink->file.size(), ArtifactOrigin::download};
-      observer.on_done(artifact);
       results[d.request] = std::move(artifact);
     }
   }

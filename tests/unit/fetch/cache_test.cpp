@@ -1,5 +1,6 @@
 #include "fetch/cache.hpp"
 
+#include <chrono>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -84,6 +85,19 @@ TEST(Cache, ResetEmptiesFileAndHash) {
   ASSERT_TRUE(file->write("hello"));
   EXPECT_EQ(file->size(), 5u);
   EXPECT_EQ(*file->finish(), kHelloSha);
+}
+
+TEST(Cache, SweepRemovesOnlyOldStagingFiles) {
+  strata::testing::TempDir dir;
+  ArtifactCache cache(dir.path());
+  fs::create_directories(cache.staging_dir());
+  std::ofstream(cache.staging_dir() / ".strata-1-old.part") << "x";
+  std::ofstream(cache.staging_dir() / ".strata-2-new.part") << "x";
+  fs::last_write_time(cache.staging_dir() / ".strata-1-old.part",
+                      fs::file_time_type::clock::now() - std::chrono::hours(48));
+  cache.sweep_stale_staging();
+  EXPECT_FALSE(fs::exists(cache.staging_dir() / ".strata-1-old.part"));
+  EXPECT_TRUE(fs::exists(cache.staging_dir() / ".strata-2-new.part"));
 }
 
 TEST(Cache, CleanKeepsTheRootAndForeignFiles) {
