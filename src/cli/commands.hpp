@@ -19,4 +19,14 @@ CLI::App* add_debug_command(CLI::App& app, DebugOptions& options);
 /// Probes the interpreter and prints its facts, marker environment and supported tags.
 int run_debug(const DebugOptions& options, const Console& console);
 
+/// `strata venv DIR [--python PATH]`: create a virtual environment natively.
+struct VenvOptions {
+  std::string dir;                 ///< the environment directory
+  std::string python = "python3";  ///< base interpreter path or name on PATH
+};
+/// Registers `venv` and its flags on `app`.
+CLI::App* add_venv_command(CLI::App& app, VenvOptions& options);
+/// Probes the base interpreter and creates (or completes) the environment.
+int run_venv(const VenvOptions& options, const Console& console);
+
 }  // namespace strata::cli
