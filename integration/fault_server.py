@@ -10,13 +10,17 @@ Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
   /wrong/<file>     the right length of the wrong bytes
   /stall/<file>     announces the full length, sends 10 bytes, then stalls
   /auth/<file>      HTTP 401 with a Basic challenge
+  /json/simple/<project>/  a PEP 691 JSON project page (when the Accept header asks for it,
+                    else 406) listing that project's files with links to /ok/<file>
   /count            JSON: how many requests each path received
 Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
 """
 
+import hashlib
 import http.server
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -56,6 +60,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             count = hits[self.path]
         if self.path == "/count":
             self._send(200, json.dumps(hits).encode(), [("Content-Type", "application/json")])
+            return
+        if self.path.startswith("/json/simple/"):
+            self._json_page(self.path[len("/json/simple/"):].strip("/"))
             return
         parts = self.path.strip("/").split("/", 1)
         if len(parts) != 2:
@@ -99,6 +106,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(401, b"no", [("WWW-Authenticate", 'Basic realm="test"')])
         else:
             self._send(404)
+
+
+def _normalize(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _json_page(self, project):
+    if "application/vnd.pypi.simple.v1+json" not in self.headers.get("Accept", ""):
+        self._send(406, b"ask for application/vnd.pypi.simple.v1+json")
+        return
+    files = []
+    for name in sorted(os.listdir(ROOT)):
+        if name.endswith(".whl") and _normalize(name.split("-")[0]) == project:
+            with open(os.path.join(ROOT, name), "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            files.append({"filename": name, "url": f"../../../ok/{name}", "hashes": {"sha256": digest}})
+    doc = {"meta": {"api-version": "1.0"}, "name": project, "files": files}
+    self._send(200, json.dumps(doc).encode(), [("Content-Type", "application/vnd.pypi.simple.v1+json")])
+
+
+Handler._json_page = _json_page
 
 
 class Server(http.server.ThreadingHTTPServer):

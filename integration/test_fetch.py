@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
 
@@ -290,6 +291,20 @@ def test_static_pep503_tree(tmp_path, static_index, wheels):
     r = run_fetch(lock, cache, "--index-url", f"{static_index}/simple/")
     assert r.returncode == 0, r.stderr
     assert_cached_correctly(cache, chosen)
+
+
+def test_pep691_json_pages_one_request_per_project(tmp_path, faults, wheels):
+    chosen = [wheels[p] for p in SMALL]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, pypi_url)
+    cache = tmp_path / "cache"
+    r = run_fetch(lock, cache, "--index-url", f"{faults}/json/simple/")
+    assert r.returncode == 0, r.stderr
+    assert_cached_correctly(cache, chosen)
+    with urllib.request.urlopen(f"{faults}/count") as response:
+        counts = json.load(response)
+    for w in chosen:
+        assert counts[f"/json/simple/{w.project}/"] == 1
+        assert counts[f"/ok/{w.filename}"] >= 1
 
 
 def test_no_wheel_for_target_is_a_check_error_before_download(tmp_path, wheels):
