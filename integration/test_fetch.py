@@ -473,3 +473,26 @@ def test_two_processes_share_one_cache(tmp_path, pypi, wheels):
         assert p.returncode == 0, err
         assert len(json.loads(out)["files"]) == len(chosen)
     assert_cached_correctly(cache, chosen)
+
+
+# --- strata cache ---------------------------------------------------------------------------
+
+
+def test_cache_dir_and_clean(tmp_path, pypi, wheels):
+    cache = tmp_path / "cache"
+    env = dict(os.environ, STRATA_CACHE_DIR=str(cache))
+    r = subprocess.run([STRATA, "cache", "dir"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and r.stdout.strip() == str(cache)
+    flag = subprocess.run([STRATA, "--json", "cache", "dir", "--cache-dir", str(tmp_path / "other")],
+                          capture_output=True, text=True, env=env)
+    assert json.loads(flag.stdout)["cache_dir"] == str(tmp_path / "other")
+
+    chosen = [wheels["six"], wheels["idna"]]
+    lock = write_pylock(tmp_path / "pylock.toml", chosen, pypi_url)
+    assert run_fetch(lock, cache, "--index-url", f"{pypi}/simple/").returncode == 0
+    assert len(cache_entries(cache)) == 2
+    clean = subprocess.run([STRATA, "--json", "cache", "clean"], capture_output=True, text=True, env=env)
+    assert clean.returncode == 0, clean.stderr
+    doc = json.loads(clean.stdout)
+    assert doc["removed_bytes"] >= sum(w.size for w in chosen)
+    assert cache.is_dir() and cache_entries(cache) == []
