@@ -17,7 +17,10 @@ namespace strata::fetch::testing {
 struct Reply {
   Reply(int status_code) : http_status(status_code) {}  // NOLINT: implicit for brevity in scripts
   Reply(int status_code, TransferStatus transfer, std::string body_text = {}, std::string type = {})
-      : http_status(status_code), status(transfer), body(std::move(body_text)), content_type(std::move(type)) {}
+      : http_status(status_code),
+        status(transfer),
+        body(std::move(body_text)),
+        content_type(std::move(type)) {}
   int http_status = 200;
   TransferStatus status = TransferStatus::ok;
   std::string body;
