@@ -38,7 +38,8 @@ TEST(WheelChoice, BestRankedCompatibleWheelWins) {
 }
 
 TEST(WheelChoice, HigherBuildTagBreaksTies) {
-  auto p = package_with({"demo-1.0-1-py3-none-any.whl", "demo-1.0-2-py3-none-any.whl", "demo-1.0-py3-none-any.whl"});
+  auto p = package_with(
+      {"demo-1.0-1-py3-none-any.whl", "demo-1.0-2-py3-none-any.whl", "demo-1.0-py3-none-any.whl"});
   auto choice = choose_wheel(p, target());
   ASSERT_TRUE(choice);
   EXPECT_EQ(choice->artifact, 1u);
