@@ -390,9 +390,14 @@ Result<Marker> Marker::parse(std::string_view text) {
   return Marker(std::move(*root));
 }
 
-Result<bool> Marker::evaluate(const MarkerContext& context) const {
+Result<bool> Marker::try_evaluate(const MarkerContext& context) const {
   if (!root_) return true;
   return eval_node(*root_, context);
+}
+
+bool Marker::evaluate(const MarkerContext& context) const {
+  auto result = try_evaluate(context);
+  return result.has_value() && *result;
 }
 
 std::string Marker::str() const { return root_ ? format_node(*root_, true) : std::string(); }

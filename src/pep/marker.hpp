@@ -36,11 +36,13 @@ class Marker {
   /// Parses a marker expression; the error (kind usage) quotes the text and the column.
   static Result<Marker> parse(std::string_view text);
 
-  /// Whether the marker holds in `context` (packaging's Marker.evaluate). Fails (kind usage)
-  /// where packaging raises: a variable the environment lacks (UndefinedEnvironmentName) or a
-  /// comparison it cannot decide, e.g. `os_name ~= "x"` (UndefinedComparison). Test the value
-  /// (`*result`), not the Result itself.
-  Result<bool> evaluate(const MarkerContext& context) const;
+  /// True when the marker holds in `context` (packaging's Marker.evaluate). Where packaging
+  /// raises (see try_evaluate) the marker counts as not holding.
+  bool evaluate(const MarkerContext& context) const;
+  /// packaging's Marker.evaluate with its failures (kind usage): a variable the environment
+  /// lacks (UndefinedEnvironmentName) or a comparison it cannot decide, e.g.
+  /// `os_name ~= "x"` (UndefinedComparison). Test the value (`*result`), not the Result.
+  Result<bool> try_evaluate(const MarkerContext& context) const;
   /// Normalized text, as str(packaging.markers.Marker(...)).
   std::string str() const;
 

@@ -394,7 +394,8 @@ def generate_requirements(rng: random.Random) -> list:
              "-foo", "foo_", "foo.", "foo==1.0;extra=='Foo_Bar'", "foo[A,a,A]", "foo[b,a]",
              "foo ===1.0 ; os_name == 'x'", "foo===1.0;os_name=='x'", "foo~=1", "foo~=1.0", "foo == 1.0",
              "foo\u00a0==1.0", "foo==\u00a01.0", "foo ==1.0\u00a0", "foo==1.0)", "", " ", "[foo]",
-             "foo==1.0, ==2.0", "foo==1.0,", "foo>=1.0,,<2", "foo[bar]@https://x", "fooé", "foo[é]"]
+             "foo==1.0, ==2.0", "foo==1.0,", "foo>=1.0,,<2", "foo[bar]@https://x", "fooé", "foo[é]",
+             "foo===", "foo=== ;os_name=='a'", "foo (===)", "foo===,>=1", "foo==1.0+", "foo~=1.0+abc"]
     for _ in range(1100):
         texts.append(random_requirement(rng))
     for _ in range(150):
@@ -403,6 +404,16 @@ def generate_requirements(rng: random.Random) -> list:
 
 
 def random_wheel(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        # Mostly valid names, so that parsed fields are compared often, not only errors.
+        name = rng.choice(["foo", "Foo_Bar", "foo.bar", "a1", "Zope.Interface", "naïve"])
+        version = rng.choice(["1.0", "1.0.0", "2.0rc1", "1!1.0", "1.0.post1", "1.0+local", "1.0_1", "v1.0"])
+        build = [rng.choice(["1", "12abc", "0", "007x"])] if rng.random() < 0.3 else []
+        interp = rng.choice(["py3", "py2.py3", "cp311", "cp310.cp311", "PY3", "pp310"])
+        abi = rng.choice(["none", "abi3", "cp311", "cp311.none", "NONE"])
+        plat = rng.choice(["any", "manylinux_2_17_x86_64.manylinux2014_x86_64", "linux_x86_64", "win_amd64",
+                           "macosx_11_0_arm64.macosx_10_9_x86_64", "any.any", "Any"])
+        return "-".join([name, version, *build, interp, abi, plat]) + ".whl"
     name = rng.choice(["foo", "Foo_Bar", "foo.bar", "foo__bar", "foo-bar", "", "naïve", "a1", "Zope.Interface",
                        "foo bar", "_foo", "foo_"])
     version = rng.choice(["1.0", "1.0.0", "2.0rc1", "1!1.0", "1.0.post1", "1.0+local", "1.0_1", "bad", "1.0-1",
