@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   CLI::App* fetch_cmd = cli::add_fetch_command(app, fetch);
   cli::CacheOptions cache;
   CLI::App* cache_cmd = cli::add_cache_command(app, cache);
+  cli::InstallOptions install;
+  CLI::App* install_cmd = cli::add_install_command(app, install);
 
   try {
     app.parse(argc, argv);
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
     if (venv_cmd->parsed()) return cli::run_venv(venv, console);
     if (fetch_cmd->parsed()) return cli::run_fetch(fetch, console);
     if (cache_cmd->parsed()) return cli::run_cache(cache, console);
+    if (install_cmd->parsed()) return cli::run_install(install, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);
