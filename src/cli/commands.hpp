@@ -20,6 +20,16 @@ CLI::App* add_debug_command(CLI::App& app, DebugOptions& options);
 /// Probes the interpreter and prints its facts, marker environment and supported tags.
 int run_debug(const DebugOptions& options, const Console& console);
 
+/// `strata list`: every distribution visible to an environment, with version and owner.
+struct ListOptions {
+  std::string env;     ///< --env DIR: a virtual environment (its bin/python is probed)
+  std::string python;  ///< --python PATH: that interpreter's own environment (without --env)
+};
+/// Registers `list` and its flags on `app`.
+CLI::App* add_list_command(CLI::App& app, ListOptions& options);
+/// Probes the target, scans its site dirs, reads the ledger and prints one row per distribution.
+int run_list(const ListOptions& options, const Console& console);
+
 /// `strata venv DIR [--python PATH]`: create a virtual environment natively.
 struct VenvOptions {
   std::string dir;                 ///< the environment directory

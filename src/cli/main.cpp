@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   // Commands register here, in the order `--help` lists them.
   cli::DebugOptions debug;
   CLI::App* debug_cmd = cli::add_debug_command(app, debug);
+  cli::ListOptions list;
+  CLI::App* list_cmd = cli::add_list_command(app, list);
   cli::VenvOptions venv;
   CLI::App* venv_cmd = cli::add_venv_command(app, venv);
   cli::FetchCommandOptions fetch;
@@ -54,6 +56,7 @@ int main(int argc, char** argv) {
   try {
     (void)console;
     if (debug_cmd->parsed()) return cli::run_debug(debug, console);
+    if (list_cmd->parsed()) return cli::run_list(list, console);
     if (venv_cmd->parsed()) return cli::run_venv(venv, console);
     if (fetch_cmd->parsed()) return cli::run_fetch(fetch, console);
     if (cache_cmd->parsed()) return cli::run_cache(cache, console);
