@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/console.hpp"
+#include "plan/install.hpp"
 
 namespace strata::cli {
 
@@ -41,28 +42,10 @@ CLI::App* add_venv_command(CLI::App& app, VenvOptions& options);
 int run_venv(const VenvOptions& options, const Console& console);
 
 /// `strata install [LOCK]`: every flag SPEC "strata install" lists.
-struct InstallOptions {
-  std::string lock = ".";  ///< lock file or directory holding one
-  std::string env;         ///< --env DIR
-  std::string python;      ///< --python PATH
-  std::string prefix;      ///< --prefix DIR (with --python)
-  std::vector<std::string> only, with, without, extras;
-  bool all_extras = false;
-  std::string index_url;                 ///< --index-url (or STRATA_INDEX_URL)
-  std::vector<std::string> sources;      ///< --source NAME=URL
-  std::vector<std::string> find_links;   ///< --find-links DIR
-  bool offline = false;
-  std::string cache_dir;
-  bool dry_run = false;
-  bool no_compile = false;
-  std::string link_mode = "auto";  ///< auto, copy, hardlink, reflink
-  bool allow_replace = false;
-  bool locked = false;  ///< a stale Poetry content-hash is an error
-  std::string layer;    ///< --layer MANIFEST
-};
+using InstallOptions = plan::InstallOptions;
 /// Registers `install` and its flags on `app`.
 CLI::App* add_install_command(CLI::App& app, InstallOptions& options);
-/// Reads the lock, probes the target and selects; with --dry-run prints the selection.
+/// Runs plan::run_install and prints its report.
 int run_install(const InstallOptions& options, const Console& console);
 
 }  // namespace strata::cli

@@ -33,11 +33,15 @@ void Console::warn(std::string_view line) const {
     fmt::print(stderr, "warning: {}\n", line);
 }
 
-void Console::error(const Error& error) const {
+void Console::error_line(std::string_view line) const {
   if (color_)
-    fmt::print(stderr, "\x1b[31merror:\x1b[0m {}\n", error.message);
+    fmt::print(stderr, "\x1b[31merror:\x1b[0m {}\n", line);
   else
-    fmt::print(stderr, "error: {}\n", error.message);
+    fmt::print(stderr, "error: {}\n", line);
+}
+
+void Console::error(const Error& error) const {
+  error_line(error.message);
   if (json_) {
     emit({{"ok", false}, {"error", {{"message", error.message}, {"exit_code", exit_code(error.kind)}}}});
   }

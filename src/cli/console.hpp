@@ -33,6 +33,8 @@ class Console {
   /// A detail line shown with -v.
   void detail(std::string_view line) const;
   void warn(std::string_view line) const;
+  /// One error line on stderr (the JSON document carries it separately).
+  void error_line(std::string_view line) const;
   /// Reports a command-stopping error: on stderr, and in the JSON document with --json.
   void error(const Error& error) const;
   /// Prints the command's JSON document on stdout (only with --json).

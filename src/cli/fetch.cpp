@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/fetch_commands.hpp"
+#include "cli/progress.hpp"
 #include "env/cache_dir.hpp"
 #include "env/probe.hpp"
 #include "fetch/curl_transport.hpp"
@@ -18,7 +19,7 @@
 #include "fetch/url.hpp"
 #include "lock/load.hpp"
 #include "pep/tags.hpp"
-#include "plan/wheel_choice.hpp"
+#include "plan/artifacts.hpp"
 #include "util/strings.hpp"
 
 namespace strata::cli {
@@ -26,79 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reports fetch events on the console: details with -v, retries always (they explain a slow
-// run), and a one-line live counter of files and bytes when stderr is a terminal.
-class ConsoleProgress final : public fetch::ProgressObserver {
- public:
-  ConsoleProgress(const Console& console, bool live) : console_(console), live_(live) {}
-  ~ConsoleProgress() override { clear(); }
-  ConsoleProgress(const ConsoleProgress&) = delete;
-  ConsoleProgress& operator=(const ConsoleProgress&) = delete;
-
-  void on_start(std::size_t files, std::uint64_t known_bytes) override {
-    files_ = files;
-    total_bytes_ = known_bytes;
-    draw(true);
-  }
-  void on_bytes(std::int64_t delta) override {
-    bytes_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(bytes_) + delta));
-    draw(false);
-  }
-  void on_done(const fetch::FetchedArtifact& artifact) override {
-    if (artifact.origin == fetch::ArtifactOrigin::download) ++done_;
-    draw(true);
-  }
-  void on_retry(std::string_view url, int attempt, std::chrono::milliseconds delay,
-                std::string_view reason) override {
-    clear();
-    console_.info(fmt::format("retrying {} in {:.1f}s (attempt {} failed: {})", url,
-                              static_cast<double>(delay.count()) / 1000.0, attempt, reason));
-  }
-  void on_detail(std::string_view message) override {
-    clear();
-    console_.detail(message);
-  }
-  /// Removes the live line (before other output and at the end).
-  void clear() {
-    if (!drawn_) return;
-    std::fputs("\r\x1b[2K", stderr);
-    std::fflush(stderr);
-    drawn_ = false;
-  }
-
- private:
-  void draw(bool force) {
-    if (!live_ || files_ == 0) return;
-    auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_draw_ < std::chrono::milliseconds(100)) return;
-    last_draw_ = now;
-    constexpr double kMiB = 1024.0 * 1024.0;
-    std::string total =
-        total_bytes_ > 0 ? fmt::format("/{:.1f}", static_cast<double>(total_bytes_) / kMiB) : "";
-    fmt::print(stderr, "\r\x1b[2KFetching {}/{} files, {:.1f}{} MiB", done_, files_,
-               static_cast<double>(bytes_) / kMiB, total);
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-
-  const Console& console_;
-  bool live_ = false;
-  bool drawn_ = false;
-  std::size_t files_ = 0, done_ = 0;
-  std::uint64_t bytes_ = 0, total_bytes_ = 0;
-  std::chrono::steady_clock::time_point last_draw_{};
-};
-
 fetch::FetchOptions fetch_options(const FetchCommandOptions& options, const fs::path& cache_root) {
   fetch::FetchOptions out;
   out.index_url = options.index_url;
-  for (const auto& source : options.sources) {
-    auto eq = source.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == source.size())
-      throw CommandError(ErrorKind::usage,
-                         fmt::format("--source {}: expected NAME=URL", fetch::redact_url(source)));
-    out.source_urls[source.substr(0, eq)] = source.substr(eq + 1);
-  }
+  out.source_urls = value_or_throw(plan::parse_source_overrides(options.sources));
   for (const auto& dir : options.find_links) out.find_links.emplace_back(fs::absolute(dir));
   out.offline = options.offline;
   out.cache_dir = cache_root;
@@ -109,59 +41,6 @@ fetch::FetchOptions fetch_options(const FetchCommandOptions& options, const fs::
   out.limits.parallelism = static_cast<std::size_t>(options.jobs);
   out.limits.retry.retries = options.retries;
   return out;
-}
-
-std::string source_name_for(const lock::Lock& lock, const lock::Package& package) {
-  if (!package.source.name.empty()) return package.source.name;
-  for (const auto& source : lock.sources)
-    if (!source.url.empty() && source.url == package.source.url) return source.name;
-  return {};
-}
-
-// The chosen wheel of every selected package, as fetch requests. Every package without a usable
-// wheel is reported at once, before anything is downloaded.
-std::vector<fetch::ArtifactRequest> requests_for(const lock::Lock& lock, const lock::Selection& selection,
-                                                 const plan::TagRanking& ranking, const fs::path& lock_dir) {
-  std::vector<fetch::ArtifactRequest> requests;
-  std::vector<std::string> problems;
-  std::vector<std::string> unsupported;
-  for (const auto& package : selection.packages) {
-    if (package.source.kind == lock::SourceKind::directory || package.source.kind == lock::SourceKind::vcs) {
-      unsupported.push_back(
-          fmt::format("{} ({})", package.display_name, lock::to_string(package.source.kind)));
-      continue;
-    }
-    auto choice = plan::choose_wheel(package, ranking);
-    if (!choice) {
-      problems.push_back(choice.error().message);
-      continue;
-    }
-    const lock::Artifact& artifact = package.artifacts[choice->artifact];
-    fetch::ArtifactRequest request;
-    request.package = fmt::format("{} {}", package.display_name, package.version_text);
-    request.project = package.name;
-    request.filename = artifact.filename;
-    if (!artifact.url.empty())
-      request.url = artifact.url;
-    else if (!artifact.path.empty())
-      request.url = (lock_dir / artifact.path).lexically_normal().string();
-    if (package.source.kind == lock::SourceKind::index) {
-      request.index_url = package.source.url;
-      request.source_name = source_name_for(lock, package);
-    }
-    if (auto sha = artifact.hashes.find("sha256"); sha != artifact.hashes.end()) request.sha256 = sha->second;
-    request.size = artifact.size;
-    requests.push_back(std::move(request));
-  }
-  if (!unsupported.empty())
-    problems.push_back(fmt::format("not supported (needs a build): {}", util::join(unsupported, ", ")));
-  if (!problems.empty()) {
-    std::string message = problems.size() == 1 ? problems.front()
-                                               : fmt::format("{} packages cannot be fetched:\n  {}",
-                                                             problems.size(), util::join(problems, "\n  "));
-    throw CommandError(ErrorKind::check, message);
-  }
-  return requests;
 }
 
 }  // namespace
@@ -212,8 +91,17 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   select_request.python_full_version = interpreter.version;
   const lock::Selection selection = value_or_throw(lock::select(lock, select_request));
   const plan::TagRanking ranking(pep::supported_tags(interpreter.tag_env));
-  const std::vector<fetch::ArtifactRequest> requests =
-      requests_for(lock, selection, ranking, fs::absolute(files.lock).parent_path());
+  plan::WheelChoices choices =
+      plan::choose_wheels(lock, selection, ranking, fs::absolute(files.lock).parent_path());
+  if (!choices.problems.empty()) {
+    const auto& problems = choices.problems;
+    throw CommandError(ErrorKind::check, problems.size() == 1
+                                             ? problems.front()
+                                             : fmt::format("{} packages cannot be fetched:\n  {}",
+                                                           problems.size(), util::join(problems, "\n  ")));
+  }
+  std::vector<fetch::ArtifactRequest> requests;
+  for (auto& chosen : choices.chosen) requests.push_back(std::move(chosen.request));
 
   fetch::CurlGlobal curl;
   fetch::CurlOptions curl_options;

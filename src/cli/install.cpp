@@ -1,63 +1,15 @@
-// `strata install`: parse flags into InstallOptions; read the lock, probe the target, select.
-// Only --dry-run is wired in this build: it prints the selection and writes nothing.
+// `strata install`: flags into plan::InstallOptions, then plan::run_install, then its report.
 
-#include <filesystem>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
-#include "env/cache_dir.hpp"
-#include "env/probe.hpp"
-#include "lock/content_hash.hpp"
-#include "lock/load.hpp"
-#include "util/fs.hpp"
+#include "cli/progress.hpp"
 #include "util/strings.hpp"
 
 namespace strata::cli {
 namespace {
-
-namespace fs = std::filesystem;
-
-// The interpreter whose facts decide markers and requires-python: the venv's own python when the
-// environment exists, else --python, else python3 from PATH (what a new venv would be made from).
-std::string target_python(const InstallOptions& options) {
-  if (!options.env.empty()) {
-    fs::path python = fs::path(options.env) / "bin" / "python";
-    std::error_code ec;
-    if (fs::exists(python, ec)) return python.string();
-  }
-  if (!options.python.empty()) return options.python;
-  return "python3";
-}
-
-nlohmann::json artifact_json(const lock::Artifact& a) {
-  nlohmann::json j{{"filename", a.filename},
-                   {"kind", a.kind == lock::Artifact::Kind::wheel ? "wheel" : "sdist"},
-                   {"hashes", a.hashes}};
-  if (!a.url.empty()) j["url"] = a.url;
-  if (!a.path.empty()) j["path"] = a.path;
-  if (a.size) j["size"] = *a.size;
-  return j;
-}
-
-nlohmann::json package_json(const lock::Package& p) {
-  nlohmann::json source{{"kind", lock::to_string(p.source.kind)}};
-  if (!p.source.name.empty()) source["name"] = p.source.name;
-  if (!p.source.url.empty()) source["url"] = p.source.url;
-  if (!p.source.path.empty()) source["path"] = p.source.path;
-  nlohmann::json artifacts = nlohmann::json::array();
-  for (const auto& a : p.artifacts) artifacts.push_back(artifact_json(a));
-  return {{"name", p.name},   {"display_name", p.display_name}, {"version", p.version_text},
-          {"source", source}, {"artifacts", artifacts},         {"installable", lock::is_installable(p)}};
-}
-
-nlohmann::json selection_json(const lock::Selection& s) {
-  nlohmann::json packages = nlohmann::json::array(), excluded = nlohmann::json::array();
-  for (const auto& p : s.packages) packages.push_back(package_json(p));
-  for (const auto& e : s.excluded)
-    excluded.push_back({{"name", e.name}, {"version", e.version}, {"reason", e.reason}});
-  return {{"packages", packages}, {"excluded", excluded}, {"groups", s.groups}, {"extras", s.extras}};
-}
 
 // "a,b" and repeated flags both give lists.
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
@@ -99,76 +51,31 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   return cmd;
 }
 
-int run_install(const InstallOptions& options, const Console& console) {
-  if (!options.prefix.empty() && options.python.empty())
-    throw CommandError(ErrorKind::usage, "install: --prefix needs --python");
-  if (!options.layer.empty() && options.dry_run)
-    throw CommandError(ErrorKind::usage, "install: --layer is not available with --dry-run in this build");
+int run_install(const InstallOptions& flags, const Console& console) {
+  InstallOptions options = flags;
+  options.only = split_list(flags.only);
+  options.with = split_list(flags.with);
+  options.without = split_list(flags.without);
+  options.extras = split_list(flags.extras);
 
-  const lock::LockFiles files = value_or_throw(lock::find_lock(options.lock));
-  const lock::Lock lock = value_or_throw(lock::load_lock(files.lock));
-  std::optional<bool> fresh;
-  if (files.format == lock::Format::poetry) {
-    std::string pyproject = value_or_throw(util::read_file(files.pyproject));
-    fresh = value_or_throw(lock::content_hash_matches(lock, pyproject, files.pyproject.string()));
-    if (!*fresh) {
-      std::string message =
-          fmt::format("{}: the lock is stale: its content-hash does not match {} (run `poetry lock`)",
-                      files.lock.string(), files.pyproject.string());
-      if (options.locked) throw CommandError(ErrorKind::check, message);
-      console.warn(message);
-    }
+  ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
+  plan::InstallReport report = plan::run_install(options, progress);
+  progress.clear();
+
+  for (const auto& d : report.json["plan"]["decisions"]) {
+    std::string line =
+        fmt::format("  {} {} {}", d.value("action", ""), d.value("name", ""), d.value("version", ""));
+    if (d.contains("installed_version") && d["action"] != "keep")
+      line += fmt::format(" (installed: {})", d["installed_version"].get<std::string>());
+    if (options.dry_run || d["action"] == "conflict")
+      console.info(line);
+    else
+      console.detail(line);
   }
-
-  env::ProbeOptions probe_options;
-  if (auto root = env::cache_root(options.cache_dir))
-    probe_options.cache_dir = env::interpreter_cache_dir(*root);
-  const env::Interpreter target =
-      value_or_throw(env::probe_interpreter(target_python(options), probe_options));
-
-  lock::SelectionRequest request;
-  request.only = split_list(options.only);
-  request.with = split_list(options.with);
-  request.without = split_list(options.without);
-  request.extras = split_list(options.extras);
-  request.all_extras = options.all_extras;
-  request.environment = target.markers;
-  request.python_full_version = target.version;
-  const lock::Selection selection = value_or_throw(lock::select(lock, request));
-
-  if (!options.dry_run) {
-    // INTEGRATION POINT: fetch, install and record the ledger (written by the integrator).
-    throw CommandError(ErrorKind::runtime, "install: only --dry-run is available in this build");
-  }
-
-  if (console.json()) {
-    nlohmann::json doc{{"lock", files.lock.string()},
-                       {"format", lock.format == lock::Format::poetry ? "poetry" : "pylock"},
-                       {"lock_version", lock.lock_version},
-                       {"python", target.executable.string()},
-                       {"python_version", target.version},
-                       {"dry_run", true},
-                       {"selection", selection_json(selection)}};
-    if (fresh) doc["content_hash_fresh"] = *fresh;
-    console.emit(doc);
-  }
-  console.info(
-      fmt::format("{}: {} packages selected for Python {} ({} left out); groups: {}{}", files.lock.string(),
-                  selection.packages.size(), target.version, selection.excluded.size(),
-                  util::join(selection.groups, ", "),
-                  selection.extras.empty() ? "" : "; extras: " + util::join(selection.extras, ", ")));
-  for (const auto& p : selection.packages) {
-    std::string note = lock::is_installable(p) ? ""
-                                               : fmt::format("  (unsupported: {} source needs a build)",
-                                                             lock::to_string(p.source.kind));
-    if (lock::is_installable(p) || p.source.kind == lock::SourceKind::index) {
-      if (!lock::is_installable(p)) note = "  (unsupported: no wheel in the lock)";
-    }
-    console.info(fmt::format("  install {} {}{}", p.display_name, p.version_text, note));
-  }
-  for (const auto& e : selection.excluded)
-    console.detail(fmt::format("  skip {} {}: {}", e.name, e.version, e.reason));
-  return 0;
+  for (const auto& problem : report.problems) console.error_line(problem);
+  if (!report.summary.empty()) console.info(report.summary);
+  console.emit(report.json);
+  return report.exit_code;
 }
 
 }  // namespace strata::cli

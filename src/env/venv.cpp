@@ -140,7 +140,8 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
   }
 
   // The interpreter the venv links to: the base itself, or the base of the venv it lives in.
-  fs::path exe = base.executable;
+  // sys.executable, not the path strata was given: that may be a wrapper script (a pyenv shim).
+  fs::path exe = base.sys_executable.empty() ? base.executable : base.sys_executable;
   if (base.in_venv) {
     auto cfg = util::read_file(base.prefix / "pyvenv.cfg");
     std::string home = cfg ? cfg_value(*cfg, "home") : std::string();

@@ -49,6 +49,11 @@ T value_or_throw(Result<T>&& result) {
   return std::move(*result);
 }
 
+/// Throws the error of a Result<void> as a CommandError.
+inline void value_or_throw(Result<void>&& result) {
+  if (!result) throw CommandError(std::move(result.error()));
+}
+
 /// Exit code for an error kind.
 constexpr int exit_code(ErrorKind kind) { return static_cast<int>(kind); }
 

@@ -1,0 +1,348 @@
+#include "plan/install.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "env/cache_dir.hpp"
+#include "env/env_lock.hpp"
+#include "env/installed.hpp"
+#include "env/ledger.hpp"
+#include "env/probe.hpp"
+#include "env/venv.hpp"
+#include "fetch/curl_transport.hpp"
+#include "fetch/fetch.hpp"
+#include "lock/content_hash.hpp"
+#include "lock/json.hpp"
+#include "lock/load.hpp"
+#include "lock/model.hpp"
+#include "pep/tags.hpp"
+#include "plan/artifacts.hpp"
+#include "plan/decide.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+#include "wheel/install.hpp"
+#include "wheel/unpack.hpp"
+
+namespace strata::plan {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The environment strata writes into, with everything needed to install there.
+struct Target {
+  env::Interpreter interpreter;
+  fs::path root;  ///< owns `.strata/` (ledger, lock, staging): env dir, prefix, or scheme data dir
+  wheel::SchemePaths scheme;
+  std::vector<fs::path> site_dirs;  ///< what is visible, for the overlay check
+  bool exists = true;               ///< false for a dry run against an environment not created yet
+};
+
+std::string env_or(const char* name, const std::string& fallback) {
+  if (!fallback.empty()) return fallback;
+  const char* value = std::getenv(name);
+  return value ? std::string(value) : std::string();
+}
+
+/// Replaces a leading `from` in `path` with `to` (pip's --prefix: the scheme re-rooted).
+fs::path reroot(const fs::path& path, const fs::path& from, const fs::path& to) {
+  auto rel = path.lexically_relative(from);
+  if (rel.empty() || *rel.begin() == "..") return path;
+  return to / rel;
+}
+
+Target resolve_target(const InstallOptions& options, const env::ProbeOptions& probe,
+                      InstallObserver& observer) {
+  if (!options.prefix.empty() && options.python.empty())
+    throw CommandError(ErrorKind::usage,
+                       "--prefix needs --python: the interpreter whose scheme is re-rooted");
+  if (!options.prefix.empty() && !options.env.empty())
+    throw CommandError(ErrorKind::usage, "--env and --prefix cannot be used together");
+
+  Target target;
+  if (!options.env.empty()) {
+    fs::path dir = fs::absolute(options.env);
+    if (!env::is_venv(dir)) {
+      auto base =
+          value_or_throw(env::probe_interpreter(options.python.empty() ? "python3" : options.python, probe));
+      if (options.dry_run) {
+        // Nothing may be written: plan against the base interpreter, with nothing installed.
+        target.interpreter = std::move(base);
+        target.root = dir;
+        target.exists = false;
+        return target;
+      }
+      auto venv = value_or_throw(env::create_venv(dir, base));
+      observer.on_phase(fmt::format("Created environment {} (Python {})", dir.string(), base.version));
+    }
+    target.interpreter = value_or_throw(env::probe_interpreter((dir / "bin" / "python").string(), probe));
+    target.root = dir;
+  } else {
+    target.interpreter =
+        value_or_throw(env::probe_interpreter(options.python.empty() ? "python3" : options.python, probe));
+    if (!options.prefix.empty()) {
+      fs::path prefix = fs::absolute(options.prefix);
+      for (auto& [key, value] : target.interpreter.paths) {
+        fs::path p = value;
+        fs::path moved = reroot(p, target.interpreter.exec_prefix, prefix);
+        if (moved == p) moved = reroot(p, target.interpreter.prefix, prefix);
+        value = moved.string();
+      }
+      target.root = prefix;
+    } else {
+      auto data = target.interpreter.paths.find("data");
+      if (data == target.interpreter.paths.end())
+        throw CommandError(ErrorKind::runtime, fmt::format("{}: the probe found no \"data\" scheme path",
+                                                           target.interpreter.executable.string()));
+      target.root = data->second;
+    }
+  }
+  target.scheme = value_or_throw(wheel::scheme_paths(target.interpreter));
+  if (!options.prefix.empty()) {
+    target.site_dirs.push_back(target.scheme.purelib);
+    if (target.scheme.platlib != target.scheme.purelib) target.site_dirs.push_back(target.scheme.platlib);
+  }
+  for (const auto& dir : target.interpreter.site_dirs) target.site_dirs.push_back(dir);
+  return target;
+}
+
+lock::SelectionRequest selection_request(const InstallOptions& options, const env::Interpreter& interpreter) {
+  lock::SelectionRequest request;
+  request.only = options.only;
+  request.with = options.with;
+  request.without = options.without;
+  request.extras = options.extras;
+  request.all_extras = options.all_extras;
+  request.environment = interpreter.markers;
+  request.python_full_version = interpreter.version;
+  return request;
+}
+
+fetch::FetchOptions fetch_options(const InstallOptions& options, const fs::path& cache_root) {
+  fetch::FetchOptions fetch;
+  fetch.index_url = env_or("STRATA_INDEX_URL", options.index_url);
+  fetch.source_urls = value_or_throw(parse_source_overrides(options.sources));
+  for (const auto& dir : options.find_links) fetch.find_links.emplace_back(fs::absolute(dir));
+  fetch.offline = options.offline;
+  fetch.cache_dir = cache_root;
+  return fetch;
+}
+
+nlohmann::json target_json(const Target& target) {
+  return {{"python", target.interpreter.executable.string()},
+          {"version", target.interpreter.version},
+          {"root", target.root.string()},
+          {"purelib", target.scheme.purelib.string()},
+          {"exists", target.exists}};
+}
+
+std::string summary_line(const InstallReport& report) {
+  double seconds = static_cast<double>(report.elapsed.count()) / 1000.0;
+  if (report.installed == 0 && report.replaced == 0)
+    return fmt::format("Nothing to do: {} packages already installed ({:.2f}s)", report.kept, seconds);
+  return fmt::format("Installed {} packages ({} replaced, {} kept) in {:.2f}s",
+                     report.installed + report.replaced, report.replaced, report.kept, seconds);
+}
+
+/// Takes ownership of distributions strata installed at the locked version whose ledger entry a
+/// killed run never wrote (the .dist-info is committed before the ledger is saved).
+void adopt_orphans(const Decisions& decisions, const env::InstalledSet& installed, env::Ledger& ledger,
+                   const std::string& owner, const std::map<std::string, const ChosenWheel*>& wheels) {
+  for (const auto& d : decisions.decisions) {
+    if (d.action != Action::keep || !d.installed_owner.empty() || d.installer != "strata") continue;
+    const auto* dist = installed.find(d.name);
+    if (!dist) continue;
+    const auto* chosen = wheels.at(d.name);
+    ledger.record_install({.name = d.name,
+                           .version = dist->version,
+                           .owner = owner,
+                           .wheel = chosen->request.filename,
+                           .sha256 = chosen->request.sha256,
+                           .dist_info = dist->path.string(),
+                           .installed_at = std::nullopt});
+  }
+}
+
+}  // namespace
+
+InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {
+  const auto started = Clock::now();
+  InstallReport report;
+
+  // Read the lock.
+  if (!options.layer.empty())
+    throw CommandError(ErrorKind::usage,
+                       "install --layer: layer manifests come with `strata plan`, not in this build");
+  const lock::LockFiles files = value_or_throw(lock::find_lock(options.lock));
+  const lock::Lock lock = value_or_throw(lock::load_lock(files.lock));
+  std::optional<bool> fresh;
+  if (files.format == lock::Format::poetry) {
+    std::string pyproject = value_or_throw(util::read_file(files.pyproject));
+    fresh = value_or_throw(lock::content_hash_matches(lock, pyproject, files.pyproject.string()));
+    if (!*fresh) {
+      std::string message =
+          fmt::format("{}: the lock is stale: its content-hash does not match {} (run `poetry lock`)",
+                      files.lock.string(), files.pyproject.string());
+      if (options.locked) throw CommandError(ErrorKind::check, message);
+      observer.on_warning(message);
+    }
+  }
+
+  // Probe the target.
+  const fs::path cache_root = value_or_throw(env::cache_root(options.cache_dir));
+  env::ProbeOptions probe;
+  probe.cache_dir = env::interpreter_cache_dir(cache_root);
+  Target target = resolve_target(options, probe, observer);
+  observer.on_phase(fmt::format("Target {} (Python {})", target.interpreter.executable.string(),
+                                target.interpreter.version));
+
+  // Select and choose wheels.
+  auto selection = value_or_throw(lock::select(lock, selection_request(options, target.interpreter)));
+  const TagRanking ranking(pep::supported_tags(target.interpreter.tag_env));
+  auto choices = choose_wheels(lock, selection, ranking, fs::absolute(files.lock).parent_path());
+  report.problems = std::move(choices.problems);
+
+  // Check the overlay: what is installed, who owns it. Writers hold the environment lock from here.
+  std::optional<env::EnvLock> env_lock;
+  if (!options.dry_run && report.problems.empty()) {
+    env_lock.emplace(value_or_throw(env::EnvLock::acquire(
+        target.root,
+        {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }})));
+    auto recovered = value_or_throw(wheel::recover(target.root / ".strata"));
+    for (const auto& name : recovered.completed)
+      observer.on_phase(fmt::format("Finished interrupted install of {}", name));
+    for (const auto& name : recovered.rolled_back)
+      observer.on_phase(fmt::format("Rolled back interrupted install of {}", name));
+  }
+  env::InstalledSet installed;
+  env::Ledger ledger;
+  if (target.exists) {
+    installed = value_or_throw(env::scan_installed(target.site_dirs));
+    ledger = value_or_throw(env::Ledger::load(target.root));
+  }
+  for (const auto& problem : installed.problems) observer.on_warning(problem);
+
+  const std::string owner = value_or_throw(env::lock_owner(files.lock));
+  std::vector<SelectedPackage> selected;
+  std::map<std::string, const ChosenWheel*> wheels;
+  for (const auto& c : choices.chosen) {
+    selected.push_back({c.package->name, c.package->version, c.request.filename, c.request.sha256});
+    wheels[c.package->name] = &c;
+  }
+  auto decisions =
+      decide(selected, installed, ledger,
+             {.owner = owner, .allow_replace = options.allow_replace, .markers = target.interpreter.markers});
+  for (const auto& warning : decisions.warnings) observer.on_warning(warning);
+  for (const auto& d : decisions.decisions) {
+    if (d.action == Action::conflict)
+      report.problems.push_back(fmt::format("{} {}: {}", d.name, d.version.str(), d.reason));
+    for (const auto& b : d.broken)
+      observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
+                                      d.version.str(), b.name, b.version, b.requirement));
+  }
+  report.kept = decisions.count(Action::keep);
+  report.conflicts = decisions.count(Action::conflict);
+
+  report.json = {{"lock", files.lock.string()},
+                 {"format", lock.format == lock::Format::poetry ? "poetry" : "pylock"},
+                 {"lock_version", lock.lock_version},
+                 {"owner", owner},
+                 {"target", target_json(target)},
+                 {"selection", lock::to_json(selection)},
+                 {"plan", to_json(decisions)},
+                 {"dry_run", options.dry_run}};
+  if (fresh) report.json["content_hash_fresh"] = *fresh;
+  if (!report.problems.empty()) {
+    report.exit_code = exit_code(ErrorKind::check);
+    report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    report.json["ok"] = false;
+    report.json["problems"] = report.problems;
+    return report;
+  }
+  if (options.dry_run) {
+    report.installed = decisions.count(Action::install);
+    report.replaced = decisions.count(Action::replace);
+    report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    report.summary = fmt::format("Would install {} packages ({} replaced, {} kept); nothing was changed",
+                                 report.installed + report.replaced, report.replaced, report.kept);
+    report.json["ok"] = true;
+    report.json["summary"] = report.summary;
+    return report;
+  }
+
+  // Fetch what must be installed.
+  std::vector<fetch::ArtifactRequest> requests;
+  std::vector<const Decision*> todo;
+  for (const auto& d : decisions.decisions) {
+    if (d.action != Action::install && d.action != Action::replace) continue;
+    requests.push_back(wheels.at(d.name)->request);
+    todo.push_back(&d);
+  }
+  std::vector<fetch::FetchedArtifact> files_fetched;
+  if (!requests.empty()) {
+    observer.on_phase(fmt::format("Fetching {} wheels", requests.size()));
+    fetch::CurlGlobal curl;
+    fetch::CurlTransport transport(curl, {});
+    fetch::CredentialResolver credentials(fetch::process_env());
+    files_fetched = value_or_throw(
+        fetch::fetch_all(requests, fetch_options(options, cache_root), transport, credentials, observer));
+    for (const auto& f : files_fetched)
+      report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
+  }
+
+  // Install, one package at a time, each atomically; the ledger follows each commit.
+  adopt_orphans(decisions, installed, ledger, owner, wheels);
+  nlohmann::json results = nlohmann::json::array();
+  const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const Decision& d = *todo[i];
+    wheel::WheelInstallOptions wheel_options;
+    wheel_options.compile = !options.no_compile;
+    wheel_options.link_mode = link_mode;
+    wheel_options.unpacked = value_or_throw(wheel::unpack_to_cache(
+        files_fetched[i].path, files_fetched[i].sha256, cache_root / "unpacked", wheel_options.limits));
+    wheel::InstallTarget install_target{.scheme = target.scheme,
+                                        .python = target.interpreter.executable,
+                                        .state_dir = target.root / ".strata",
+                                        .replacing = std::nullopt};
+    if (d.action == Action::replace) install_target.replacing = d.installed_path;
+    auto done = wheel::install_wheel(files_fetched[i].path, install_target, wheel_options);
+    if (!done) {
+      // What is installed so far stays installed and recorded; the failed package is absent.
+      (void)ledger.save(target.root);
+      throw CommandError(done.error());
+    }
+    ledger.record_install({.name = d.name,
+                           .version = done->version,
+                           .owner = owner,
+                           .wheel = files_fetched[i].filename,
+                           .sha256 = files_fetched[i].sha256,
+                           .dist_info = done->dist_info.string(),
+                           .installed_at = std::nullopt});
+    value_or_throw(ledger.save(target.root));
+    (d.action == Action::replace ? report.replaced : report.installed) += 1;
+    results.push_back({{"name", d.name},
+                       {"version", done->version},
+                       {"action", to_string(d.action)},
+                       {"wheel", files_fetched[i].filename},
+                       {"origin", fetch::to_string(files_fetched[i].origin)},
+                       {"files", done->files.size()},
+                       {"compiled", done->compiled}});
+    observer.on_installed(d.name, i + 1, todo.size());
+  }
+  value_or_throw(ledger.save(target.root));
+
+  report.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  report.summary = summary_line(report);
+  report.json["ok"] = true;
+  report.json["results"] = std::move(results);
+  report.json["summary"] = report.summary;
+  report.json["timings"] = {{"total_ms", report.elapsed.count()}};
+  return report;
+}
+
+}  // namespace strata::plan

@@ -1,0 +1,66 @@
+#pragma once
+// `strata install`: the whole flow, read lock → probe target → select → choose wheels → check
+// overlay → fetch → install → record ledger → report. The CLI fills InstallOptions and prints the
+// InstallReport; nothing here draws on the terminal.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fetch/progress.hpp"
+#include "util/error.hpp"
+
+namespace strata::plan {
+
+/// Every flag of `strata install` (SPEC "strata install"), as plain data.
+struct InstallOptions {
+  std::string lock = ".";  ///< lock file or a directory holding one
+  std::string env;         ///< --env: a virtual environment, created when missing
+  std::string python;      ///< --python: the interpreter (alone: its own environment)
+  std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
+  std::vector<std::string> only, with, without, extras;
+  bool all_extras = false;
+  std::string index_url;             ///< --index-url / STRATA_INDEX_URL
+  std::vector<std::string> sources;  ///< --source NAME=URL
+  std::vector<std::string> find_links;
+  bool offline = false;
+  std::string cache_dir;
+  bool dry_run = false;
+  bool no_compile = false;
+  std::string link_mode = "auto";
+  bool allow_replace = false;
+  bool locked = false;  ///< a stale poetry.lock is an error, not a warning
+  std::string layer;    ///< --layer: one manifest written by `strata plan` (not available yet)
+};
+
+/// What the flow tells its caller while it runs (phases, warnings, download progress).
+class InstallObserver : public fetch::ProgressObserver {
+ public:
+  /// A phase begins, e.g. "Resolved target /opt/venv/bin/python (CPython 3.11.7)".
+  virtual void on_phase(std::string_view /*line*/) {}
+  virtual void on_warning(std::string_view /*line*/) {}
+  /// One package finished installing (index of total).
+  virtual void on_installed(std::string_view /*name*/, std::size_t /*done*/, std::size_t /*total*/) {}
+};
+
+/// The result of one install (or dry run).
+struct InstallReport {
+  int exit_code = 0;  ///< 0, or 3 when conflicts / missing wheels stopped the install
+  std::size_t installed = 0, replaced = 0, kept = 0, conflicts = 0;
+  std::size_t downloaded = 0;
+  std::chrono::milliseconds elapsed{0};
+  std::string summary;  ///< one human line, e.g. "Installed 42 packages (3 replaced, 12 kept) in 1.8s"
+  std::vector<std::string> problems;  ///< human lines explaining a nonzero exit code
+  nlohmann::json json;                ///< the --json document
+};
+
+/// Runs `strata install`. Throws CommandError for failures with exit codes 1 and 2; conflicts and
+/// packages without a compatible wheel come back as a report with exit code 3, before anything is
+/// downloaded or written.
+InstallReport run_install(const InstallOptions& options, InstallObserver& observer);
+
+}  // namespace strata::plan
