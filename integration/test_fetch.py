@@ -18,10 +18,11 @@ import urllib.request
 
 import pytest
 
+from support import SERVER_LIFETIME, Servers, free_port, pypiserver_argv, venv_python, wait_for_port
+
 STRATA = os.environ.get("STRATA_BIN", "strata")
 HERE = pathlib.Path(__file__).resolve().parent
 TARGET_PYTHON = "/usr/bin/python3"  # Debian's CPython 3.11: the wheels below are for cp311 x86_64
-SERVER_LIFETIME = "600"  # every server exits by itself after this many seconds
 
 # Real wheels for a cp311 manylinux x86_64 target (pinned so that hashes never move).
 WHEELS = """
@@ -36,11 +37,6 @@ psutil==6.1.0 tqdm==4.67.0
 """.split()
 
 SMALL = ["six", "idna", "click", "packaging", "certifi"]
-
-
-def venv_python():
-    env = os.environ.get("STRATA_TESTENV")
-    return str(pathlib.Path(env) / "bin" / "python") if env else sys.executable
 
 
 def normalize(name):
@@ -80,63 +76,11 @@ def wheels(wheel_dir):
     return {w.project: w for w in (Wheel(p) for p in sorted(wheel_dir.glob("*.whl")))}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-class Servers:
-    """Starts servers and stops each by its PID at teardown."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, argv, port, cwd=None):
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(proc)
-        wait_for_port(port, proc)
-        return f"http://127.0.0.1:{port}"
-
-    def stop(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-
-
 @pytest.fixture(scope="module")
 def servers():
     s = Servers()
     yield s
     s.stop()
-
-
-def pypiserver_argv(port, root, auth=None):
-    argv = ["timeout", SERVER_LIFETIME, venv_python(), "-m", "pypiserver", "run", "-i", "127.0.0.1",
-            "-p", str(port)]
-    if auth:
-        argv += ["-P", str(auth), "-a", "download,list,update"]
-    else:
-        argv += ["-P", ".", "-a", "."]
-    return argv + [str(root)]
 
 
 @pytest.fixture(scope="module")

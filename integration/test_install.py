@@ -1,0 +1,139 @@
+"""strata install end to end: the bundled example lock (examples/webapp, Poetry 2) installed from a
+real pypiserver on 127.0.0.1 serving the real wheels, which test setup downloads from PyPI once."""
+
+import hashlib
+import json
+import os
+import pathlib
+import random
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from support import Servers, free_port, pypiserver_argv
+
+STRATA = os.environ["STRATA_BIN"]
+SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
+EXAMPLE = SOURCE / "examples" / "webapp"
+PYTHON = "/usr/bin/python3"
+
+
+def strata(*args, check=True, **kwargs):
+    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def wheel_dir(tmp_path_factory):
+    """The example's chosen wheels for PYTHON, downloaded from PyPI by pip (cached across runs)."""
+    scratch = tmp_path_factory.mktemp("plan")
+    plan = json.loads(strata("--json", "install", EXAMPLE, "--env", scratch / "not-created", "--python", PYTHON,
+                             "--dry-run", "--cache-dir", scratch / "cache").stdout)
+    assert not (scratch / "not-created").exists(), "a dry run created the environment"
+    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
+    d = cache / "install-example-v1"
+    d.mkdir(parents=True, exist_ok=True)
+    wanted = [f"{x['name']}=={x['version']}" for x in plan["plan"]["decisions"]]
+    if len(list(d.glob("*.whl"))) < len(wanted):
+        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--only-binary=:all:", "-d", str(d)] + wanted, check=True, timeout=600)
+    return d
+
+
+@pytest.fixture(scope="module")
+def index(wheel_dir, tmp_path_factory):
+    """pypiserver on loopback; its log shows every request it answered."""
+    servers = Servers()
+    port = free_port()
+    log = tmp_path_factory.mktemp("pypi") / "access.log"
+    argv = pypiserver_argv(port, wheel_dir)
+    argv[argv.index("run") + 1:argv.index("run") + 1] = ["--log-file", str(log), "-v"]
+    url = servers.start(argv, port)
+    yield {"url": f"{url}/simple/", "log": log}
+    servers.stop()
+
+
+def install(env, index, cache, *extra, check=True):
+    return strata("--json", "install", EXAMPLE, "--env", env, "--python", PYTHON, "--index-url", index["url"],
+                  "--cache-dir", cache, *extra, check=check)
+
+
+def tree(env):
+    """Every file of the environment but strata's own state, with its content hash."""
+    out = {}
+    for p in sorted(pathlib.Path(env).rglob("*")):
+        rel = p.relative_to(env)
+        if rel.parts[0] == ".strata" or p.is_dir():
+            continue
+        out[str(rel)] = os.readlink(p) if p.is_symlink() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def test_installs_the_example_and_it_runs(tmp_path, index):
+    env = tmp_path / "env"
+    report = json.loads(install(env, index, tmp_path / "cache").stdout)
+    assert report["ok"] is True
+    names = {r["name"] for r in report["results"]}
+    assert {"httpx", "click", "rich"} <= names
+    assert all(r["action"] == "install" for r in report["results"])
+    run = subprocess.run([env / "bin" / "python", EXAMPLE / "app.py", "--name", "ci"], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert ": ok" in run.stdout
+    listing = json.loads(strata("--json", "list", "--env", env).stdout)
+    owners = {d["name"]: d["owner"] for d in listing["distributions"]}
+    assert owners["httpx"] == f"lock:{(EXAMPLE / 'poetry.lock').resolve()}"
+
+
+def test_second_run_changes_nothing(tmp_path, index):
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    install(env, index, cache)
+    before = tree(env)
+    again = json.loads(install(env, index, cache).stdout)
+    assert again["ok"] is True
+    assert again["results"] == []
+    assert again["plan"]["counts"]["keep"] == len(again["plan"]["decisions"]) > 0
+    assert tree(env) == before
+
+
+def test_conflict_exits_3_before_any_request_and_changes_nothing(tmp_path, index, wheel_dir):
+    env = tmp_path / "env"
+    subprocess.run([PYTHON, "-m", "venv", env], check=True)
+    # pip puts an older click in: unmanaged, another version than the lock's 8.1.8.
+    subprocess.run([env / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "click==8.1.7"], check=True, timeout=300)
+    before = tree(env)
+    log_before = index["log"].read_text() if index["log"].exists() else ""
+    proc = install(env, index, tmp_path / "cache", check=False)
+    assert proc.returncode == 3, proc.stderr
+    report = json.loads(proc.stdout)
+    conflicts = [d for d in report["plan"]["decisions"] if d["action"] == "conflict"]
+    assert [d["name"] for d in conflicts] == ["click"]
+    assert "8.1.7" in proc.stderr
+    log_after = index["log"].read_text() if index["log"].exists() else ""
+    assert log_after == log_before, "the index was asked for something before the conflict was reported"
+    assert tree(env) == before
+
+
+def test_kill_9_at_random_points_then_rerun_matches_an_uninterrupted_install(tmp_path, index):
+    # Same environment path every time, so launchers, pycs and RECORD must match byte for byte.
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    install(env, index, cache)
+    expected = tree(env)
+    rng = random.Random(20261124)
+    for attempt in range(5):
+        shutil.rmtree(env)
+        argv = [STRATA, "install", EXAMPLE, "--env", env, "--python", PYTHON, "--index-url", index["url"],
+                "--cache-dir", cache]
+        proc = subprocess.Popen(list(map(str, argv)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.05, 1.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        report = json.loads(install(env, index, cache).stdout)
+        assert report["ok"] is True, attempt
+        assert tree(env) == expected, f"attempt {attempt}: differs from the uninterrupted install"
