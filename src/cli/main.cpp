@@ -4,8 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/fetch_commands.hpp"
 #include "cli/console.hpp"
+#include "cli/fetch_commands.hpp"
 
 namespace strata {
 namespace {

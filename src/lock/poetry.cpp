@@ -221,7 +221,8 @@ Package read_package(const TomlFields& f, const toml::table& t, const toml::tabl
     if (!entry) entry = metadata_files->get(p.name);
     if (entry) {
       const toml::array* listed = entry->as_array();
-      if (!listed) f.fail_at(*entry, fmt::format("expected an array for the files of \"{}\"", p.display_name));
+      if (!listed)
+        f.fail_at(*entry, fmt::format("expected an array for the files of \"{}\"", p.display_name));
       p.artifacts = read_files(f, *listed);
       if (p.source.kind == SourceKind::file) {
         std::string filename = last_segment(p.source.path);
