@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -294,31 +296,36 @@ void read_dependency_groups(const TomlFields& f, const toml::table& groups, Lock
     if (!list) f.fail_at(value, fmt::format("expected an array for dependency group \"{}\"", key.str()));
     by_name[pep::normalize_name(key.str())] = list;
   }
-  for (const auto& [name, list] : by_name) {
-    std::vector<std::string> stack{name};
-    std::vector<Dependency> roots;
-    std::function<void(const toml::array&)> expand = [&](const toml::array& items) {
-      for (const toml::node& item : items) {
-        if (item.is_string()) {
-          roots.push_back(dependency_from_pep508(f, item));
-          continue;
-        }
-        const toml::table& t = f.as_table(item, "a dependency group entry");
-        std::string include =
-            pep::normalize_name(f.req_string(t, "include-group", "a dependency group entry"));
-        auto it = by_name.find(include);
-        if (it == by_name.end())
-          f.fail_at(item, fmt::format("unknown dependency group \"{}\" included", include));
-        if (std::find(stack.begin(), stack.end(), include) != stack.end())
-          f.fail_at(item, fmt::format("dependency group \"{}\" includes itself", include));
-        stack.push_back(include);
-        expand(*it->second);
-        stack.pop_back();
+  // Each group expands to the set of requirement strings it reaches, computed once per group, so
+  // diamond-shaped includes stay linear instead of doubling per level.
+  std::map<std::string, std::vector<const toml::node*>> expanded;
+  std::set<std::string> visiting;
+  std::function<const std::vector<const toml::node*>&(const std::string&)> expand =
+      [&](const std::string& name) -> const std::vector<const toml::node*>& {
+    if (auto done = expanded.find(name); done != expanded.end()) return done->second;
+    visiting.insert(name);
+    std::vector<const toml::node*> leaves;
+    std::set<const toml::node*> seen;
+    for (const toml::node& item : *by_name.at(name)) {
+      if (item.is_string()) {
+        if (seen.insert(&item).second) leaves.push_back(&item);
+        continue;
       }
-    };
-    expand(*list);
+      const toml::table& t = f.as_table(item, "a dependency group entry");
+      std::string include = pep::normalize_name(f.req_string(t, "include-group", "a dependency group entry"));
+      if (!by_name.contains(include))
+        f.fail_at(item, fmt::format("unknown dependency group \"{}\" included", include));
+      if (visiting.contains(include))
+        f.fail_at(item, fmt::format("dependency group \"{}\" includes itself", include));
+      for (const toml::node* leaf : expand(include))
+        if (seen.insert(leaf).second) leaves.push_back(leaf);
+    }
+    visiting.erase(name);
+    return expanded[name] = std::move(leaves);
+  };
+  for (const auto& [name, list] : by_name) {
     auto& group = group_named(lock, name);
-    group.roots.insert(group.roots.end(), roots.begin(), roots.end());
+    for (const toml::node* leaf : expand(name)) group.roots.push_back(dependency_from_pep508(f, *leaf));
   }
 }
 

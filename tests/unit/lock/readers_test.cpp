@@ -1,6 +1,7 @@
 // Unit tests for the lock readers (pylock.toml, poetry.lock + pyproject.toml), their error
 // messages, Poetry constraints and selection on hand-written locks.
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "lock/content_hash.hpp"
@@ -413,6 +414,41 @@ TEST(Load, DetectsLockByNameAndContent) {
   auto neither = parse_lock("a = 1\n", "x.toml");
   ASSERT_FALSE(neither);
   EXPECT_EQ(neither.error().kind, ErrorKind::usage);
+}
+
+}  // namespace
+}  // namespace strata::lock
+
+namespace strata::lock {
+namespace {
+
+// Found by the mutation fuzzer: groups that include the next group twice, level after level,
+// made the expansion double per level. Each group's requirements are now gathered once.
+TEST(Poetry, DiamondDependencyGroupIncludesStayLinear) {
+  std::string pyproject = "[project]\nname = \"app\"\nversion = \"1\"\n[dependency-groups]\n";
+  constexpr int kLevels = 60;
+  for (int i = 0; i < kLevels; ++i)
+    pyproject += fmt::format("g{} = [{{include-group = \"g{}\"}}, {{include-group = \"g{}\"}}, \"p{}\"]\n", i,
+                             i + 1, i + 1, i);
+  pyproject += fmt::format("g{} = [\"leaf\"]\n", kLevels);
+  const std::string lock_text = "[metadata]\nlock-version = \"2.1\"\npython-versions = \">=3.9\"\n";
+  auto lock = read_poetry(lock_text, "poetry.lock", PyprojectText{pyproject, "pyproject.toml"});
+  ASSERT_TRUE(lock) << lock.error().message;
+  const Group* top = nullptr;
+  for (const auto& g : lock->groups)
+    if (g.name == "g0") top = &g;
+  ASSERT_NE(top, nullptr);
+  EXPECT_EQ(top->roots.size(), static_cast<std::size_t>(kLevels + 1));  // p0..p59 and leaf, once each
+}
+
+TEST(Poetry, DependencyGroupCycleIsAnError) {
+  const std::string pyproject =
+      "[project]\nname = \"app\"\nversion = \"1\"\n[dependency-groups]\n"
+      "a = [{include-group = \"b\"}]\nb = [{include-group = \"a\"}]\n";
+  auto lock = read_poetry("[metadata]\nlock-version = \"2.1\"\n", "poetry.lock",
+                          PyprojectText{pyproject, "pyproject.toml"});
+  ASSERT_FALSE(lock);
+  EXPECT_NE(lock.error().message.find("includes itself"), std::string::npos) << lock.error().message;
 }
 
 }  // namespace
