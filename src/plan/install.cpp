@@ -1,6 +1,5 @@
 #include "plan/install.hpp"
 
-#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>

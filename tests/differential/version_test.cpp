@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "differential/cases.hpp"
 #include "pep/specifier.hpp"
 #include "pep/version.hpp"
 
@@ -18,22 +19,8 @@ namespace strata::pep {
 namespace {
 
 using nlohmann::json;
-
-// Loads $STRATA_DIFF_CASES/<name>; a missing file is a failure, not a skip.
-std::optional<json> load_cases(const std::string& name) {
-  const char* dir = std::getenv("STRATA_DIFF_CASES");
-  if (dir == nullptr) {
-    ADD_FAILURE() << "STRATA_DIFF_CASES is not set (run through ctest, after differential.generate)";
-    return std::nullopt;
-  }
-  std::string path = std::string(dir) + "/" + name;
-  std::ifstream in(path);
-  if (!in) {
-    ADD_FAILURE() << "missing case file " << path << " (the differential.generate fixture writes it)";
-    return std::nullopt;
-  }
-  return json::parse(in);
-}
+using strata::testing::load_cases;
+using strata::testing::Mismatches;
 
 std::optional<bool> flag(const std::string& text) {
   if (text == "true") return true;
@@ -42,25 +29,6 @@ std::optional<bool> flag(const std::string& text) {
 }
 
 std::string flag_text(std::optional<bool> value) { return value ? (*value ? "true" : "false") : "none"; }
-
-// Collects mismatches and prints the first few.
-class Mismatches {
- public:
-  explicit Mismatches(std::string what) : what_(std::move(what)) {}
-  void add(const std::string& message) {
-    if (count_ < 25) first_ << "  " << message << "\n";
-    ++count_;
-  }
-  void check(std::size_t cases) const {
-    EXPECT_EQ(count_, 0u) << count_ << " of " << cases << " " << what_ << " differ from packaging; first:\n"
-                          << first_.str();
-  }
-
- private:
-  std::string what_;
-  std::size_t count_ = 0;
-  std::ostringstream first_;
-};
 
 std::string show(const std::string& s) { return json(s).dump(); }
 
