@@ -1,8 +1,17 @@
 #include "plan/install.hpp"
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <queue>
+#include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -23,6 +32,7 @@
 #include "plan/decide.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "wheel/bytecode.hpp"
 #include "wheel/install.hpp"
 #include "wheel/unpack.hpp"
 
@@ -54,8 +64,11 @@ fs::path reroot(const fs::path& path, const fs::path& from, const fs::path& to) 
   return to / rel;
 }
 
-Target resolve_target(const InstallOptions& options, const env::ProbeOptions& probe,
-                      InstallObserver& observer) {
+/// Fills the scheme paths and the site dirs the overlay check reads (with --prefix, the re-rooted
+/// library dirs come first).
+Target with_scheme(Target target, bool prefix);
+
+Target resolve_target(const InstallOptions& options, const env::ProbeOptions& probe) {
   if (!options.prefix.empty() && options.python.empty())
     throw CommandError(ErrorKind::usage,
                        "--prefix needs --python: the interpreter whose scheme is re-rooted");
@@ -66,17 +79,13 @@ Target resolve_target(const InstallOptions& options, const env::ProbeOptions& pr
   if (!options.env.empty()) {
     fs::path dir = fs::absolute(options.env);
     if (!env::is_venv(dir)) {
-      auto base =
+      // Nothing is written yet: plan against the base interpreter, with nothing installed; the
+      // venv is created once the plan has no problems (create_venv_target).
+      target.interpreter =
           value_or_throw(env::probe_interpreter(options.python.empty() ? "python3" : options.python, probe));
-      if (options.dry_run) {
-        // Nothing may be written: plan against the base interpreter, with nothing installed.
-        target.interpreter = std::move(base);
-        target.root = dir;
-        target.exists = false;
-        return target;
-      }
-      auto venv = value_or_throw(env::create_venv(dir, base));
-      observer.on_phase(fmt::format("Created environment {} (Python {})", dir.string(), base.version));
+      target.root = dir;
+      target.exists = false;
+      return target;
     }
     target.interpreter = value_or_throw(env::probe_interpreter((dir / "bin" / "python").string(), probe));
     target.root = dir;
@@ -100,8 +109,23 @@ Target resolve_target(const InstallOptions& options, const env::ProbeOptions& pr
       target.root = data->second;
     }
   }
+  return with_scheme(std::move(target), !options.prefix.empty());
+}
+
+/// Creates the virtual environment of a target planned against its base interpreter.
+Target create_venv_target(const Target& planned, const env::ProbeOptions& probe, InstallObserver& observer) {
+  auto venv = value_or_throw(env::create_venv(planned.root, planned.interpreter));
+  observer.on_phase(
+      fmt::format("Created environment {} (Python {})", venv.dir.string(), planned.interpreter.version));
+  Target target;
+  target.interpreter = value_or_throw(env::probe_interpreter(venv.python.string(), probe));
+  target.root = venv.dir;
+  return with_scheme(std::move(target), false);
+}
+
+Target with_scheme(Target target, bool prefix) {
   target.scheme = value_or_throw(wheel::scheme_paths(target.interpreter));
-  if (!options.prefix.empty()) {
+  if (prefix) {
     target.site_dirs.push_back(target.scheme.purelib);
     if (target.scheme.platlib != target.scheme.purelib) target.site_dirs.push_back(target.scheme.platlib);
   }
@@ -166,6 +190,126 @@ void adopt_orphans(const Decisions& decisions, const env::InstalledSet& installe
   }
 }
 
+/// Prepares wheels on worker threads as their files arrive, largest first; finish() waits for all
+/// of them. Results are kept in the order of the decisions they belong to.
+class PreparePool {
+ public:
+  using Prepare = std::function<Result<wheel::PreparedWheel>(const fetch::FetchedArtifact&, const Decision&)>;
+
+  PreparePool(const std::vector<const Decision*>& todo, std::function<std::string(const Decision&)> sha256_of,
+              Prepare prepare)
+      : todo_(todo), prepare_(std::move(prepare)), results_(todo.size()) {
+    for (std::size_t i = 0; i < todo.size(); ++i) index_of_[sha256_of(*todo[i])] = i;
+    const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < std::min<std::size_t>(threads, todo.size()); ++i)
+      threads_.emplace_back([this] { work(); });
+  }
+  PreparePool(const PreparePool&) = delete;
+  PreparePool& operator=(const PreparePool&) = delete;
+  ~PreparePool() { close(); }
+
+  /// Queues the wheel of a fetched artifact (called from the fetching thread); a second call for
+  /// the same artifact does nothing.
+  void add(const fetch::FetchedArtifact& artifact) {
+    auto it = index_of_.find(artifact.sha256);
+    if (it == index_of_.end()) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!queued_.insert(it->second).second) return;
+      queue_.push({artifact.size, it->second, artifact});
+    }
+    changed_.notify_one();
+  }
+
+  /// Waits until every wheel is prepared; the first failure, if any.
+  Result<std::vector<wheel::PreparedWheel>> finish() {
+    {
+      std::unique_lock lock(mutex_);
+      done_changed_.wait(lock, [&] { return finished_ == results_.size() || failed_; });
+    }
+    close();
+    std::vector<wheel::PreparedWheel> out;
+    for (auto& r : results_) {
+      if (!r) return fail(ErrorKind::runtime, "internal error: a wheel was never prepared");
+      if (!*r) return std::unexpected(r->error());
+    }
+    for (auto& r : results_) out.push_back(std::move(**r));
+    return out;
+  }
+
+ private:
+  struct Job {
+    std::uint64_t size;
+    std::size_t index;
+    fetch::FetchedArtifact artifact;
+    bool operator<(const Job& o) const { return size < o.size; }
+  };
+
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    changed_.notify_all();
+    threads_.clear();  // joins
+  }
+
+  void work() {
+    while (true) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return closed_ || failed_ || !queue_.empty(); });
+        if (closed_ || failed_) return;
+        job = queue_.top();
+        queue_.pop();
+      }
+      auto result = prepare_(job.artifact, *todo_[job.index]);
+      {
+        std::lock_guard lock(mutex_);
+        failed_ = failed_ || !result;
+        results_[job.index] = std::move(result);
+        ++finished_;
+      }
+      done_changed_.notify_all();
+      changed_.notify_all();
+    }
+  }
+
+  const std::vector<const Decision*>& todo_;
+  Prepare prepare_;
+  std::map<std::string, std::size_t> index_of_;
+  std::mutex mutex_;
+  std::condition_variable changed_, done_changed_;
+  std::priority_queue<Job> queue_;
+  std::set<std::size_t> queued_;
+  std::vector<std::optional<Result<wheel::PreparedWheel>>> results_;
+  std::size_t finished_ = 0;
+  bool closed_ = false, failed_ = false;
+  std::vector<std::jthread> threads_;  // last: joined before the state above is destroyed
+};
+
+/// Forwards fetch progress to the install observer and hands every verified file to the pool.
+class PipelineObserver : public fetch::ProgressObserver {
+ public:
+  PipelineObserver(InstallObserver& inner, PreparePool& pool) : inner_(inner), pool_(pool) {}
+  void on_start(std::size_t files, std::uint64_t bytes) override { inner_.on_start(files, bytes); }
+  void on_bytes(std::int64_t delta) override { inner_.on_bytes(delta); }
+  void on_done(const fetch::FetchedArtifact& artifact) override {
+    inner_.on_done(artifact);
+    pool_.add(artifact);
+  }
+  void on_retry(std::string_view url, int attempt, std::chrono::milliseconds delay,
+                std::string_view reason) override {
+    inner_.on_retry(url, attempt, delay, reason);
+  }
+  void on_detail(std::string_view message) override { inner_.on_detail(message); }
+
+ private:
+  InstallObserver& inner_;
+  PreparePool& pool_;
+};
+
 }  // namespace
 
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {
@@ -195,7 +339,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   const fs::path cache_root = value_or_throw(env::cache_root(options.cache_dir));
   env::ProbeOptions probe;
   probe.cache_dir = env::interpreter_cache_dir(cache_root);
-  Target target = resolve_target(options, probe, observer);
+  Target target = resolve_target(options, probe);
   observer.on_phase(fmt::format("Target {} (Python {})", target.interpreter.executable.string(),
                                 target.interpreter.version));
 
@@ -208,6 +352,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   // Check the overlay: what is installed, who owns it. Writers hold the environment lock from here.
   std::optional<env::EnvLock> env_lock;
   if (!options.dry_run && report.problems.empty()) {
+    if (!target.exists) target = create_venv_target(target, probe, observer);
     env_lock.emplace(value_or_throw(env::EnvLock::acquire(
         target.root,
         {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }})));
@@ -273,62 +418,77 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
     return report;
   }
 
-  // Fetch what must be installed.
-  std::vector<fetch::ArtifactRequest> requests;
+  // Fetch what must be installed; each wheel is prepared (unpacked, staged, compiled) as soon as
+  // its file is verified, while the others download.
   std::vector<const Decision*> todo;
-  for (const auto& d : decisions.decisions) {
-    if (d.action != Action::install && d.action != Action::replace) continue;
-    requests.push_back(wheels.at(d.name)->request);
-    todo.push_back(&d);
-  }
-  std::vector<fetch::FetchedArtifact> files_fetched;
-  if (!requests.empty()) {
+  for (const auto& d : decisions.decisions)
+    if (d.action == Action::install || d.action == Action::replace) todo.push_back(&d);
+  std::vector<fetch::FetchedArtifact> fetched;
+  std::vector<wheel::PreparedWheel> prepared;
+  if (!todo.empty()) {
+    std::unique_ptr<wheel::Compiler> compiler;
+    if (!options.no_compile)
+      compiler = value_or_throw(wheel::Compiler::start(target.interpreter.executable, 0));
+    const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
+    auto prepare = [&](const fetch::FetchedArtifact& file,
+                       const Decision& d) -> Result<wheel::PreparedWheel> {
+      wheel::WheelInstallOptions wheel_options;
+      wheel_options.compile = compiler != nullptr;
+      wheel_options.compiler = compiler.get();
+      wheel_options.link_mode = link_mode;
+      auto unpacked =
+          wheel::unpack_to_cache(file.path, file.sha256, cache_root / "unpacked", wheel_options.limits);
+      if (!unpacked) return std::unexpected(unpacked.error());
+      wheel_options.unpacked = std::move(*unpacked);
+      wheel::InstallTarget install_target{.scheme = target.scheme,
+                                          .python = target.interpreter.executable,
+                                          .state_dir = target.root / ".strata",
+                                          .replacing = std::nullopt};
+      if (d.action == Action::replace) install_target.replacing = d.installed_path;
+      return wheel::prepare_wheel(file.path, install_target, std::move(wheel_options));
+    };
+    std::vector<fetch::ArtifactRequest> requests;
+    for (const auto* d : todo) requests.push_back(wheels.at(d->name)->request);
     observer.on_phase(fmt::format("Fetching {} wheels", requests.size()));
+    PreparePool pool(
+        todo, [&](const Decision& d) { return wheels.at(d.name)->request.sha256; }, prepare);
+    PipelineObserver pipeline(observer, pool);
     fetch::CurlGlobal curl;
     fetch::CurlTransport transport(curl, {});
     fetch::CredentialResolver credentials(fetch::process_env());
-    files_fetched = value_or_throw(
-        fetch::fetch_all(requests, fetch_options(options, cache_root), transport, credentials, observer));
-    for (const auto& f : files_fetched)
+    fetched = value_or_throw(
+        fetch::fetch_all(requests, fetch_options(options, cache_root), transport, credentials, pipeline));
+    for (const auto& f : fetched) {
       report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
+      pool.add(f);  // in case the fetch layer reported it done without the event
+    }
+    prepared = value_or_throw(pool.finish());
   }
 
-  // Install, one package at a time, each atomically; the ledger follows each commit.
+  // Commit each prepared wheel atomically; the ledger records what was committed.
   adopt_orphans(decisions, installed, ledger, owner, wheels);
   nlohmann::json results = nlohmann::json::array();
-  const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
   for (std::size_t i = 0; i < todo.size(); ++i) {
     const Decision& d = *todo[i];
-    wheel::WheelInstallOptions wheel_options;
-    wheel_options.compile = !options.no_compile;
-    wheel_options.link_mode = link_mode;
-    wheel_options.unpacked = value_or_throw(wheel::unpack_to_cache(
-        files_fetched[i].path, files_fetched[i].sha256, cache_root / "unpacked", wheel_options.limits));
-    wheel::InstallTarget install_target{.scheme = target.scheme,
-                                        .python = target.interpreter.executable,
-                                        .state_dir = target.root / ".strata",
-                                        .replacing = std::nullopt};
-    if (d.action == Action::replace) install_target.replacing = d.installed_path;
-    auto done = wheel::install_wheel(files_fetched[i].path, install_target, wheel_options);
+    auto done = wheel::commit_wheel(std::move(prepared[i]));
     if (!done) {
-      // What is installed so far stays installed and recorded; the failed package is absent.
+      // What is committed so far stays installed and recorded; the failed package is absent.
       (void)ledger.save(target.root);
       throw CommandError(done.error());
     }
     ledger.record_install({.name = d.name,
                            .version = done->version,
                            .owner = owner,
-                           .wheel = files_fetched[i].filename,
-                           .sha256 = files_fetched[i].sha256,
+                           .wheel = fetched[i].filename,
+                           .sha256 = fetched[i].sha256,
                            .dist_info = done->dist_info.string(),
                            .installed_at = std::nullopt});
-    value_or_throw(ledger.save(target.root));
     (d.action == Action::replace ? report.replaced : report.installed) += 1;
     results.push_back({{"name", d.name},
                        {"version", done->version},
                        {"action", to_string(d.action)},
-                       {"wheel", files_fetched[i].filename},
-                       {"origin", fetch::to_string(files_fetched[i].origin)},
+                       {"wheel", fetched[i].filename},
+                       {"origin", fetch::to_string(fetched[i].origin)},
                        {"files", done->files.size()},
                        {"compiled", done->compiled}});
     observer.on_installed(d.name, i + 1, todo.size());

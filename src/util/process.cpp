@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -93,6 +96,111 @@ Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const st
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
+}
+
+Result<Child> Child::spawn(const std::vector<std::string>& argv) {
+  if (argv.empty()) return fail(ErrorKind::runtime, "Child::spawn: empty command");
+  Pipe in, out;
+  if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0)
+    return fail(ErrorKind::runtime, fmt::format("cannot create pipes: {}", std::strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in.fds[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out.fds[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
+  Child child(pid, std::exchange(in.fds[1], -1), std::exchange(out.fds[0], -1), argv[0]);
+  return child;
+}
+
+Child::Child(Child&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      in_(std::exchange(other.in_, -1)),
+      out_(std::exchange(other.out_, -1)),
+      name_(std::move(other.name_)),
+      pending_(std::move(other.pending_)) {}
+
+Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    close_and_wait();
+    pid_ = std::exchange(other.pid_, -1);
+    in_ = std::exchange(other.in_, -1);
+    out_ = std::exchange(other.out_, -1);
+    name_ = std::move(other.name_);
+    pending_ = std::move(other.pending_);
+  }
+  return *this;
+}
+
+Child::~Child() { close_and_wait(); }
+
+void Child::close_and_wait() noexcept {
+  if (in_ >= 0) ::close(std::exchange(in_, -1));
+  if (out_ >= 0) ::close(std::exchange(out_, -1));
+  if (pid_ > 0) {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+}
+
+Result<void> Child::write(std::string_view data) {
+  // A child that exited makes write() raise SIGPIPE: block it for this thread and consume it, so
+  // the failure comes back as EPIPE without changing the process's signal dispositions.
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  int error = 0;
+  while (!data.empty()) {
+    ssize_t put = ::write(in_, data.data(), data.size());
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) {
+      error = errno;
+      break;
+    }
+    data.remove_prefix(static_cast<std::size_t>(put));
+  }
+  if (error == EPIPE) {
+    const timespec zero{0, 0};
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE)) sigtimedwait(&pipe_set, nullptr, &zero);
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  if (error != 0)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot write to the process: {}", name_, std::strerror(error)));
+  return {};
+}
+
+Result<std::vector<std::string>> Child::read_fields(std::size_t count) {
+  std::vector<std::string> fields;
+  std::size_t start = 0;
+  std::array<char, 65536> buf{};
+  while (fields.size() < count) {
+    std::size_t nul = pending_.find('\0', start);
+    if (nul != std::string::npos) {
+      fields.push_back(pending_.substr(start, nul - start));
+      start = nul + 1;
+      continue;
+    }
+    pending_.erase(0, start);
+    start = 0;
+    ssize_t got = ::read(out_, buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return fail(ErrorKind::runtime, fmt::format("{}: the process stopped answering", name_));
+    pending_.append(buf.data(), static_cast<std::size_t>(got));
+  }
+  pending_.erase(0, start);
+  return fields;
 }
 
 }  // namespace strata::util

@@ -1,7 +1,10 @@
 #pragma once
-// Running a child process and collecting what it prints.
+// Running a child process and collecting what it prints, or keeping one running to talk to.
+
+#include <sys/types.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/error.hpp"
@@ -17,5 +20,38 @@ struct ProcessOutput {
 /// Runs argv[0] (searched on PATH when it has no slash) with argv, feeding `input` on stdin,
 /// and waits for it. Fails only when the process cannot be started.
 Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const std::string& input = {});
+
+/// A running child process with a pipe to its stdin and one from its stdout; its stderr goes to
+/// /dev/null. The destructor closes stdin and waits for the process to exit.
+class Child {
+ public:
+  /// Starts argv[0] (searched on PATH when it has no slash). Fails when it cannot be started.
+  static Result<Child> spawn(const std::vector<std::string>& argv);
+
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  /// Writes all of `data` to the child's stdin. Fails when the child has closed it (exited).
+  Result<void> write(std::string_view data);
+  /// Reads from the child's stdout until `count` NUL-terminated fields have arrived, and returns
+  /// them (without the NULs). Fails when the child exits first.
+  Result<std::vector<std::string>> read_fields(std::size_t count);
+  /// What the process is called in messages (argv[0]).
+  const std::string& name() const { return name_; }
+
+ private:
+  Child(pid_t pid, int in, int out, std::string name)
+      : pid_(pid), in_(in), out_(out), name_(std::move(name)) {}
+  void close_and_wait() noexcept;
+
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  std::string name_;
+  std::string pending_;  ///< bytes read past the last field returned
+};
 
 }  // namespace strata::util

@@ -1,10 +1,14 @@
 #pragma once
 // Bytecode compilation with the target interpreter (py_compile, unchecked-hash pycs).
 
+#include <condition_variable>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "util/error.hpp"
+#include "util/process.hpp"
 
 namespace strata::wheel {
 
@@ -20,6 +24,33 @@ struct CompileJob {
 struct CompiledFile {
   std::filesystem::path written;
   std::filesystem::path installed_as;
+};
+
+/// A pool of interpreter processes that compile bytecode for a whole install: started once, so
+/// wheels do not each pay for interpreter start-up, and shared by the threads installing them.
+class Compiler {
+ public:
+  /// Starts `workers` processes of `python` (0: the number of cores). Start-up runs in the
+  /// background; the first compile() waits for it.
+  static Result<std::unique_ptr<Compiler>> start(const std::filesystem::path& python, unsigned workers);
+
+  /// Compiles `jobs` (optimization level 0, PycInvalidationMode.UNCHECKED_HASH where the
+  /// interpreter has it, i.e. 3.7+); a large list is spread over the idle workers. A file that
+  /// does not compile is skipped, as pip does; the call fails only when a worker dies or answers
+  /// nonsense. Safe to call from several threads.
+  Result<std::vector<CompiledFile>> compile(const std::vector<CompileJob>& jobs);
+
+  const std::filesystem::path& python() const { return python_; }
+
+ private:
+  explicit Compiler(std::filesystem::path python) : python_(std::move(python)) {}
+  Result<std::vector<CompiledFile>> compile_on_one(const CompileJob* jobs, std::size_t count);
+
+  std::filesystem::path python_;
+  std::mutex mutex_;
+  std::condition_variable idle_changed_;
+  std::vector<util::Child> idle_;
+  std::size_t workers_ = 0;
 };
 
 /// Compiles `jobs` with `python` (optimization level 0, PycInvalidationMode.UNCHECKED_HASH where

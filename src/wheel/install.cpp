@@ -317,12 +317,27 @@ std::optional<std::string> data_key_of(std::string_view entry, std::string_view 
   return std::string(tail.substr(0, slash));
 }
 
+}  // namespace
+
+namespace detail {
+
 class Installer {
  public:
-  Installer(const fs::path& wheel, const InstallTarget& target, const WheelInstallOptions& options)
-      : wheel_(wheel), target_(target), options_(options), wheel_name_(wheel.filename().string()) {}
+  Installer(fs::path wheel, InstallTarget target, WheelInstallOptions options)
+      : wheel_(std::move(wheel)),
+        target_(std::move(target)),
+        options_(std::move(options)),
+        wheel_name_(wheel_.filename().string()) {}
+  Installer(const Installer&) = delete;
+  Installer& operator=(const Installer&) = delete;
+  ~Installer() {
+    std::error_code ec;
+    if (!staging_.empty() && !keep_staging_) fs::remove_all(staging_, ec);
+  }
 
-  Result<InstalledWheel> run();
+  Result<void> prepare();
+  Result<InstalledWheel> commit();
+  const std::string& project() const { return project_; }
 
  private:
   std::unexpected<Error> refuse(std::string_view why) const {
@@ -333,12 +348,14 @@ class Installer {
   Result<void> stage_unpacked(const UnpackedWheel& unpacked);
   Result<void> verify_record();
   Result<void> place_files();
+  Result<std::vector<CompiledFile>> compile(const std::vector<CompileJob>& jobs) const;
 
-  const fs::path& wheel_;
-  const InstallTarget& target_;
-  const WheelInstallOptions& options_;
+  fs::path wheel_;
+  InstallTarget target_;
+  WheelInstallOptions options_;
   std::string wheel_name_;
   fs::path staging_;
+  bool keep_staging_ = false;  ///< the journal owns the staging directory (or a test stopped)
   std::vector<StagedFile> files_;
   std::string dist_info_;  // e.g. "six-1.16.0.dist-info"
   std::string project_;    // normalized
@@ -564,7 +581,7 @@ Result<void> Installer::place_files() {
 
   // Bytecode, compiled in staging under the names and co_filename of the installed files.
   if (options_.compile && !compile_jobs.empty()) {
-    auto compiled = compile_bytecode(target_.python, compile_jobs, options_.compile_workers);
+    auto compiled = compile(compile_jobs);
     if (!compiled) return std::unexpected(compiled.error());
     for (const auto& c : *compiled) {
       StagedFile f;
@@ -615,25 +632,28 @@ Result<void> Installer::place_files() {
   return {};
 }
 
-Result<InstalledWheel> Installer::run() {
+Result<std::vector<CompiledFile>> Installer::compile(const std::vector<CompileJob>& jobs) const {
+  if (options_.compiler) return options_.compiler->compile(jobs);
+  return compile_bytecode(target_.python, jobs, options_.compile_workers);
+}
+
+Result<void> Installer::prepare() {
   staging_ = target_.state_dir / "staging" / random_suffix();
   std::error_code ec;
   fs::create_directories(staging_, ec);
   if (ec)
     return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", staging_.string(), ec.message()));
-  bool keep_staging = false;
-  struct Cleanup {
-    const fs::path& dir;
-    bool& keep;
-    ~Cleanup() {
-      std::error_code e;
-      if (!keep) fs::remove_all(dir, e);
-    }
-  } cleanup{staging_, keep_staging};
+  if (auto ok = options_.unpacked ? stage_unpacked(*options_.unpacked) : stage_archive(); !ok) return ok;
+  if (auto ok = verify_record(); !ok) return ok;
+  journal_.project = project_;
+  journal_.staging = staging_;
+  journal_.roots = {target_.scheme.purelib, target_.scheme.platlib, target_.scheme.scripts,
+                    target_.scheme.data, target_.scheme.headers};
+  return place_files();
+}
 
-  if (auto ok = options_.unpacked ? stage_unpacked(*options_.unpacked) : stage_archive(); !ok)
-    return std::unexpected(ok.error());
-  if (auto ok = verify_record(); !ok) return std::unexpected(ok.error());
+Result<InstalledWheel> Installer::commit() {
+  std::error_code ec;
   const fs::path jfile = journal_path(target_.state_dir, project_);
   if (fs::exists(jfile))
     return fail(ErrorKind::runtime,
@@ -656,12 +676,6 @@ Result<InstalledWheel> Installer::run() {
                               wheel_name_, project_, it->path().string()));
     }
   }
-
-  journal_.project = project_;
-  journal_.staging = staging_;
-  journal_.roots = {target_.scheme.purelib, target_.scheme.platlib, target_.scheme.scripts,
-                    target_.scheme.data, target_.scheme.headers};
-  if (auto ok = place_files(); !ok) return std::unexpected(ok.error());
 
   for (const auto& [staged, dest] : journal_.moves) {
     auto st = fs::symlink_status(dest, ec);
@@ -690,7 +704,7 @@ Result<InstalledWheel> Installer::run() {
   }
 
   if (options_.fail_point == FailPoint::after_staging) {
-    keep_staging = true;
+    keep_staging_ = true;
     return fail(ErrorKind::runtime, "stopped after staging (test)");
   }
 
@@ -702,7 +716,7 @@ Result<InstalledWheel> Installer::run() {
   }
   fs::create_directories(jfile.parent_path(), ec);
   if (auto ok = util::write_file_atomic(jfile, journal_text); !ok) return std::unexpected(ok.error());
-  keep_staging = true;  // the journal owns it now
+  keep_staging_ = true;  // the journal owns it now
   if (options_.fail_point == FailPoint::after_journal)
     return fail(ErrorKind::runtime, "stopped after journal (test)");
 
@@ -725,7 +739,14 @@ Result<InstalledWheel> Installer::run() {
   return std::move(result_);
 }
 
-}  // namespace
+}  // namespace detail
+
+PreparedWheel::PreparedWheel(std::unique_ptr<detail::Installer> installer)
+    : installer_(std::move(installer)) {}
+PreparedWheel::PreparedWheel(PreparedWheel&&) noexcept = default;
+PreparedWheel& PreparedWheel::operator=(PreparedWheel&&) noexcept = default;
+PreparedWheel::~PreparedWheel() = default;
+const std::string& PreparedWheel::project() const { return installer_->project(); }
 
 Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter) {
   SchemePaths s;
@@ -749,8 +770,8 @@ Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter) {
   return s;
 }
 
-Result<InstalledWheel> install_wheel(const fs::path& wheel, const InstallTarget& target,
-                                     const WheelInstallOptions& options) {
+Result<PreparedWheel> prepare_wheel(const fs::path& wheel, const InstallTarget& target,
+                                    WheelInstallOptions options) {
   for (const auto* p : {&target.scheme.purelib, &target.scheme.platlib, &target.scheme.scripts,
                         &target.scheme.data, &target.scheme.headers, &target.state_dir, &target.python})
     if (!p->is_absolute())
@@ -760,8 +781,18 @@ Result<InstalledWheel> install_wheel(const fs::path& wheel, const InstallTarget&
                   &normalized.scheme.data, &normalized.scheme.headers, &normalized.state_dir})
     *p = p->lexically_normal();
   if (normalized.replacing) *normalized.replacing = normalized.replacing->lexically_normal();
-  Installer installer(wheel, normalized, options);
-  return installer.run();
+  auto installer = std::make_unique<detail::Installer>(wheel, std::move(normalized), std::move(options));
+  if (auto ok = installer->prepare(); !ok) return std::unexpected(ok.error());
+  return PreparedWheel(std::move(installer));
+}
+
+Result<InstalledWheel> commit_wheel(PreparedWheel prepared) { return prepared.installer_->commit(); }
+
+Result<InstalledWheel> install_wheel(const fs::path& wheel, const InstallTarget& target,
+                                     const WheelInstallOptions& options) {
+  auto prepared = prepare_wheel(wheel, target, options);
+  if (!prepared) return std::unexpected(prepared.error());
+  return commit_wheel(std::move(*prepared));
 }
 
 Result<RecoveryReport> recover(const fs::path& state_dir) {

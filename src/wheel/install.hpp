@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@
 #include "wheel/unpack.hpp"
 
 namespace strata::wheel {
+
+class Compiler;
+namespace detail {
+class Installer;
+}
 
 /// Where each part of a wheel goes (absolute paths). `headers` is the base directory; a project's
 /// headers go to `headers / <project name>`, as pip does.
@@ -70,6 +76,9 @@ struct WheelInstallOptions {
   /// archive; files get into staging with `link_mode`. The wheel path then only names messages.
   std::optional<UnpackedWheel> unpacked;
   LinkMode link_mode = LinkMode::automatic;
+  /// Compile with this shared worker pool (which must run `InstallTarget::python`); null: start
+  /// interpreter processes for this wheel alone.
+  Compiler* compiler = nullptr;
   FailPoint fail_point = FailPoint::none;  ///< tests only
 };
 
@@ -84,12 +93,41 @@ struct InstalledWheel {
   LinkMode link_mode = LinkMode::copy;  ///< how files came from an unpacked tree (copy also: extracted)
 };
 
-/// Installs `wheel` into `target`. Refuses hostile or inconsistent wheels (see ArchiveReader;
-/// also: no or several .dist-info directories, a .dist-info not matching the file name, an
-/// unsupported Wheel-Version, files missing from RECORD or not matching its hash or size) before
-/// anything outside the staging directory changes. Fails if a journal of an unfinished install of
-/// the same project exists (call recover() first) or if another version of the project is
-/// installed and not named in `target.replacing`.
+/// A wheel staged, verified, rewritten and compiled under the state directory, not yet visible in
+/// the environment (see prepare_wheel). Destroying it uncommitted deletes its staging directory.
+class PreparedWheel {
+ public:
+  PreparedWheel(PreparedWheel&&) noexcept;
+  PreparedWheel& operator=(PreparedWheel&&) noexcept;
+  ~PreparedWheel();
+  /// The project's normalized name.
+  const std::string& project() const;
+
+ private:
+  explicit PreparedWheel(std::unique_ptr<detail::Installer> installer);
+  friend Result<PreparedWheel> prepare_wheel(const std::filesystem::path&, const InstallTarget&,
+                                             WheelInstallOptions);
+  friend Result<InstalledWheel> commit_wheel(PreparedWheel);
+  std::unique_ptr<detail::Installer> installer_;
+};
+
+/// The first half of install_wheel: everything that happens in staging (extracting or linking,
+/// verification, scripts, launchers, metadata, bytecode). Nothing outside the staging directory
+/// changes, so several wheels may be prepared at once from different threads.
+Result<PreparedWheel> prepare_wheel(const std::filesystem::path& wheel, const InstallTarget& target,
+                                    WheelInstallOptions options);
+
+/// The second half: checks the environment (a pending journal, another installed version, a
+/// directory in the way), writes the journal and moves the staged files into place, .dist-info
+/// last. Call with the environment's writer lock held, one commit at a time.
+Result<InstalledWheel> commit_wheel(PreparedWheel prepared);
+
+/// Installs `wheel` into `target` (prepare_wheel, then commit_wheel). Refuses hostile or inconsistent wheels
+/// (see ArchiveReader; also: no or several .dist-info directories, a .dist-info not matching the file name,
+/// an unsupported Wheel-Version, files missing from RECORD or not matching its hash or size) before anything
+/// outside the staging directory changes. Fails if a journal of an unfinished install of the same project
+/// exists (call recover() first) or if another version of the project is installed and not named in
+/// `target.replacing`.
 Result<InstalledWheel> install_wheel(const std::filesystem::path& wheel, const InstallTarget& target,
                                      const WheelInstallOptions& options);
 

@@ -26,5 +26,33 @@ TEST(Process, LargeOutputDoesNotDeadlock) {
   EXPECT_EQ(r->err.size(), 300000u);
 }
 
+TEST(Child, AnswersSeveralRequestsOverOneProcess) {
+  // Echoes each NUL-terminated field back in upper case, one reply per request.
+  auto child =
+      Child::spawn({"python3", "-c",
+                    "import sys\n"
+                    "for line in iter(sys.stdin.buffer.readline, b''):\n"
+                    "    sys.stdout.buffer.write(line.strip().upper() + b'\\0'); sys.stdout.flush()\n"});
+  ASSERT_TRUE(child) << child.error().message;
+  for (std::string word : {"one", "two"}) {
+    ASSERT_TRUE(child->write(word + "\n"));
+    auto fields = child->read_fields(1);
+    ASSERT_TRUE(fields) << fields.error().message;
+    ASSERT_EQ(fields->size(), 1u);
+    EXPECT_EQ((*fields)[0], word == "one" ? "ONE" : "TWO");
+  }
+}
+
+TEST(Child, ExitedChildIsAnErrorNotASignal) {
+  auto child = Child::spawn({"true"});
+  ASSERT_TRUE(child);
+  auto fields = child->read_fields(1);
+  ASSERT_FALSE(fields);
+  EXPECT_NE(fields.error().message.find("stopped answering"), std::string::npos);
+  // Writing to a process that exited fails with EPIPE instead of killing us with SIGPIPE.
+  std::string big(1 << 20, 'x');
+  EXPECT_FALSE(child->write(big));
+}
+
 }  // namespace
 }  // namespace strata::util

@@ -254,6 +254,38 @@ TEST(InstallWheel, RefusesWhenAnotherVersionIsInstalledAndNotReplaced) {
   EXPECT_NE(again.error().message.find("is already installed"), std::string::npos) << again.error().message;
 }
 
+TEST(PrepareWheel, TouchesNothingOutsideStagingAndCleansUpWhenDropped) {
+  Env env;
+  {
+    auto prepared = prepare_wheel(demo_wheel().write(env.wheels), env.target, env.options);
+    ASSERT_TRUE(prepared) << prepared.error().message;
+    EXPECT_EQ(prepared->project(), "demo");
+    EXPECT_FALSE(fs::exists(env.site()));
+    EXPECT_FALSE(fs::exists(env.root / "bin"));
+  }
+  // Dropped without a commit: the staging directory is gone too.
+  EXPECT_TRUE(fs::is_empty(env.target.state_dir / "staging"));
+}
+
+TEST(PrepareWheel, SeveralAtOnceThenCommitGivesTheSameTreeAsInstall) {
+  Env one, two;
+  ASSERT_TRUE(install_wheel(demo_wheel().write(one.wheels), one.target, one.options));
+  TestWheel other;
+  other.name = "other";
+  other.files = {{"other/__init__.py", "X = 1\n"}};
+  ASSERT_TRUE(install_wheel(other.write(one.wheels), one.target, one.options));
+  auto a = prepare_wheel(demo_wheel().write(two.wheels), two.target, two.options);
+  auto b = prepare_wheel(other.write(two.wheels), two.target, two.options);
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(commit_wheel(std::move(*b)));
+  ASSERT_TRUE(commit_wheel(std::move(*a)));
+  auto strip = [](std::map<std::string, std::string> t) {
+    std::erase_if(t, [](const auto& kv) { return kv.first.starts_with(".strata"); });
+    return t;
+  };
+  EXPECT_EQ(strip(tree(two.root, two.root.string())), strip(tree(one.root, one.root.string())));
+}
+
 TestWheel version2() {
   TestWheel w;
   w.version = "2.0";
