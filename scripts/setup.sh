@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache
   python3 python3-venv python3-pip
+  buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
 )
 
 missing=()
