@@ -1,0 +1,301 @@
+"""A real image build: `buildah bud` of dockerfiles/app.Dockerfile with the bundled example
+(examples/webapp) as context, strata from scripts/bundle.sh of the tested binary, and the wheels from
+a pypiserver on 127.0.0.1 reached through `--network host`.
+
+The Python base is Debian 12 made without a registry: `debootstrap --variant=minbase
+--include=python3,python3-venv bookworm` (from the Debian mirror, about a minute and a half),
+imported with `buildah from scratch` / `copy` / `commit`, and kept as an OCI archive in
+~/.cache/strata-test-images/python-bookworm-v1.oci.tar (STRATA_TEST_IMAGES moves the directory;
+delete the file to make it again, bump the version when the recipe changes). Later runs only import
+that archive. Every buildah call uses a private storage root under the test's temporary directory,
+removed at the end, so runs never share or collide on images, layers or cache mounts.
+
+Runs as root only (buildah's chroot isolation and overlay storage need it; CI runs as root).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tarfile
+import time
+
+import pytest
+
+from support import Servers, free_port, pypiserver_argv
+
+STRATA = os.environ["STRATA_BIN"]
+SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
+EXAMPLE = SOURCE / "examples" / "webapp"
+DOCKERFILE = SOURCE / "dockerfiles" / "app.Dockerfile"
+PYTHON = "/usr/bin/python3"
+BASE_VERSION = "python-bookworm-v1"
+BASE_IMAGE = "localhost/strata-test-python:bookworm"
+STRATA_IMAGE = "localhost/strata-test:latest"
+APP_IMAGE = "localhost/strata-test-app:latest"
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="buildah image builds need root")
+
+
+class Buildah:
+    """buildah with a private storage root; TMPDIR there too, since buildah keeps RUN cache mounts
+    under $TMPDIR/buildah-cache."""
+
+    def __init__(self, top):
+        self.top = pathlib.Path(top)
+        self.env = {**os.environ, "TMPDIR": str(self.top / "tmp")}
+        (self.top / "tmp").mkdir(parents=True)
+
+    def argv(self, *args):
+        return ["buildah", "--root", str(self.top / "root"), "--runroot", str(self.top / "runroot"),
+                *map(str, args)]
+
+    def __call__(self, *args, check=True, timeout=600, **kwargs):
+        proc = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env, timeout=timeout,
+                              **kwargs)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"buildah {args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def out(self, *args, **kwargs):
+        return self(*args, **kwargs).stdout.strip()
+
+    def remove_everything(self):
+        self("rm", "-a", check=False)
+        self("rmi", "-a", "-f", check=False)
+        root = str(self.top)
+        # Never delete through a mount that is still there.
+        mounts = [line.split()[1] for line in pathlib.Path("/proc/self/mounts").read_text().splitlines()]
+        for m in sorted((m for m in mounts if m.startswith(root + "/")), key=len, reverse=True):
+            subprocess.run(["umount", "-l", m], check=False)
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def buildah(tmp_path_factory):
+    b = Buildah(tmp_path_factory.mktemp("buildah"))
+    yield b
+    b.remove_everything()
+
+
+def make_base_archive(archive, scratch):
+    """debootstrap a minimal Debian 12 with python3, commit it as an image, save it as an OCI archive."""
+    rootfs = scratch / "rootfs"
+    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs),
+                    "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
+    for d in ("var/cache/apt", "var/lib/apt/lists"):
+        for p in (rootfs / d).iterdir():
+            if p.is_file():
+                p.unlink()
+    b = Buildah(scratch / "buildah")
+    try:
+        c = b.out("from", "scratch")
+        b("copy", c, f"{rootfs}/", "/")
+        b("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "--cmd", "/usr/bin/python3", c)
+        b("commit", "-q", c, BASE_IMAGE)
+        partial = archive.with_suffix(f".{os.getpid()}.partial")
+        b("push", "-q", BASE_IMAGE, f"oci-archive:{partial}:{BASE_IMAGE}")
+        os.replace(partial, archive)
+    finally:
+        b.remove_everything()
+        shutil.rmtree(rootfs, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def images(buildah, tmp_path_factory):
+    """The Python base (from the cached archive) and a strata image holding scripts/bundle.sh's tree."""
+    cache = pathlib.Path(os.environ.get("STRATA_TEST_IMAGES", pathlib.Path.home() / ".cache" / "strata-test-images"))
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / f"{BASE_VERSION}.oci.tar"
+    if not archive.exists():
+        make_base_archive(archive, tmp_path_factory.mktemp("debootstrap"))
+    buildah("pull", "-q", f"oci-archive:{archive}")
+    assert buildah.out("images", "-q", BASE_IMAGE)
+
+    bundle = tmp_path_factory.mktemp("bundle") / "strata"
+    subprocess.run([SOURCE / "scripts" / "bundle.sh", STRATA, bundle], check=True, capture_output=True, timeout=120)
+    c = buildah.out("from", "scratch")
+    buildah("copy", c, f"{bundle}/", "/")
+    buildah("commit", "-q", "--rm", c, STRATA_IMAGE)
+    return {"bundle": bundle}
+
+
+@pytest.fixture(scope="module")
+def lock_names(tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("plan")
+    proc = subprocess.run([STRATA, "--json", "install", str(EXAMPLE), "--env", str(scratch / "not-created"),
+                           "--python", PYTHON, "--dry-run", "--cache-dir", str(scratch / "cache")],
+                          capture_output=True, text=True, check=True, timeout=120)
+    return sorted(f"{d['name']}=={d['version']}" for d in json.loads(proc.stdout)["plan"]["decisions"])
+
+
+@pytest.fixture(scope="module")
+def wheel_dir(lock_names):
+    """The example's wheels for Debian 12's Python 3.11, downloaded by pip once (the same cache as
+    test_install.py)."""
+    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
+    d = cache / "install-example-v1"
+    d.mkdir(parents=True, exist_ok=True)
+    if len(list(d.glob("*.whl"))) < len(lock_names):
+        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--only-binary=:all:", "-d", str(d)] + lock_names, check=True, timeout=600)
+    return d
+
+
+@pytest.fixture(scope="module")
+def index(wheel_dir, tmp_path_factory):
+    servers = Servers()
+    port = free_port()
+    log = tmp_path_factory.mktemp("pypi") / "access.log"
+    argv = pypiserver_argv(port, wheel_dir)
+    argv[argv.index("run") + 1:argv.index("run") + 1] = ["--log-file", str(log), "-v"]
+    url = servers.start(argv, port)
+    yield {"url": f"{url}/simple/", "port": port, "log": log}
+    servers.stop()
+
+
+def requests(index):
+    """The request lines pypiserver has logged so far."""
+    log = index["log"]
+    text = log.read_text() if log.exists() else ""
+    return [line.split('"')[1] for line in text.splitlines() if '"GET ' in line]
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory):
+    """A copy of examples/webapp as the build context, so a test can edit app.py."""
+    d = tmp_path_factory.mktemp("context") / "webapp"
+    shutil.copytree(EXAMPLE, d)
+    return d
+
+
+def bud(buildah, context, index_url, tag=APP_IMAGE):
+    start = time.monotonic()
+    proc = buildah("bud", "--isolation", "chroot", "--layers", "--network", "host",
+                   "--build-arg", f"STRATA_IMAGE={STRATA_IMAGE}", "--build-arg", f"PYTHON_BASE={BASE_IMAGE}",
+                   "--build-arg", f"STRATA_INDEX_URL={index_url}", "-f", DOCKERFILE, "-t", tag, context)
+    return {"log": proc.stdout + proc.stderr, "id": buildah.out("images", "-q", "--no-trunc", tag),
+            "seconds": time.monotonic() - start}
+
+
+def steps(log):
+    """Each build step's instruction and whether buildah served it from the layer cache."""
+    out, current = [], None
+    for line in log.splitlines():
+        if "] STEP " in line and ": " in line:
+            current = {"instruction": line.split(": ", 1)[1], "cached": False}
+            out.append(current)
+        elif line.startswith("--> Using cache") and current is not None:
+            current["cached"] = True
+    return out
+
+
+def install_step(log):
+    [step] = [s for s in steps(log) if s["instruction"].startswith("RUN ") and "strata install" in s["instruction"]]
+    return step
+
+
+@pytest.fixture(scope="module")
+def first_build(buildah, images, index, context):
+    before = len(requests(index))
+    build = bud(buildah, context, index["url"])
+    build["requests"] = requests(index)[before:]
+    return build
+
+
+def run_in(buildah, image, *argv, volumes=()):
+    c = buildah.out("from", "-q", image)
+    try:
+        opts = [x for v in volumes for x in ("-v", v)]
+        return buildah("run", "--isolation", "chroot", *opts, c, "--", *argv)
+    finally:
+        buildah("rm", c)
+
+
+def test_image_installs_the_lock_with_strata_and_runs_the_app(buildah, images, first_build, lock_names):
+    assert not install_step(first_build["log"])["cached"]
+    # Every wheel came from the loopback index (not from PyPI, not from a cache).
+    downloads = [r for r in first_build["requests"] if r.startswith("GET /packages/")]
+    assert len(downloads) == len(lock_names) == 12, first_build["requests"]
+
+    config = json.loads(buildah.out("inspect", "--type", "image", APP_IMAGE))["OCIv1"]["config"]
+    assert config["Cmd"] == ["python", "/app/app.py"]
+    app = run_in(buildah, APP_IMAGE, *config["Cmd"])
+    assert "hello, strata" in app.stdout
+    assert "httpx 0.28.1, click 8.1.8, rich 15.0.0: ok" in app.stdout
+
+    # What strata recorded in the image's environment: exactly the lock, owned by it.
+    listing = json.loads(run_in(buildah, APP_IMAGE, "/opt/strata/bin/strata", "--json", "list", "--env", "/opt/venv",
+                                volumes=[f"{images['bundle']}:/opt/strata:ro"]).stdout)
+    dists = listing["distributions"]
+    assert sorted(f"{d['normalized_name']}=={d['version']}" for d in dists) == lock_names
+    assert {d["owner"] for d in dists} == {"lock:/app/poetry.lock"}
+    assert {d["installer"] for d in dists} == {"strata"}
+
+    # Neither strata nor the wheel cache is part of the image: both were mounts of the RUN step.
+    leftovers = run_in(buildah, APP_IMAGE, "sh", "-c", "find /opt/strata /root/.cache/strata -mindepth 1 | head -3")
+    assert leftovers.stdout == ""
+
+
+def test_rebuild_without_change_is_served_from_the_layer_cache(buildah, index, context, first_build):
+    before = len(requests(index))
+    again = bud(buildah, context, index["url"])
+    assert install_step(again["log"])["cached"], again["log"]
+    assert all(s["cached"] for s in steps(again["log"]) if not s["instruction"].startswith("FROM ")), again["log"]
+    assert again["id"] == first_build["id"]
+    assert requests(index)[before:] == []
+
+
+def test_editing_the_app_keeps_the_install_layer(buildah, index, context, first_build):
+    before = len(requests(index))
+    app = context / "app.py"
+    app.write_text(app.read_text().replace('default="strata"', 'default="edited"'))
+    build = bud(buildah, context, index["url"], tag="localhost/strata-test-app:edited")
+    assert install_step(build["log"])["cached"], build["log"]
+    copy_app = [s for s in steps(build["log"]) if s["instruction"].startswith("COPY app.py")]
+    assert [s["cached"] for s in copy_app] == [False]
+    assert build["id"] != first_build["id"]
+    assert requests(index)[before:] == []
+    assert "hello, edited" in run_in(buildah, "localhost/strata-test-app:edited", "python", "/app/app.py").stdout
+
+
+def test_rerun_install_step_takes_every_wheel_from_the_cache_mount(buildah, index, context):
+    # Another spelling of the same index changes a build argument, so the install step runs again
+    # (in a fresh layer, from the lock layer); the wheels must come from the cache mount.
+    before = len(requests(index))
+    build = bud(buildah, context, f"http://localhost:{index['port']}/simple/", tag="localhost/strata-test-app:again")
+    assert not install_step(build["log"])["cached"], build["log"]
+    assert "Installed 12 packages" in build["log"]
+    assert requests(index)[before:] == []
+    app = run_in(buildah, "localhost/strata-test-app:again", "/opt/venv/bin/python", "/app/app.py")
+    assert ": ok" in app.stdout
+
+
+def test_bundle_runs_in_an_image_with_nothing_but_glibc(buildah, images, tmp_path):
+    # The files of Debian's libc6 package alone (symlinks resolved), taken from the base image.
+    c = buildah.out("from", "-q", BASE_IMAGE)
+    tar = tmp_path / "libc6.tar"
+    with open(tar, "wb") as f:
+        subprocess.run(buildah.argv("run", "--isolation", "chroot", c, "--", "sh", "-c",
+                                    'dpkg -L libc6 | while read -r p; do [ -f "$p" ] && echo "$p"; done'
+                                    " | tar --no-recursion -chf - -T -"),
+                       stdout=f, stderr=subprocess.DEVNULL, env=buildah.env, check=True, timeout=120)
+    buildah("rm", c)
+    with tarfile.open(tar) as t:
+        names = {pathlib.PurePosixPath(n).name for n in t.getnames()}
+    assert "libc.so.6" in names
+    assert not {"libstdc++.so.6", "libcurl.so.4", "libz.so.1", "libpython3.11.so.1.0"} & names
+    g = buildah.out("from", "scratch")
+    try:
+        buildah("add", g, tar, "/")
+        buildah("copy", g, f"{images['bundle']}/", "/usr/local/")
+        version = buildah("run", "--isolation", "chroot", g, "--", "/usr/local/bin/strata", "--version")
+        assert version.stdout == subprocess.run([STRATA, "--version"], capture_output=True, text=True).stdout
+        # Past start-up into real work: it looks for an interpreter, and there is none.
+        no_python = buildah("run", "--isolation", "chroot", g, "--", "/usr/local/bin/strata", "venv", "/v", check=False)
+        assert no_python.returncode == 2
+        assert "interpreter not found" in no_python.stderr
+    finally:
+        buildah("rm", g)
