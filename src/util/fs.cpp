@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,6 +63,31 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
     return fail(ErrorKind::runtime,
                 fmt::format("{}: cannot rename into place: {}", path.string(), std::strerror(e)));
   }
+  return {};
+}
+
+Result<void> DirMaker::ensure(const std::filesystem::path& dir) {
+  if (dir.empty() || known_.contains(dir.native())) return {};
+  if (::mkdir(dir.c_str(), 0777) != 0) {
+    int e = errno;
+    if (e == ENOENT) {
+      if (auto ok = ensure(dir.parent_path()); !ok) return ok;
+      if (::mkdir(dir.c_str(), 0777) != 0)
+        e = errno;
+      else
+        e = 0;
+    }
+    if (e == EEXIST) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(dir, ec))
+        return fail(ErrorKind::runtime,
+                    fmt::format("{}: cannot create directory: a file is in the way", dir.string()));
+    } else if (e != 0) {
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create directory: {}", dir.string(), std::strerror(e)));
+    }
+  }
+  known_.insert(dir.native());
   return {};
 }
 

@@ -1,7 +1,9 @@
 #include "wheel/bytecode.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -9,16 +11,17 @@
 namespace strata::wheel {
 namespace {
 
-// Runs in the target interpreter (3.6+) as a long-lived worker. Reads batches of NUL-terminated
-// (source, installed path) pairs from stdin, each batch ended by an empty field; compiles each
-// source into __pycache__ beside it under the name the installed path gets; answers with one
-// (written pyc, installed pyc) pair per job, both empty for a file that did not compile. Exits at
-// end of input, and when orphaned, so a killed strata leaves no compiler writing behind it.
+// Runs in the target interpreter (3.6+) as a long-lived worker. First says what it is (cache tag,
+// magic number, sys.version, whether pycs are hash-based), then reads batches of NUL-terminated
+// (source, dfile, cfile) triples from stdin, each batch ended by an empty field, and answers each
+// job with "1" (written) or "0" (did not compile). Exits at end of input, and when orphaned, so a
+// killed strata leaves no compiler writing behind it.
 constexpr const char* kCompileScript = R"PY(
 import importlib.util, os, py_compile, sys, warnings
 warnings.filterwarnings("ignore")
 kwargs = {}
-if hasattr(py_compile, "PycInvalidationMode"):
+hash_based = hasattr(py_compile, "PycInvalidationMode")
+if hash_based:
     kwargs["invalidation_mode"] = py_compile.PycInvalidationMode.UNCHECKED_HASH
 parent = os.getppid()
 try:  # die with strata (PR_SET_PDEATHSIG, SIGKILL)
@@ -28,6 +31,10 @@ except Exception:
     pass
 if os.getppid() != parent:
     sys.exit(1)
+out = sys.stdout.buffer
+hello = [sys.implementation.cache_tag or "", importlib.util.MAGIC_NUMBER.hex(), sys.version, "1" if hash_based else "0"]
+out.write(b"".join(x.encode("utf-8", "replace") + b"\0" for x in hello))
+out.flush()
 buf = bytearray()
 pos = 0
 def field():
@@ -44,7 +51,6 @@ def field():
         if not chunk:
             return None
         buf += chunk
-out = sys.stdout.buffer
 while True:
     jobs = []
     while True:
@@ -53,22 +59,21 @@ while True:
             sys.exit(0)
         if not source:
             break
-        installed = field()
-        if installed is None:
+        dfile = field()
+        cfile = field()
+        if cfile is None:
             sys.exit(0)
-        jobs.append((os.fsdecode(source), os.fsdecode(installed)))
+        jobs.append((os.fsdecode(source), os.fsdecode(dfile), os.fsdecode(cfile)))
     reply = []
-    for source, installed in jobs:
+    for source, dfile, cfile in jobs:
         if os.getppid() != parent:
             sys.exit(1)  # strata was killed: stop writing into its staging directory
-        installed_pyc = importlib.util.cache_from_source(installed)
-        written = os.path.join(os.path.dirname(source), "__pycache__", os.path.basename(installed_pyc))
         try:
-            py_compile.compile(source, cfile=written, dfile=installed, doraise=True, optimize=0, **kwargs)
+            py_compile.compile(source, cfile=cfile, dfile=dfile, doraise=True, optimize=0, **kwargs)
         except Exception:
-            reply.append(b"\0\0")
+            reply.append(b"0\0")
             continue
-        reply.append(os.fsencode(written) + b"\0" + os.fsencode(installed_pyc) + b"\0")
+        reply.append(b"1\0")
     out.write(b"".join(reply))
     out.flush()
 )PY";
@@ -76,7 +81,18 @@ while True:
 // A worker's start-up costs an interpreter; do not split lists smaller than this.
 constexpr std::size_t kMinPerWorker = 64;
 
+// FNV-1a, to shorten sys.version into a cache key.
+std::uint64_t fnv1a(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
 }  // namespace
+
+std::filesystem::path pyc_path(const std::filesystem::path& py, const std::string& cache_tag) {
+  return py.parent_path() / "__pycache__" / (py.stem().string() + "." + cache_tag + ".pyc");
+}
 
 Result<std::unique_ptr<Compiler>> Compiler::start(const std::filesystem::path& python, unsigned workers) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
@@ -85,52 +101,100 @@ Result<std::unique_ptr<Compiler>> Compiler::start(const std::filesystem::path& p
   for (unsigned i = 0; i < workers; ++i) {
     auto child = util::Child::spawn(argv);
     if (!child) return std::unexpected(child.error());
-    compiler->idle_.push_back(std::move(*child));
+    compiler->idle_.push_back({std::move(*child), false});
   }
   compiler->workers_ = workers;
   return compiler;
 }
 
-Result<std::vector<CompiledFile>> Compiler::compile_on_one(const CompileJob* jobs, std::size_t count) {
-  std::optional<util::Child> worker;
+Result<Compiler::Worker> Compiler::acquire() {
+  std::unique_lock lock(mutex_);
+  idle_changed_.wait(lock, [&] { return !idle_.empty() || workers_ == 0; });
+  if (idle_.empty())
+    return fail(ErrorKind::runtime, fmt::format("{}: no bytecode compiler is running", python_.string()));
+  Worker worker = std::move(idle_.back());
+  idle_.pop_back();
+  return worker;
+}
+
+// A worker that failed is not returned; waiters then fail on the next one instead of hanging.
+void Compiler::release(std::optional<Worker> worker) {
   {
-    std::unique_lock lock(mutex_);
-    idle_changed_.wait(lock, [&] { return !idle_.empty(); });
-    worker.emplace(std::move(idle_.back()));
-    idle_.pop_back();
-  }
-  std::string input;
-  for (std::size_t i = 0; i < count; ++i) {
-    input += jobs[i].source.native();
-    input += '\0';
-    input += jobs[i].installed_as.native();
-    input += '\0';
-  }
-  input += '\0';
-  std::vector<CompiledFile> compiled;
-  auto sent = worker->write(input);
-  auto fields =
-      sent ? worker->read_fields(2 * count) : Result<std::vector<std::string>>(std::unexpected(sent.error()));
-  if (fields) {
-    for (std::size_t i = 0; i < fields->size(); i += 2)
-      if (!(*fields)[i].empty()) compiled.push_back({(*fields)[i], (*fields)[i + 1]});
-  }
-  {
-    // A dead worker is not returned to the pool; waiters then fail on the next one, not hang.
     std::lock_guard lock(mutex_);
-    if (fields)
+    if (worker)
       idle_.push_back(std::move(*worker));
     else
       --workers_;
   }
-  idle_changed_.notify_one();
-  if (!fields)
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: bytecode compilation failed: {}", python_.string(), fields.error().message));
-  return compiled;
+  idle_changed_.notify_all();
 }
 
-Result<std::vector<CompiledFile>> Compiler::compile(const std::vector<CompileJob>& jobs) {
+Result<void> Compiler::greet(Worker& worker) {
+  if (worker.greeted) return {};
+  auto hello = worker.child.read_fields(4);
+  if (!hello) return std::unexpected(hello.error());
+  worker.greeted = true;
+  std::lock_guard lock(mutex_);
+  if (!identity_) {
+    const auto& f = *hello;
+    identity_ = BytecodeIdentity{f[0], fmt::format("{}-{}-{:016x}", f[0], f[1], fnv1a(f[2])), f[3] == "1"};
+  }
+  return {};
+}
+
+Result<BytecodeIdentity> Compiler::identity() {
+  {
+    std::lock_guard lock(mutex_);
+    if (identity_) return *identity_;
+  }
+  auto worker = acquire();
+  if (!worker) return std::unexpected(worker.error());
+  auto ok = greet(*worker);
+  if (!ok) {
+    release(std::nullopt);
+    return fail(ErrorKind::runtime, fmt::format("{}: the bytecode compiler did not start: {}",
+                                                python_.string(), ok.error().message));
+  }
+  release(std::move(*worker));
+  std::lock_guard lock(mutex_);
+  if (identity_->cache_tag.empty())
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: the interpreter has no bytecode cache tag", python_.string()));
+  return *identity_;
+}
+
+Result<std::vector<bool>> Compiler::compile_on_one(const CompileJob* jobs, std::size_t count) {
+  auto worker = acquire();
+  if (!worker) return std::unexpected(worker.error());
+  std::string input;
+  for (std::size_t i = 0; i < count; ++i) {
+    input += jobs[i].source.native();
+    input += '\0';
+    input += jobs[i].dfile;
+    input += '\0';
+    input += jobs[i].cfile.native();
+    input += '\0';
+  }
+  input += '\0';
+  Result<std::vector<std::string>> fields = std::vector<std::string>{};
+  if (auto hello = greet(*worker); !hello)
+    fields = std::unexpected(hello.error());
+  else if (auto sent = worker->child.write(input); !sent)
+    fields = std::unexpected(sent.error());
+  else
+    fields = worker->child.read_fields(count);
+  if (!fields) {
+    release(std::nullopt);
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: bytecode compilation failed: {}", python_.string(), fields.error().message));
+  }
+  release(std::move(*worker));
+  std::vector<bool> written;
+  for (const auto& f : *fields) written.push_back(f == "1");
+  return written;
+}
+
+Result<std::vector<bool>> Compiler::compile(const std::vector<CompileJob>& jobs) {
   std::size_t parts = 1;
   {
     std::lock_guard lock(mutex_);
@@ -139,33 +203,23 @@ Result<std::vector<CompiledFile>> Compiler::compile(const std::vector<CompileJob
     parts = std::clamp<std::size_t>(std::min(idle_.size(), jobs.size() / kMinPerWorker), 1, workers_);
   }
   if (parts == 1) return compile_on_one(jobs.data(), jobs.size());
-  std::vector<Result<std::vector<CompiledFile>>> results(parts);
+  std::vector<Result<std::vector<bool>>> results(parts);
   {
     std::vector<std::jthread> threads;
     const std::size_t per = (jobs.size() + parts - 1) / parts;
     for (std::size_t p = 0; p < parts; ++p) {
-      std::size_t begin = p * per, end = std::min(jobs.size(), begin + per);
+      std::size_t begin = std::min(jobs.size(), p * per), end = std::min(jobs.size(), begin + per);
       threads.emplace_back([this, &jobs, &results, p, begin, end] {
         results[p] = compile_on_one(jobs.data() + begin, end - begin);
       });
     }
   }
-  std::vector<CompiledFile> compiled;
+  std::vector<bool> written;
   for (auto& r : results) {
     if (!r) return std::unexpected(r.error());
-    compiled.insert(compiled.end(), r->begin(), r->end());
+    written.insert(written.end(), r->begin(), r->end());
   }
-  return compiled;
-}
-
-Result<std::vector<CompiledFile>> compile_bytecode(const std::filesystem::path& python,
-                                                   const std::vector<CompileJob>& jobs, unsigned workers) {
-  if (jobs.empty()) return std::vector<CompiledFile>{};
-  if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
-  auto needed = static_cast<unsigned>((jobs.size() + kMinPerWorker - 1) / kMinPerWorker);
-  auto compiler = Compiler::start(python, std::min(workers, std::max(1u, needed)));
-  if (!compiler) return std::unexpected(compiler.error());
-  return (*compiler)->compile(jobs);
+  return written;
 }
 
 }  // namespace strata::wheel

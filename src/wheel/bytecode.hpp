@@ -1,10 +1,13 @@
 #pragma once
-// Bytecode compilation with the target interpreter (py_compile, unchecked-hash pycs).
+// Bytecode compilation with the target interpreter (py_compile, unchecked-hash pycs), by a pool of
+// interpreter processes that lives as long as an install.
 
 #include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "util/error.hpp"
@@ -12,18 +15,21 @@
 
 namespace strata::wheel {
 
-/// One source to compile: the file to read now, and the path it will have once installed (what
-/// the pyc records as co_filename and what names the pyc, as if compiled in place).
+/// One source to compile.
 struct CompileJob {
-  std::filesystem::path source;
-  std::filesystem::path installed_as;
+  std::filesystem::path source;  ///< the file to read now
+  /// The file name the code records (co_filename). strata passes the path relative to the library
+  /// directory, so that a pyc does not depend on where the environment lives (the import system
+  /// replaces it with the real path when it loads the pyc).
+  std::string dfile;
+  std::filesystem::path cfile;  ///< where to write the pyc (parents are created)
 };
 
-/// A produced pyc: where it was written (in __pycache__ beside `source`), and its installed path
-/// (in __pycache__ beside `installed_as`).
-struct CompiledFile {
-  std::filesystem::path written;
-  std::filesystem::path installed_as;
+/// The interpreter the workers run, as it matters for pycs.
+struct BytecodeIdentity {
+  std::string cache_tag;    ///< sys.implementation.cache_tag, e.g. "cpython-311": pyc names
+  std::string key;          ///< cache tag, magic number and a hash of sys.version: safe for cache keys
+  bool hash_based = false;  ///< the interpreter writes unchecked-hash pycs (3.7+), not timestamped ones
 };
 
 /// A pool of interpreter processes that compile bytecode for a whole install: started once, so
@@ -31,33 +37,40 @@ struct CompiledFile {
 class Compiler {
  public:
   /// Starts `workers` processes of `python` (0: the number of cores). Start-up runs in the
-  /// background; the first compile() waits for it.
+  /// background; the first call that needs a worker waits for it.
   static Result<std::unique_ptr<Compiler>> start(const std::filesystem::path& python, unsigned workers);
 
+  /// What the workers' interpreter is (asked once).
+  Result<BytecodeIdentity> identity();
+
   /// Compiles `jobs` (optimization level 0, PycInvalidationMode.UNCHECKED_HASH where the
-  /// interpreter has it, i.e. 3.7+); a large list is spread over the idle workers. A file that
-  /// does not compile is skipped, as pip does; the call fails only when a worker dies or answers
-  /// nonsense. Safe to call from several threads.
-  Result<std::vector<CompiledFile>> compile(const std::vector<CompileJob>& jobs);
+  /// interpreter has it). A large list is spread over the idle workers. Returns, per job, whether
+  /// the pyc was written: a file that does not compile is skipped, as pip does. Fails only when a
+  /// worker dies or answers nonsense. Safe to call from several threads.
+  Result<std::vector<bool>> compile(const std::vector<CompileJob>& jobs);
 
   const std::filesystem::path& python() const { return python_; }
 
  private:
+  struct Worker {
+    util::Child child;
+    bool greeted = false;  ///< its hello (the identity) was read
+  };
   explicit Compiler(std::filesystem::path python) : python_(std::move(python)) {}
-  Result<std::vector<CompiledFile>> compile_on_one(const CompileJob* jobs, std::size_t count);
+  Result<Worker> acquire();
+  void release(std::optional<Worker> worker);
+  Result<std::vector<bool>> compile_on_one(const CompileJob* jobs, std::size_t count);
+  Result<void> greet(Worker& worker);
 
   std::filesystem::path python_;
   std::mutex mutex_;
   std::condition_variable idle_changed_;
-  std::vector<util::Child> idle_;
+  std::vector<Worker> idle_;
   std::size_t workers_ = 0;
+  std::optional<BytecodeIdentity> identity_;
 };
 
-/// Compiles `jobs` with `python` (optimization level 0, PycInvalidationMode.UNCHECKED_HASH where
-/// the interpreter has it, i.e. 3.7+), split over up to `workers` interpreter processes (0: the
-/// number of cores). A file that does not compile is skipped, as pip does; the call fails only
-/// when the interpreter cannot be run or answers nonsense.
-Result<std::vector<CompiledFile>> compile_bytecode(const std::filesystem::path& python,
-                                                   const std::vector<CompileJob>& jobs, unsigned workers);
+/// The pyc path of `py` for `cache_tag`: `<dir>/__pycache__/<stem>.<cache_tag>.pyc`.
+std::filesystem::path pyc_path(const std::filesystem::path& py, const std::string& cache_tag);
 
 }  // namespace strata::wheel

@@ -132,29 +132,32 @@ bool is_within(const fs::path& path, const fs::path& root) {
   return !rel.empty() && *rel.begin() != "..";
 }
 
-// Renames `from` to `to` (creating parents); across filesystems copies beside `to`, then renames.
-Result<void> move_into_place(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::create_directories(to.parent_path(), ec);
-  if (ec)
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: cannot create directory: {}", to.parent_path().string(), ec.message()));
+// Renames `from` (a file or a directory) to `to`, creating parents; across filesystems copies
+// beside `to`, then renames.
+Result<void> move_into_place(const fs::path& from, const fs::path& to, util::DirMaker& dirs) {
+  if (auto ok = dirs.ensure(to.parent_path()); !ok) return ok;
   if (::rename(from.c_str(), to.c_str()) == 0) return {};
   int e = errno;
   if (e != EXDEV)
     return fail(ErrorKind::runtime,
                 fmt::format("{}: cannot move into place: {}", to.string(), errno_text(e)));
+  std::error_code ec;
   fs::path tmp = to.parent_path() / ("." + to.filename().string() + ".strata-" + random_suffix());
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec)
+  if (fs::is_directory(fs::symlink_status(from)))
+    fs::copy(from, tmp, fs::copy_options::recursive, ec);
+  else
+    fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) {
+    fs::remove_all(tmp, ec);
     return fail(ErrorKind::runtime, fmt::format("{}: cannot copy into place: {}", to.string(), ec.message()));
+  }
   if (::rename(tmp.c_str(), to.c_str()) != 0) {
     e = errno;
-    fs::remove(tmp, ec);
+    fs::remove_all(tmp, ec);
     return fail(ErrorKind::runtime,
                 fmt::format("{}: cannot move into place: {}", to.string(), errno_text(e)));
   }
-  fs::remove(from, ec);
+  fs::remove_all(from, ec);
   return {};
 }
 
@@ -252,22 +255,22 @@ struct Stop {};  // a FailPoint was reached
 
 // Runs the protocol from wherever it stopped: old .dist-info aside, files in, new .dist-info in.
 Result<void> apply_moves(const Journal& j, FailPoint fp) {
-  std::error_code ec;
+  util::DirMaker dirs;
   if (j.old_dist_info && fs::exists(fs::symlink_status(j.old_dist_info->first)) &&
       !fs::exists(fs::symlink_status(j.old_dist_info->second))) {
-    if (auto ok = move_into_place(j.old_dist_info->first, j.old_dist_info->second); !ok) return ok;
+    if (auto ok = move_into_place(j.old_dist_info->first, j.old_dist_info->second, dirs); !ok) return ok;
   }
   if (fp == FailPoint::after_old_moved) throw Stop{};
   std::size_t moved = 0;
   for (const auto& [staged, dest] : j.moves) {
     if (fs::exists(fs::symlink_status(staged))) {
-      if (auto ok = move_into_place(staged, dest); !ok) return ok;
+      if (auto ok = move_into_place(staged, dest, dirs); !ok) return ok;
     }
     if (fp == FailPoint::after_some_files && ++moved == j.moves.size() / 2) throw Stop{};
   }
   if (fp == FailPoint::before_commit) throw Stop{};
   if (fs::exists(fs::symlink_status(j.dist_info.first))) {
-    if (auto ok = move_into_place(j.dist_info.first, j.dist_info.second); !ok) return ok;
+    if (auto ok = move_into_place(j.dist_info.first, j.dist_info.second, dirs); !ok) return ok;
   }
   return {};
 }
@@ -283,8 +286,15 @@ void clean_up(const Journal& j, const fs::path& journal_file) {
 // Removes what an install that cannot finish put in place; the project ends up not installed.
 void roll_back(const Journal& j, const fs::path& journal_file) {
   std::error_code ec;
-  for (const auto& [staged, dest] : j.moves)
-    if (!fs::exists(fs::symlink_status(staged))) remove_old_file(dest, j.roots);
+  for (const auto& [staged, dest] : j.moves) {
+    if (fs::exists(fs::symlink_status(staged))) continue;
+    if (fs::is_directory(fs::symlink_status(dest))) {
+      fs::remove_all(dest, ec);  // a whole directory the install created (see collapse_moves)
+      prune_empty_dirs(dest.parent_path(), j.roots);
+    } else {
+      remove_old_file(dest, j.roots);
+    }
+  }
   fs::remove_all(j.dist_info.second, ec);
   for (const auto& f : j.old_files) remove_old_file(f, j.roots);
   if (j.old_dist_info) fs::remove_all(j.old_dist_info->first, ec);
@@ -315,6 +325,32 @@ std::optional<std::string> data_key_of(std::string_view entry, std::string_view 
   }
   rest = std::string(tail.substr(slash + 1));
   return std::string(tail.substr(0, slash));
+}
+
+// A .py file of the wheel that gets a pyc.
+struct PySource {
+  std::string entry;  // archive path
+  fs::path staged;
+  fs::path dest;
+  std::string dfile;  // dest relative to its library directory
+};
+
+// A pyc in staging, ready to move.
+struct StagedPyc {
+  fs::path staged;
+  fs::path dest;
+  std::string hash;
+  std::uint64_t size = 0;
+};
+
+// Reads a compiled pyc: RECORD hash and size; makes it read-only when it is shared from a cache.
+Result<StagedPyc> finish_pyc(const fs::path& written, const fs::path& dest, bool read_only) {
+  auto content = util::read_file(written);
+  if (!content) return std::unexpected(content.error());
+  if (read_only) ::chmod(written.c_str(), 0444);
+  Hasher h;
+  h.update(*content);
+  return StagedPyc{written, dest, h.finish(), content->size()};
 }
 
 }  // namespace
@@ -348,7 +384,11 @@ class Installer {
   Result<void> stage_unpacked(const UnpackedWheel& unpacked);
   Result<void> verify_record();
   Result<void> place_files();
-  Result<std::vector<CompiledFile>> compile(const std::vector<CompileJob>& jobs) const;
+  void collapse_moves();
+  Result<std::vector<StagedPyc>> staged_pycs(Compiler& compiler, const BytecodeIdentity& id,
+                                             const std::vector<PySource>& sources);
+  Result<std::vector<StagedPyc>> cached_pycs(Compiler& compiler, const BytecodeIdentity& id,
+                                             const std::vector<PySource>& sources);
 
   fs::path wheel_;
   InstallTarget target_;
@@ -364,6 +404,8 @@ class Installer {
   Journal journal_;
   std::vector<RecordRow> record_;
   InstalledWheel result_;
+  util::DirMaker dirs_;                       ///< directories made under staging
+  LinkMode link_mode_ = LinkMode::automatic;  ///< what works from the unpacked tree into staging
 };
 
 Result<void> Installer::note_top_level(std::string_view path) {
@@ -417,7 +459,8 @@ Result<void> Installer::stage_archive() {
 }
 
 Result<void> Installer::stage_unpacked(const UnpackedWheel& unpacked) {
-  LinkMode mode = options_.link_mode;
+  LinkMode& mode = link_mode_;
+  mode = options_.link_mode;
   for (const auto& e : unpacked.entries) {
     // The manifest was written by unpack_to_cache, but the cache is shared: check names again.
     std::string normalized;
@@ -428,11 +471,7 @@ Result<void> Installer::stage_unpacked(const UnpackedWheel& unpacked) {
     f.entry = e.path;
     f.staged = staging_ / "files" / e.path;
     f.executable = e.executable;
-    std::error_code ec;
-    fs::create_directories(f.staged.parent_path(), ec);
-    if (ec)
-      return fail(ErrorKind::runtime, fmt::format("{}: cannot create directory: {}",
-                                                  f.staged.parent_path().string(), ec.message()));
+    if (auto ok = dirs_.ensure(f.staged.parent_path()); !ok) return ok;
     auto used = link_file(unpacked.tree / e.path, f.staged, mode);
     if (!used) return std::unexpected(used.error());
     // Once automatic found what works here, keep using it (same source and target filesystems).
@@ -512,7 +551,7 @@ Result<void> Installer::place_files() {
       dist_info_.substr(0, dist_info_.size() - std::string_view(".dist-info").size()) + ".data";
   // Destination -> index into journal_.moves and record_ (pushed together), and who claimed it.
   std::map<fs::path, std::pair<std::size_t, std::string>> dest_index;
-  std::vector<CompileJob> compile_jobs;
+  std::vector<PySource> to_compile;
   auto add_move = [&](const StagedFile& f, const fs::path& dest, bool compile) -> Result<void> {
     auto [it, inserted] = dest_index.emplace(dest, std::pair{journal_.moves.size(), f.entry});
     if (!inserted)
@@ -521,7 +560,11 @@ Result<void> Installer::place_files() {
     journal_.moves.emplace_back(f.staged, dest);
     auto rel = dest.lexically_relative(lib_dir_).generic_string();
     record_.push_back({rel, f.written_hash, f.written_size});
-    if (compile && dest.extension() == ".py") compile_jobs.push_back({f.staged, dest});
+    if (compile && dest.extension() == ".py") {
+      // Where the source lands relative to its library directory: what its pyc records.
+      fs::path root = is_within(dest, s.purelib) ? s.purelib : s.platlib;
+      to_compile.push_back({f.entry, f.staged, dest, dest.lexically_relative(root).generic_string()});
+    }
     return {};
   };
 
@@ -579,26 +622,38 @@ Result<void> Installer::place_files() {
     }
   }
 
-  // Bytecode, compiled in staging under the names and co_filename of the installed files.
-  if (options_.compile && !compile_jobs.empty()) {
-    auto compiled = compile(compile_jobs);
-    if (!compiled) return std::unexpected(compiled.error());
-    for (const auto& c : *compiled) {
+  // Bytecode for the .py files of the library directories.
+  if (options_.compile && !to_compile.empty()) {
+    std::unique_ptr<Compiler> own;
+    Compiler* compiler = options_.compiler;
+    if (!compiler) {
+      unsigned needed = static_cast<unsigned>(std::min<std::size_t>(4, 1 + to_compile.size() / 128));
+      auto started =
+          Compiler::start(target_.python, options_.compile_workers ? options_.compile_workers : needed);
+      if (!started) return std::unexpected(started.error());
+      own = std::move(*started);
+      compiler = own.get();
+    }
+    auto id = compiler->identity();
+    if (!id) return std::unexpected(id.error());
+    auto pycs = options_.unpacked && id->hash_based ? cached_pycs(*compiler, *id, to_compile)
+                                                    : staged_pycs(*compiler, *id, to_compile);
+    if (!pycs) return std::unexpected(pycs.error());
+    for (const auto& pyc : *pycs) {
       StagedFile f;
-      f.entry = c.written.string();
-      f.staged = c.written;
-      auto [hash, size] = hash_file(c.written);
-      f.written_hash = hash;
-      f.written_size = size;
+      f.entry = pyc.staged.string();
+      f.staged = pyc.staged;
+      f.written_hash = pyc.hash;
+      f.written_size = pyc.size;
       ++result_.compiled;
       // A pyc shipped in the wheel is replaced by the compiled one, as pip does.
-      if (auto it = dest_index.find(c.installed_as); it != dest_index.end()) {
+      if (auto it = dest_index.find(pyc.dest); it != dest_index.end()) {
         journal_.moves[it->second.first].first = f.staged;
         record_[it->second.first].hash = f.written_hash;
         record_[it->second.first].size = f.written_size;
         continue;
       }
-      if (auto ok = add_move(f, c.installed_as, false); !ok) return ok;
+      if (auto ok = add_move(f, pyc.dest, false); !ok) return ok;
     }
   }
 
@@ -632,11 +687,6 @@ Result<void> Installer::place_files() {
   return {};
 }
 
-Result<std::vector<CompiledFile>> Installer::compile(const std::vector<CompileJob>& jobs) const {
-  if (options_.compiler) return options_.compiler->compile(jobs);
-  return compile_bytecode(target_.python, jobs, options_.compile_workers);
-}
-
 Result<void> Installer::prepare() {
   staging_ = target_.state_dir / "staging" / random_suffix();
   std::error_code ec;
@@ -650,6 +700,134 @@ Result<void> Installer::prepare() {
   journal_.roots = {target_.scheme.purelib, target_.scheme.platlib, target_.scheme.scripts,
                     target_.scheme.data, target_.scheme.headers};
   return place_files();
+}
+
+// A top-level directory of the wheel's root that is not in the library directory yet, and that
+// receives nothing but its own staged files, moves with one rename instead of one per file.
+void Installer::collapse_moves() {
+  const fs::path files = staging_ / "files";
+  std::map<std::string, bool> whole;  // top-level name -> may move as one directory
+  for (const auto& [staged, dest] : journal_.moves) {
+    const fs::path rel_dest = dest.lexically_relative(lib_dir_);
+    const fs::path rel_staged = staged.lexically_relative(files);
+    const bool in_lib = !rel_dest.empty() && *rel_dest.begin() != "..";
+    const bool in_files = !rel_staged.empty() && *rel_staged.begin() != "..";
+    const bool mirrored =
+        in_lib && in_files && rel_dest == rel_staged && ++rel_dest.begin() != rel_dest.end();
+    if (in_lib) whole.try_emplace(rel_dest.begin()->string(), true).first->second &= mirrored;
+    if (in_files) whole.try_emplace(rel_staged.begin()->string(), true).first->second &= mirrored;
+  }
+  std::vector<std::pair<fs::path, fs::path>> moves;
+  std::set<std::string> moved;
+  std::error_code ec;
+  for (auto& [staged, dest] : journal_.moves) {
+    const fs::path rel = staged.lexically_relative(files);
+    const std::string top = rel.empty() ? std::string() : rel.begin()->string();
+    auto it = whole.find(top);
+    if (it != whole.end() && it->second && !moved.contains(top)) {
+      if (fs::exists(fs::symlink_status(lib_dir_ / top, ec))) {
+        it->second = false;  // already there (a namespace package, a replaced version): file by file
+      } else {
+        moved.insert(top);
+        moves.emplace_back(files / top, lib_dir_ / top);
+        continue;
+      }
+    }
+    if (it != whole.end() && it->second && moved.contains(top)) continue;
+    moves.emplace_back(std::move(staged), std::move(dest));
+  }
+  journal_.moves = std::move(moves);
+}
+
+// Compiles the staged sources in place (no unpacked cache, or timestamp-based pycs).
+Result<std::vector<StagedPyc>> Installer::staged_pycs(Compiler& compiler, const BytecodeIdentity& id,
+                                                      const std::vector<PySource>& sources) {
+  std::vector<CompileJob> jobs;
+  for (const auto& py : sources) jobs.push_back({py.staged, py.dfile, pyc_path(py.staged, id.cache_tag)});
+  auto written = compiler.compile(jobs);
+  if (!written) return std::unexpected(written.error());
+  std::vector<StagedPyc> out;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (!(*written)[i]) continue;
+    auto pyc = finish_pyc(jobs[i].cfile, pyc_path(sources[i].dest, id.cache_tag), false);
+    if (!pyc) return std::unexpected(pyc.error());
+    out.push_back(std::move(*pyc));
+  }
+  return out;
+}
+
+// The wheel's pycs for this interpreter live beside its unpacked tree (`pyc/<identity>/`, with a
+// manifest of their hashes), compiled by the first install that needs them: since a pyc records
+// only the path relative to its library directory, every later install of the wheel for the same
+// interpreter links or copies them like any other file instead of compiling again.
+Result<std::vector<StagedPyc>> Installer::cached_pycs(Compiler& compiler, const BytecodeIdentity& id,
+                                                      const std::vector<PySource>& sources) {
+  const UnpackedWheel& unpacked = *options_.unpacked;
+  const fs::path dir = unpacked.dir / "pyc" / id.key;
+  auto load = [&]() -> std::optional<std::map<std::string, std::pair<std::string, std::uint64_t>>> {
+    auto text = util::read_file(dir / "manifest.json");
+    if (!text) return std::nullopt;
+    try {
+      std::map<std::string, std::pair<std::string, std::uint64_t>> out;
+      const auto doc = nlohmann::json::parse(*text);
+      for (const auto& [entry, v] : doc.at("pycs").items())
+        out[entry] = {v.at(0).get<std::string>(), v.at(1).get<std::uint64_t>()};
+      return out;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  auto manifest = load();
+  if (!manifest) {
+    const fs::path tmp = unpacked.dir / "pyc" / (".tmp-" + random_suffix());
+    std::vector<CompileJob> jobs;
+    for (const auto& py : sources)
+      jobs.push_back({unpacked.tree / py.entry, py.dfile, pyc_path(tmp / py.entry, id.cache_tag)});
+    auto written = compiler.compile(jobs);
+    if (!written) return std::unexpected(written.error());
+    std::map<std::string, std::pair<std::string, std::uint64_t>> built;
+    nlohmann::json pycs = nlohmann::json::object();
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (!(*written)[i]) continue;
+      auto pyc = finish_pyc(jobs[i].cfile, {}, true);
+      if (!pyc) return std::unexpected(pyc.error());
+      built[sources[i].entry] = {pyc->hash, pyc->size};
+      pycs[sources[i].entry] = nlohmann::json::array({pyc->hash, pyc->size});
+    }
+    std::error_code ec;
+    fs::create_directories(tmp, ec);
+    if (auto ok = util::write_file_atomic(tmp / "manifest.json",
+                                          nlohmann::json{{"format", 1}, {"pycs", pycs}}.dump());
+        !ok)
+      return std::unexpected(ok.error());
+    if (::rename(tmp.c_str(), dir.c_str()) != 0) {
+      int e = errno;
+      fs::remove_all(tmp, ec);
+      // Another process compiled the same wheel first: use theirs.
+      if (e != EEXIST && e != ENOTEMPTY)
+        return fail(ErrorKind::runtime,
+                    fmt::format("{}: cannot move into place: {}", dir.string(), errno_text(e)));
+      manifest = load();
+      if (!manifest)
+        return fail(ErrorKind::runtime, fmt::format("{}: unreadable bytecode cache", dir.string()));
+    } else {
+      manifest = std::move(built);
+    }
+  }
+  std::vector<StagedPyc> out;
+  for (const auto& py : sources) {
+    auto it = manifest->find(py.entry);
+    if (it == manifest->end()) continue;  // did not compile
+    const fs::path staged = pyc_path(py.staged, id.cache_tag);
+    if (auto ok = dirs_.ensure(staged.parent_path()); !ok) return std::unexpected(ok.error());
+    const fs::path cached = pyc_path(dir / py.entry, id.cache_tag);
+    auto used = link_file(cached, staged, link_mode_);
+    if (!used && ::unlink(staged.c_str()) == 0)  // the wheel ships this pyc: ours replaces it
+      used = link_file(cached, staged, link_mode_);
+    if (!used) return std::unexpected(used.error());
+    out.push_back({staged, pyc_path(py.dest, id.cache_tag), it->second.first, it->second.second});
+  }
+  return out;
 }
 
 Result<InstalledWheel> Installer::commit() {
@@ -677,7 +855,12 @@ Result<InstalledWheel> Installer::commit() {
     }
   }
 
+  // The replaced distribution's files are computed from the file-by-file moves.
+  std::set<fs::path> new_dests;
+  for (const auto& m : journal_.moves) new_dests.insert(m.second);
+  collapse_moves();
   for (const auto& [staged, dest] : journal_.moves) {
+    if (fs::is_directory(fs::symlink_status(staged, ec))) continue;  // a whole new directory
     auto st = fs::symlink_status(dest, ec);
     if (fs::is_directory(st))
       return refuse(fmt::format("cannot install {}: a directory is in the way", dest.string()));
@@ -690,8 +873,6 @@ Result<InstalledWheel> Installer::commit() {
     if (!old_record) return std::unexpected(old_record.error());
     auto rows = parse_record(*old_record, (old_di / "RECORD").string());
     if (!rows) return std::unexpected(rows.error());
-    std::set<fs::path> new_dests;
-    for (const auto& m : journal_.moves) new_dests.insert(m.second);
     for (const auto& row : *rows) {
       fs::path p = (old_di.parent_path() / row.path).lexically_normal();
       if (is_within(p, old_di) || new_dests.contains(p)) continue;

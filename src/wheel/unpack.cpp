@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLi
                      std::vector<UnpackedEntry>& entries) {
   auto reader = ArchiveReader::open(wheel, limits);
   if (!reader) return std::unexpected(reader.error());
+  util::DirMaker dirs;
   while (true) {
     auto entry = reader->next();
     if (!entry) return std::unexpected(entry.error());
@@ -52,7 +54,10 @@ Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLi
     if (ec)
       return fail(ErrorKind::runtime,
                   fmt::format("{}: cannot create: {}", dest.parent_path().string(), ec.message()));
-    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    // Cached files are shared by every environment linked to them: never writable through a link.
+    // (A new file is writable through the descriptor that created it, whatever its mode.)
+    int fd =
+        ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (*entry)->executable ? 0555 : 0444);
     if (fd < 0)
       return fail(ErrorKind::runtime,
                   fmt::format("{}: cannot create: {}", dest.string(), std::strerror(errno)));
@@ -71,8 +76,6 @@ Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLi
       }
       return {};
     });
-    // Cached files are shared by every environment linked to them: never writable through a link.
-    ::fchmod(fd, u.executable ? 0555 : 0444);
     ::close(fd);
     if (!ok) return ok;
     u.hash = hasher.finish();
@@ -174,6 +177,43 @@ int try_reflink(const fs::path& from, const fs::path& to) {
   return e;
 }
 
+// Copies a file into a new `to` with the default mode (0666 or, when `from` is executable, 0777,
+// less the umask): the environment's own writable copy. Returns 0 or an errno value.
+int copy_contents(const fs::path& from, const fs::path& to) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return errno;
+  struct stat st {};
+  if (::fstat(in, &st) != 0) {
+    int e = errno;
+    ::close(in);
+    return e;
+  }
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (st.st_mode & 0111) ? 0777 : 0666);
+  if (out < 0) {
+    int e = errno;
+    ::close(in);
+    return e;
+  }
+  int e = 0;
+  auto left = static_cast<std::size_t>(st.st_size);
+  while (left > 0) {
+    ssize_t n = ::copy_file_range(in, nullptr, out, nullptr, left, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL))
+      n = ::sendfile(out, in, nullptr, left);
+    if (n < 0) {
+      e = errno;
+      break;
+    }
+    if (n == 0) break;  // the source shrank: copy what is there
+    left -= static_cast<std::size_t>(n);
+  }
+  if (::close(out) != 0 && e == 0) e = errno;
+  ::close(in);
+  if (e != 0) ::unlink(to.c_str());
+  return e;
+}
+
 }  // namespace
 
 Result<LinkMode> link_file(const fs::path& from, const fs::path& to, LinkMode mode) {
@@ -191,13 +231,7 @@ Result<LinkMode> link_file(const fs::path& from, const fs::path& to, LinkMode mo
     int e = errno;
     if (mode == LinkMode::hardlink) return failed("hardlink", e);
   }
-  std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::none, ec);
-  if (ec)
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: cannot copy from {}: {}", to.string(), from.string(), ec.message()));
-  // Copies are the environment's own files: writable by the owner like extracted ones.
-  fs::permissions(to, fs::perms::owner_write, fs::perm_options::add, ec);
+  if (int e = copy_contents(from, to); e != 0) return failed("copy", e);
   return LinkMode::copy;
 }
 
