@@ -120,6 +120,27 @@ def test_conflict_exits_3_before_any_request_and_changes_nothing(tmp_path, index
     assert tree(env) == before
 
 
+def test_allow_replace_shadows_what_is_outside_the_target_and_never_touches_it(tmp_path, index):
+    # --prefix P --python V/bin/python: V's site-packages is visible (the overlay check reads it)
+    # but is not the target. V's unmanaged click 8.1.7 conflicts with the lock's 8.1.8; with
+    # --allow-replace the new click goes under P and V stays exactly as it was.
+    venv, prefix = tmp_path / "venv", tmp_path / "prefix"
+    subprocess.run([PYTHON, "-m", "venv", venv], check=True)
+    subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                    "click==8.1.7"], check=True, timeout=300)
+    before = tree(venv)
+    args = ["--json", "install", EXAMPLE, "--prefix", prefix, "--python", venv / "bin" / "python",
+            "--index-url", index["url"], "--cache-dir", tmp_path / "cache"]
+    refused = strata(*args, check=False)
+    assert refused.returncode == 3, refused.stderr
+    report = json.loads(strata(*args, "--allow-replace").stdout)
+    click = next(r for r in report["results"] if r["name"] == "click")
+    assert (click["action"], click["version"]) == ("replace", "8.1.8")
+    assert tree(venv) == before
+    shadowing = list(prefix.glob("lib/python3*/site-packages/click-8.1.8.dist-info"))
+    assert len(shadowing) == 1, list(prefix.rglob("*.dist-info"))
+
+
 def test_kill_9_at_random_points_then_rerun_matches_an_uninterrupted_install(tmp_path, index):
     # Same environment path every time, so launchers, pycs and RECORD must match byte for byte.
     env, cache = tmp_path / "env", tmp_path / "cache"

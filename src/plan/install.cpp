@@ -57,6 +57,11 @@ std::string env_or(const char* name, const std::string& fallback) {
   return value ? std::string(value) : std::string();
 }
 
+bool inside(const fs::path& path, const fs::path& dir) {
+  auto rel = path.lexically_normal().lexically_relative(dir.lexically_normal());
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 /// Replaces a leading `from` in `path` with `to` (pip's --prefix: the scheme re-rooted).
 fs::path reroot(const fs::path& path, const fs::path& from, const fs::path& to) {
   auto rel = path.lexically_relative(from);
@@ -425,6 +430,8 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
     if (d.action == Action::install || d.action == Action::replace) todo.push_back(&d);
   std::vector<fetch::FetchedArtifact> fetched;
   std::vector<wheel::PreparedWheel> prepared;
+  const auto planned = Clock::now();
+  auto fetched_at = planned, prepared_at = planned;
   if (!todo.empty()) {
     std::unique_ptr<wheel::Compiler> compiler;
     if (!options.no_compile)
@@ -444,7 +451,11 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
                                           .python = target.interpreter.executable,
                                           .state_dir = target.root / ".strata",
                                           .replacing = std::nullopt};
-      if (d.action == Action::replace) install_target.replacing = d.installed_path;
+      // A version outside the target's library directories (a base environment seen through
+      // system site-packages) is shadowed, never modified, as pip does.
+      if (d.action == Action::replace && (inside(d.installed_path, target.scheme.purelib) ||
+                                          inside(d.installed_path, target.scheme.platlib)))
+        install_target.replacing = d.installed_path;
       return wheel::prepare_wheel(file.path, install_target, std::move(wheel_options));
     };
     std::vector<fetch::ArtifactRequest> requests;
@@ -462,7 +473,9 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
       report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
       pool.add(f);  // in case the fetch layer reported it done without the event
     }
+    fetched_at = Clock::now();
     prepared = value_or_throw(pool.finish());
+    prepared_at = Clock::now();
   }
 
   // Commit each prepared wheel atomically; the ledger records what was committed.
@@ -500,7 +513,15 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   report.json["ok"] = true;
   report.json["results"] = std::move(results);
   report.json["summary"] = report.summary;
-  report.json["timings"] = {{"total_ms", report.elapsed.count()}};
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  // Preparing overlaps fetching: "prepare_ms" is only what was left after the last file arrived.
+  report.json["timings"] = {{"plan_ms", ms(planned - started)},
+                            {"fetch_ms", ms(fetched_at - planned)},
+                            {"prepare_ms", ms(prepared_at - fetched_at)},
+                            {"commit_ms", ms(Clock::now() - prepared_at)},
+                            {"total_ms", report.elapsed.count()}};
   return report;
 }
 
