@@ -440,3 +440,41 @@ def test_cache_dir_and_clean(tmp_path, pypi, wheels):
     doc = json.loads(clean.stdout)
     assert doc["removed_bytes"] >= sum(w.size for w in chosen)
     assert cache.is_dir() and cache_entries(cache) == []
+
+
+@pytest.fixture(scope="module")
+def tls_files(servers, wheels, tmp_path_factory):
+    """The small wheels served over HTTPS on loopback with a self-signed certificate."""
+    root = tmp_path_factory.mktemp("tls")
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out",
+                    str(cert)], check=True, capture_output=True)
+    files = root / "files"
+    files.mkdir()
+    for project in SMALL:
+        shutil.copy(wheels[project].path, files / wheels[project].filename)
+    serve = ("import http.server, functools, ssl, sys\n"
+             "h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[2])\n"
+             "s = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), h)\n"
+             "c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); c.load_cert_chain(sys.argv[3], sys.argv[4])\n"
+             "s.socket = c.wrap_socket(s.socket, server_side=True)\n"
+             "s.serve_forever()\n")
+    port = free_port()
+    url = servers.start(["timeout", SERVER_LIFETIME, sys.executable, "-c", serve, str(port), str(files), str(cert),
+                         str(key)], port)
+    return {"url": url.replace("http://", "https://"), "cert": cert}
+
+
+def test_tls_is_verified_and_a_ca_bundle_can_be_named(tmp_path, tls_files, wheels):
+    small = [wheels[p] for p in SMALL]
+    lock = write_pylock(tmp_path / "pylock.toml", small, lambda w: f"{tls_files['url']}/{w.filename}")
+    clear = {"STRATA_CA_FILE": "", "SSL_CERT_FILE": ""}
+    refused = run_fetch(lock, tmp_path / "refused", env=clear)
+    assert refused.returncode == 1, refused.stderr
+    assert "certificate" in refused.stderr.lower(), refused.stderr
+    assert not cache_entries(tmp_path / "refused")
+    for variable in ("STRATA_CA_FILE", "SSL_CERT_FILE"):
+        ok = run_fetch(lock, tmp_path / variable, env={**clear, variable: str(tls_files["cert"])})
+        assert ok.returncode == 0, ok.stderr
+        assert_cached_correctly(tmp_path / variable, small)

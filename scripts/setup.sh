@@ -9,7 +9,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache
-  python3 python3-venv python3-pip
+  python3 python3-venv python3-pip openssl
   buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
 )
 

@@ -107,6 +107,7 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   fetch::CurlOptions curl_options;
   curl_options.stall_timeout = std::chrono::seconds(options.timeout);
   curl_options.user_agent = std::string("strata/") + STRATA_VERSION;
+  curl_options.ca_file = fetch::ca_file_from_env();
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
   // A live line only for a person watching: stderr is a terminal, and neither --quiet nor --json.

@@ -1,5 +1,7 @@
 #include "fetch/curl_transport.hpp"
 
+#include <cstdlib>
+
 #include <curl/curl.h>
 
 #include <thread>
@@ -9,6 +11,12 @@
 #include "util/strings.hpp"
 
 namespace strata::fetch {
+
+std::filesystem::path ca_file_from_env() {
+  for (const char* name : {"STRATA_CA_FILE", "SSL_CERT_FILE"})
+    if (const char* value = std::getenv(name); value && *value) return value;
+  return {};
+}
 
 CurlGlobal::CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }

@@ -22,6 +22,10 @@ class CurlGlobal {
   CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
 
+/// The CA bundle named by STRATA_CA_FILE, else SSL_CERT_FILE (OpenSSL's variable, which pip's
+/// and uv's users already set); empty when neither is set.
+std::filesystem::path ca_file_from_env();
+
 /// Transport settings.
 struct CurlOptions {
   std::chrono::seconds connect_timeout{15};

@@ -460,12 +460,12 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
     };
     std::vector<fetch::ArtifactRequest> requests;
     for (const auto* d : todo) requests.push_back(wheels.at(d->name)->request);
-    observer.on_phase(fmt::format("Fetching {} wheels", requests.size()));
+    observer.on_phase(fmt::format("Installing {} packages", requests.size()));
     PreparePool pool(
         todo, [&](const Decision& d) { return wheels.at(d.name)->request.sha256; }, prepare);
     PipelineObserver pipeline(observer, pool);
     fetch::CurlGlobal curl;
-    fetch::CurlTransport transport(curl, {});
+    fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
     fetch::CredentialResolver credentials(fetch::process_env());
     fetched = value_or_throw(
         fetch::fetch_all(requests, fetch_options(options, cache_root), transport, credentials, pipeline));
