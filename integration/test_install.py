@@ -141,6 +141,25 @@ def test_allow_replace_shadows_what_is_outside_the_target_and_never_touches_it(t
     assert len(shadowing) == 1, list(prefix.rglob("*.dist-info"))
 
 
+def test_two_installs_into_one_new_environment_at_once(tmp_path, index):
+    cache = tmp_path / "cache"
+    install(tmp_path / "warm", index, cache)  # both racers then run from the cache, at full speed
+    expected = tree(tmp_path / "warm")
+    for attempt in range(3):
+        env = tmp_path / f"env{attempt}"
+        argv = [STRATA, "--json", "install", EXAMPLE, "--env", env, "--python", PYTHON, "--index-url",
+                index["url"], "--cache-dir", cache]
+        racers = [subprocess.Popen(list(map(str, argv)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(2)]
+        outs = [r.communicate(timeout=300) for r in racers]
+        assert [r.returncode for r in racers] == [0, 0], [err for _, err in outs]
+        reports = [json.loads(out) for out, _ in outs]
+        # One installed everything; the other waited for the lock and then found it all in place.
+        assert sorted(len(r["results"]) for r in reports) == [0, len(reports[0]["plan"]["decisions"])]
+        got = {k.replace(f"env{attempt}", "warm"): v for k, v in tree(env).items()}
+        assert got.keys() == expected.keys()
+
+
 def test_kill_9_at_random_points_then_rerun_matches_an_uninterrupted_install(tmp_path, index):
     # Same environment path every time, so launchers, pycs and RECORD must match byte for byte.
     env, cache = tmp_path / "env", tmp_path / "cache"

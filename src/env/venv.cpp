@@ -85,6 +85,8 @@ Result<void> ensure_symlink(const fs::path& target, const fs::path& link) {
   std::error_code ec;
   if (fs::is_symlink(fs::symlink_status(link, ec)) || fs::exists(fs::symlink_status(link, ec))) return {};
   fs::create_symlink(target, link, ec);
+  if (ec == std::errc::file_exists && fs::is_symlink(fs::symlink_status(link)))
+    ec.clear();  // a racing creator
   if (ec)
     return fail(ErrorKind::runtime, fmt::format("{}: cannot create symlink to {}: {}", link.string(),
                                                 target.string(), ec.message()));
@@ -107,6 +109,18 @@ bool is_venv(const fs::path& dir) {
   std::error_code ec;
   return fs::is_regular_file(dir / "pyvenv.cfg", ec);
 }
+
+namespace {
+
+// Empty, or holding only `.strata/` (the writer lock strata takes before creating the venv).
+bool empty_but_for_state(const fs::path& dir) {
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->path().filename() != ".strata") return false;
+  return !ec;
+}
+
+}  // namespace
 
 Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
   std::error_code ec;
@@ -132,7 +146,7 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
                 "{}: is a virtual environment for Python {}, not {}; remove it or pass that interpreter",
                 dir.string(), version.empty() ? "(unknown)" : version, xy));
       venv.created = false;
-    } else if (!fs::is_empty(dir, ec)) {
+    } else if (!empty_but_for_state(dir)) {
       return fail(ErrorKind::usage,
                   fmt::format("{}: exists and is neither a virtual environment nor an empty directory",
                               dir.string()));

@@ -120,8 +120,9 @@ Target resolve_target(const InstallOptions& options, const env::ProbeOptions& pr
 /// Creates the virtual environment of a target planned against its base interpreter.
 Target create_venv_target(const Target& planned, const env::ProbeOptions& probe, InstallObserver& observer) {
   auto venv = value_or_throw(env::create_venv(planned.root, planned.interpreter));
-  observer.on_phase(
-      fmt::format("Created environment {} (Python {})", venv.dir.string(), planned.interpreter.version));
+  if (venv.created)  // not when another install made it while this one waited for the lock
+    observer.on_phase(
+        fmt::format("Created environment {} (Python {})", venv.dir.string(), planned.interpreter.version));
   Target target;
   target.interpreter = value_or_throw(env::probe_interpreter(venv.python.string(), probe));
   target.root = venv.dir;
@@ -357,10 +358,11 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   // Check the overlay: what is installed, who owns it. Writers hold the environment lock from here.
   std::optional<env::EnvLock> env_lock;
   if (!options.dry_run && report.problems.empty()) {
-    if (!target.exists) target = create_venv_target(target, probe, observer);
+    // Locked before a new venv is made, so two installs into one new path do not both create it.
     env_lock.emplace(value_or_throw(env::EnvLock::acquire(
         target.root,
         {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }})));
+    if (!target.exists) target = create_venv_target(target, probe, observer);
     auto recovered = value_or_throw(wheel::recover(target.root / ".strata"));
     for (const auto& name : recovered.completed)
       observer.on_phase(fmt::format("Finished interrupted install of {}", name));
