@@ -437,7 +437,10 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   if (!todo.empty()) {
     std::unique_ptr<wheel::Compiler> compiler;
     if (!options.no_compile)
-      compiler = value_or_throw(wheel::Compiler::start(target.interpreter.executable, 0));
+      compiler = value_or_throw(
+          wheel::Compiler::start(target.interpreter.executable,
+                                 static_cast<unsigned>(std::min<std::size_t>(
+                                     std::max(1u, std::thread::hardware_concurrency()), todo.size()))));
     const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
     auto prepare = [&](const fetch::FetchedArtifact& file,
                        const Decision& d) -> Result<wheel::PreparedWheel> {
