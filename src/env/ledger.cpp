@@ -132,7 +132,9 @@ Result<void> Ledger::save(const fs::path& env_dir) const {
   if (ec)
     return fail(ErrorKind::runtime,
                 fmt::format("{}: cannot create directory: {}", file.parent_path().string(), ec.message()));
-  return util::write_file_atomic(file, dump());
+  // Not fsynced, like the files it describes; a ledger lost with a power cut is rebuilt from
+  // INSTALLER = strata at the locked versions (run_install adopts such distributions).
+  return util::write_file_atomic(file, dump(), util::Durability::process_crash);
 }
 
 void Ledger::record_install(LedgerEntry entry) {

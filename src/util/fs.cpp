@@ -33,7 +33,8 @@ Result<std::string> read_file(const std::filesystem::path& path) {
   return content;
 }
 
-Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                               Durability durability) {
   std::random_device rd;
   auto tmp = path;
   tmp += fmt::format(".tmp.{}.{:x}", ::getpid(), rd());
@@ -52,7 +53,7 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
     }
     done += static_cast<std::size_t>(put);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durability == Durability::power_loss && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return fail(ErrorKind::runtime, fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(e)));

@@ -109,9 +109,6 @@ while True:
     out.flush()
 )PY";
 
-// A worker's start-up costs an interpreter; do not split lists smaller than this.
-constexpr std::size_t kMinPerWorker = 64;
-
 // FNV-1a, to shorten sys.version into a cache key.
 std::uint64_t fnv1a(std::string_view text) {
   std::uint64_t h = 14695981039346656037ull;
@@ -125,132 +122,139 @@ std::filesystem::path pyc_path(const std::filesystem::path& py, const std::strin
   return py.parent_path() / "__pycache__" / (py.stem().string() + "." + cache_tag + ".pyc");
 }
 
+// Files per batch: small enough that the workers share a large wheel, large enough that the
+// round trip to a worker is noise.
+constexpr std::size_t kBatch = 24;
+
+struct Compiler::Request {
+  std::vector<bool> written;
+  std::size_t pending = 0;
+  std::optional<std::string> error;
+};
+
 Result<std::unique_ptr<Compiler>> Compiler::start(const std::filesystem::path& python, unsigned workers) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   std::unique_ptr<Compiler> compiler(new Compiler(python));
   const std::vector<std::string> argv = {python.string(), "-I", "-B", "-c", kCompileScript};
+  std::vector<util::Child> children;
   for (unsigned i = 0; i < workers; ++i) {
+    // Spawned from the calling thread: the workers' parent-death signal follows its lifetime.
     auto child = util::Child::spawn(argv);
     if (!child) return std::unexpected(child.error());
-    compiler->idle_.push_back({std::move(*child), false});
+    children.push_back(std::move(*child));
   }
-  compiler->workers_ = workers;
+  compiler->alive_ = workers;
+  for (auto& child : children)
+    compiler->drivers_.emplace_back(
+        [c = compiler.get(), ch = std::move(child)]() mutable { c->drive(std::move(ch)); });
   return compiler;
 }
 
-Result<Compiler::Worker> Compiler::acquire() {
-  std::unique_lock lock(mutex_);
-  idle_changed_.wait(lock, [&] { return !idle_.empty() || workers_ == 0; });
-  if (idle_.empty())
-    return fail(ErrorKind::runtime, fmt::format("{}: no bytecode compiler is running", python_.string()));
-  Worker worker = std::move(idle_.back());
-  idle_.pop_back();
-  return worker;
-}
-
-// A worker that failed is not returned; waiters then fail on the next one instead of hanging.
-void Compiler::release(std::optional<Worker> worker) {
+Compiler::~Compiler() {
   {
     std::lock_guard lock(mutex_);
-    if (worker)
-      idle_.push_back(std::move(*worker));
-    else
-      --workers_;
+    stopping_ = true;
   }
-  idle_changed_.notify_all();
+  work_.notify_all();
+  drivers_.clear();  // joins; each driver's worker exits at the end of its input
 }
 
-Result<void> Compiler::greet(Worker& worker) {
-  if (worker.greeted) return {};
-  auto hello = worker.child.read_fields(4);
-  if (!hello) return std::unexpected(hello.error());
-  worker.greeted = true;
-  std::lock_guard lock(mutex_);
-  if (!identity_) {
-    const auto& f = *hello;
-    identity_ = BytecodeIdentity{f[0], fmt::format("{}-{}-{:016x}", f[0], f[1], fnv1a(f[2])), f[3] == "1"};
+// One worker's loop: say hello, then take batches until stopped. A worker that fails takes no
+// more work; when the last one fails, everything queued fails with it.
+void Compiler::drive(util::Child child) {
+  auto stop = [&](std::string why) {
+    std::lock_guard lock(mutex_);
+    failure_ = std::move(why);
+    if (--alive_ == 0) {
+      for (auto& batch : queue_) {
+        batch.request->error = failure_;
+        --batch.request->pending;
+      }
+      queue_.clear();
+    }
+    done_.notify_all();
+  };
+  auto hello = child.read_fields(4);
+  if (!hello) return stop(hello.error().message);
+  {
+    std::lock_guard lock(mutex_);
+    if (!identity_) {
+      const auto& f = *hello;
+      identity_ = BytecodeIdentity{f[0], fmt::format("{}-{}-{:016x}", f[0], f[1], fnv1a(f[2])), f[3] == "1"};
+    }
   }
-  return {};
+  done_.notify_all();
+  while (true) {
+    Batch batch{};
+    {
+      std::unique_lock lock(mutex_);
+      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      batch = queue_.front();
+      queue_.pop_front();
+    }
+    std::string input;
+    for (std::size_t i = 0; i < batch.count; ++i) {
+      input += batch.jobs[i].source.native();
+      input += '\0';
+      input += batch.jobs[i].dfile;
+      input += '\0';
+      input += batch.jobs[i].cfile.native();
+      input += '\0';
+    }
+    input += '\0';
+    auto sent = child.write(input);
+    auto fields = sent ? child.read_fields(batch.count)
+                       : Result<std::vector<std::string>>(std::unexpected(sent.error()));
+    if (!fields) {
+      {
+        std::lock_guard lock(mutex_);
+        batch.request->error = fields.error().message;
+        --batch.request->pending;
+      }
+      return stop(fields.error().message);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      for (std::size_t i = 0; i < batch.count; ++i)
+        batch.request->written[batch.offset + i] = (*fields)[i] == "1";
+      --batch.request->pending;
+    }
+    done_.notify_all();
+  }
 }
 
 Result<BytecodeIdentity> Compiler::identity() {
-  {
-    std::lock_guard lock(mutex_);
-    if (identity_) return *identity_;
-  }
-  auto worker = acquire();
-  if (!worker) return std::unexpected(worker.error());
-  auto ok = greet(*worker);
-  if (!ok) {
-    release(std::nullopt);
-    return fail(ErrorKind::runtime, fmt::format("{}: the bytecode compiler did not start: {}",
-                                                python_.string(), ok.error().message));
-  }
-  release(std::move(*worker));
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return identity_ || alive_ == 0; });
+  if (!identity_)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: the bytecode compiler did not start: {}", python_.string(), failure_));
   if (identity_->cache_tag.empty())
     return fail(ErrorKind::runtime,
                 fmt::format("{}: the interpreter has no bytecode cache tag", python_.string()));
   return *identity_;
 }
 
-Result<std::vector<bool>> Compiler::compile_on_one(const CompileJob* jobs, std::size_t count) {
-  auto worker = acquire();
-  if (!worker) return std::unexpected(worker.error());
-  std::string input;
-  for (std::size_t i = 0; i < count; ++i) {
-    input += jobs[i].source.native();
-    input += '\0';
-    input += jobs[i].dfile;
-    input += '\0';
-    input += jobs[i].cfile.native();
-    input += '\0';
-  }
-  input += '\0';
-  Result<std::vector<std::string>> fields = std::vector<std::string>{};
-  if (auto hello = greet(*worker); !hello)
-    fields = std::unexpected(hello.error());
-  else if (auto sent = worker->child.write(input); !sent)
-    fields = std::unexpected(sent.error());
-  else
-    fields = worker->child.read_fields(count);
-  if (!fields) {
-    release(std::nullopt);
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: bytecode compilation failed: {}", python_.string(), fields.error().message));
-  }
-  release(std::move(*worker));
-  std::vector<bool> written;
-  for (const auto& f : *fields) written.push_back(f == "1");
-  return written;
-}
-
 Result<std::vector<bool>> Compiler::compile(const std::vector<CompileJob>& jobs) {
-  std::size_t parts = 1;
+  Request request;
+  request.written.assign(jobs.size(), false);
   {
-    std::lock_guard lock(mutex_);
-    if (workers_ == 0)
-      return fail(ErrorKind::runtime, fmt::format("{}: no bytecode compiler is running", python_.string()));
-    parts = std::clamp<std::size_t>(std::min(idle_.size(), jobs.size() / kMinPerWorker), 1, workers_);
-  }
-  if (parts == 1) return compile_on_one(jobs.data(), jobs.size());
-  std::vector<Result<std::vector<bool>>> results(parts);
-  {
-    std::vector<std::jthread> threads;
-    const std::size_t per = (jobs.size() + parts - 1) / parts;
-    for (std::size_t p = 0; p < parts; ++p) {
-      std::size_t begin = std::min(jobs.size(), p * per), end = std::min(jobs.size(), begin + per);
-      threads.emplace_back([this, &jobs, &results, p, begin, end] {
-        results[p] = compile_on_one(jobs.data() + begin, end - begin);
-      });
+    std::unique_lock lock(mutex_);
+    if (alive_ == 0)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: bytecode compilation failed: {}", python_.string(), failure_));
+    for (std::size_t begin = 0; begin < jobs.size(); begin += kBatch) {
+      queue_.push_back({jobs.data() + begin, std::min(kBatch, jobs.size() - begin), begin, &request});
+      ++request.pending;
     }
+    work_.notify_all();
+    done_.wait(lock, [&] { return request.pending == 0; });
   }
-  std::vector<bool> written;
-  for (auto& r : results) {
-    if (!r) return std::unexpected(r.error());
-    written.insert(written.end(), r->begin(), r->end());
-  }
-  return written;
+  if (request.error)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: bytecode compilation failed: {}", python_.string(), *request.error));
+  return std::move(request.written);
 }
 
 }  // namespace strata::wheel

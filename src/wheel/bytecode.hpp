@@ -3,11 +3,13 @@
 // interpreter processes that lives as long as an install.
 
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "util/error.hpp"
@@ -34,40 +36,48 @@ struct BytecodeIdentity {
 
 /// A pool of interpreter processes that compile bytecode for a whole install: started once, so
 /// wheels do not each pay for interpreter start-up, and shared by the threads installing them.
+/// Work is cut into small batches in one queue that every worker takes from, so a large wheel is
+/// spread over all workers and none idles while another wheel waits.
 class Compiler {
  public:
   /// Starts `workers` processes of `python` (0: the number of cores). Start-up runs in the
   /// background; the first call that needs a worker waits for it.
   static Result<std::unique_ptr<Compiler>> start(const std::filesystem::path& python, unsigned workers);
+  ~Compiler();
+  Compiler(const Compiler&) = delete;
+  Compiler& operator=(const Compiler&) = delete;
 
   /// What the workers' interpreter is (asked once).
   Result<BytecodeIdentity> identity();
 
   /// Compiles `jobs` (optimization level 0, PycInvalidationMode.UNCHECKED_HASH where the
-  /// interpreter has it). A large list is spread over the idle workers. Returns, per job, whether
-  /// the pyc was written: a file that does not compile is skipped, as pip does. Fails only when a
-  /// worker dies or answers nonsense. Safe to call from several threads.
+  /// interpreter has it). Returns, per job, whether the pyc was written: a file that does not
+  /// compile is skipped, as pip does. Fails only when the workers die or answer nonsense. Safe
+  /// to call from several threads.
   Result<std::vector<bool>> compile(const std::vector<CompileJob>& jobs);
 
   const std::filesystem::path& python() const { return python_; }
 
  private:
-  struct Worker {
-    util::Child child;
-    bool greeted = false;  ///< its hello (the identity) was read
+  struct Request;
+  struct Batch {
+    const CompileJob* jobs;
+    std::size_t count;
+    std::size_t offset;  ///< into the request's results
+    Request* request;
   };
   explicit Compiler(std::filesystem::path python) : python_(std::move(python)) {}
-  Result<Worker> acquire();
-  void release(std::optional<Worker> worker);
-  Result<std::vector<bool>> compile_on_one(const CompileJob* jobs, std::size_t count);
-  Result<void> greet(Worker& worker);
+  void drive(util::Child child);
 
   std::filesystem::path python_;
   std::mutex mutex_;
-  std::condition_variable idle_changed_;
-  std::vector<Worker> idle_;
-  std::size_t workers_ = 0;
+  std::condition_variable work_, done_;
+  std::deque<Batch> queue_;
+  std::size_t alive_ = 0;  ///< workers still answering
+  bool stopping_ = false;
   std::optional<BytecodeIdentity> identity_;
+  std::string failure_;                ///< why the last worker stopped, for messages
+  std::vector<std::jthread> drivers_;  ///< one per worker process; last, joined first
 };
 
 /// The pyc path of `py` for `cache_tag`: `<dir>/__pycache__/<stem>.<cache_tag>.pyc`.

@@ -778,6 +778,12 @@ Result<std::vector<StagedPyc>> Installer::cached_pycs(Compiler& compiler, const 
     }
   };
   auto manifest = load();
+  std::error_code gone;
+  if (!manifest && fs::exists(dir, gone)) {
+    // Torn by a power loss (the manifest is not fsynced): compile again.
+    const fs::path broken = unpacked.dir / "pyc" / (".broken-" + random_suffix());
+    if (::rename(dir.c_str(), broken.c_str()) == 0) fs::remove_all(broken, gone);
+  }
   if (!manifest) {
     const fs::path tmp = unpacked.dir / "pyc" / (".tmp-" + random_suffix());
     std::vector<CompileJob> jobs;
@@ -797,7 +803,8 @@ Result<std::vector<StagedPyc>> Installer::cached_pycs(Compiler& compiler, const 
     std::error_code ec;
     fs::create_directories(tmp, ec);
     if (auto ok = util::write_file_atomic(tmp / "manifest.json",
-                                          nlohmann::json{{"format", 1}, {"pycs", pycs}}.dump());
+                                          nlohmann::json{{"format", 1}, {"pycs", pycs}}.dump(),
+                                          util::Durability::process_crash);
         !ok)
       return std::unexpected(ok.error());
     if (::rename(tmp.c_str(), dir.c_str()) != 0) {
@@ -896,7 +903,9 @@ Result<InstalledWheel> Installer::commit() {
     return refuse("a path is not valid UTF-8");
   }
   fs::create_directories(jfile.parent_path(), ec);
-  if (auto ok = util::write_file_atomic(jfile, journal_text); !ok) return std::unexpected(ok.error());
+  // Not fsynced: the files it describes are not either; it protects against kills, not power loss.
+  if (auto ok = util::write_file_atomic(jfile, journal_text, util::Durability::process_crash); !ok)
+    return std::unexpected(ok.error());
   keep_staging_ = true;  // the journal owns it now
   if (options_.fail_point == FailPoint::after_journal)
     return fail(ErrorKind::runtime, "stopped after journal (test)");

@@ -92,7 +92,17 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
                 fmt::format("{}: invalid sha256 \"{}\" for the unpack cache", wheel.string(), sha256_hex));
   const fs::path dir = cache_dir / std::string(sha256_hex);
   std::error_code ec;
-  if (fs::exists(dir / "manifest.json", ec)) return load_manifest(dir);
+  if (fs::exists(dir, ec)) {
+    auto loaded = load_manifest(dir);
+    if (loaded) return loaded;
+    // Torn by a power loss (the manifest is not fsynced) or left incomplete: unpack again.
+    std::random_device rd;
+    const fs::path broken = cache_dir / fmt::format(".broken-{}-{:08x}", ::getpid(), rd());
+    if (::rename(dir.c_str(), broken.c_str()) == 0) {
+      fs::permissions(broken, fs::perms::owner_all, fs::perm_options::add, ec);
+      fs::remove_all(broken, ec);
+    }
+  }
 
   std::random_device rd;
   const fs::path tmp = cache_dir / fmt::format(".tmp-{}-{:08x}", ::getpid(), rd());
@@ -118,7 +128,8 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
     remove_tmp();
     return fail(ErrorKind::runtime, fmt::format("{}: a member name is not valid UTF-8", wheel.string()));
   }
-  if (auto ok = util::write_file_atomic(tmp / "manifest.json", manifest); !ok) {
+  if (auto ok = util::write_file_atomic(tmp / "manifest.json", manifest, util::Durability::process_crash);
+      !ok) {
     remove_tmp();
     return std::unexpected(ok.error());
   }
