@@ -1,0 +1,234 @@
+"""`strata install` target environments other than `--env`:
+
+- `--python PATH` alone: that interpreter's own environment (a throwaway venv's python, and a
+  copy of a whole pyenv CPython install standing in for a `python:` base image's interpreter);
+- `--prefix DIR --python PATH`: the scheme re-rooted under DIR, compared with
+  `pip install --no-deps --prefix DIR` of the same files (tests/fixtures/locks/wide-poetry2:
+  purelib, platlib, scripts, headers and data files all land somewhere);
+- `strata venv DIR --python PATH` then `install --env DIR` for pyenv's CPython 3.9 and 3.13.
+
+Wheels come from PyPI once (cached) and are served by a pypiserver on 127.0.0.1.
+"""
+
+import configparser
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tomllib
+
+import pytest
+
+from support import Servers, free_port, pypiserver_argv, venv_python
+
+STRATA = os.environ["STRATA_BIN"]
+SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
+EXAMPLE = SOURCE / "examples" / "webapp"
+WIDE = SOURCE / "tests" / "fixtures" / "locks" / "wide-poetry2"
+PYTHON = "/usr/bin/python3"
+PYENV = pathlib.Path(os.environ.get("PYENV_ROOT", pathlib.Path.home() / ".pyenv")) / "versions"
+
+
+def pyenv_python(minor):
+    found = sorted(PYENV.glob(f"3.{minor}.*/bin/python3.{minor}"))
+    if not found:
+        pytest.skip(f"no pyenv CPython 3.{minor}")
+    return found[-1]
+
+
+def strata(*args, check=True):
+    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+def pip_env():
+    env = dict(os.environ)
+    env.pop("PIP_FIND_LINKS", None)
+    env.pop("PIP_NO_INDEX", None)
+    return env
+
+
+def planned(lock, python, scratch):
+    report = json.loads(strata("--json", "install", lock, "--env", scratch / "not-created", "--python", python,
+                               "--dry-run", "--cache-dir", scratch / "cache").stdout)
+    return report["plan"]["decisions"]
+
+
+@pytest.fixture(scope="module")
+def wheel_dir(tmp_path_factory):
+    """Every wheel the example (for 3.11, 3.9 and 3.13) and the wide lock (3.11) need, downloaded
+    from PyPI once; each is the very file the plan names, with its hash."""
+    scratch = tmp_path_factory.mktemp("plan")
+    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
+    d = cache / "install-targets-v1"
+    d.mkdir(parents=True, exist_ok=True)
+    wanted = {}
+    for lock, python in [(EXAMPLE, PYTHON), (EXAMPLE, pyenv_python(9)), (EXAMPLE, pyenv_python(13)), (WIDE, PYTHON)]:
+        plan = planned(lock, python, scratch)
+        wanted.update((x["wheel"], x) for x in plan)
+        # One pip call per plan (two locks pin other versions of click and pygments). The 3.9 and
+        # 3.13 plans' wheels are all pure, which pip for 3.11 downloads as well.
+        missing = [f"{x['name']}=={x['version']}" for x in plan if not (d / x["wheel"]).is_file()]
+        if missing:
+            subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                            "--only-binary=:all:", "-d", str(d)] + missing, check=True, timeout=600, env=pip_env())
+    for x in wanted.values():
+        assert hashlib.sha256((d / x["wheel"]).read_bytes()).hexdigest() == x["sha256"], x["wheel"]
+    return d
+
+
+@pytest.fixture(scope="module")
+def index(wheel_dir):
+    servers = Servers()
+    port = free_port()
+    url = servers.start(pypiserver_argv(port, wheel_dir), port)
+    yield f"{url}/simple/"
+    servers.stop()
+
+
+def install(lock, index, cache, *target):
+    report = json.loads(strata("--json", "install", lock, *target, "--index-url", index, "--cache-dir", cache).stdout)
+    assert report["ok"] is True
+    return report
+
+
+def run_app(python, **env):
+    proc = subprocess.run([python, EXAMPLE / "app.py", "--name", "ci"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env}, cwd="/")
+    assert proc.returncode == 0, proc.stderr
+    assert ": ok" in proc.stdout
+
+
+@pytest.mark.parametrize("kind", ["venv", "copied-pyenv"])
+def test_python_alone_installs_into_that_interpreters_environment(tmp_path, index, kind):
+    if kind == "venv":
+        root = tmp_path / "venv"
+        subprocess.run([PYTHON, "-m", "venv", "--without-pip", root], check=True)
+        python, site = root / "bin" / "python", root / "lib" / "python3.11" / "site-packages"
+    else:  # a whole CPython install, as in a `python:` image: its own lib/python3.9/site-packages
+        original = pyenv_python(9)
+        root = tmp_path / "python"
+        shutil.copytree(original.parents[1], root, symlinks=True)
+        python, site = root / "bin" / original.name, root / "lib" / "python3.9" / "site-packages"
+        untouched = sorted(p.name for p in (original.parents[1] / "lib/python3.9/site-packages").iterdir())
+    before = {p.name for p in site.iterdir()}
+    report = install(EXAMPLE, index, tmp_path / "cache", "--python", python)
+    assert report["target"]["python"] == str(python)
+    assert pathlib.Path(report["target"]["purelib"]) == site
+    names = {r["name"] for r in report["results"]}
+    assert {"httpx", "click", "rich"} <= names
+    assert {r["action"] for r in report["results"]} == {"install"}
+    added = {p.name for p in site.iterdir()} - before
+    assert {"httpx", "click", "rich", "httpx-0.28.1.dist-info"} <= added
+    # Console scripts in that interpreter's scripts dir, pointing at it.
+    launcher = (root / "bin" / "httpx").read_text()
+    assert launcher.startswith(f"#!{python}\n"), launcher[:100]
+    run_app(python)
+    help_text = subprocess.run([root / "bin" / "pygmentize", "-V"], capture_output=True, text=True, timeout=60)
+    assert help_text.returncode == 0 and "Pygments" in help_text.stdout, help_text.stderr
+    listing = json.loads(strata("--json", "list", "--python", python).stdout)
+    owners = {d["normalized_name"]: d["owner"] for d in listing["distributions"]}
+    assert owners["httpx"] == f"lock:{(EXAMPLE / 'poetry.lock').resolve()}"
+    again = install(EXAMPLE, index, tmp_path / "cache", "--python", python)
+    assert again["results"] == [] and again["plan"]["counts"]["keep"] == len(report["results"])
+    if kind == "copied-pyenv":
+        assert sorted(p.name for p in (original.parents[1] / "lib/python3.9/site-packages").iterdir()) == untouched
+
+
+def launcher_names(site):
+    names = set()
+    for ep in site.glob("*.dist-info/entry_points.txt"):
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str
+        parser.read(ep)
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                names.update(parser.options(section))
+    return names
+
+
+def relative_files(root):
+    """Relative path -> bytes hash (root's own path replaced), for every file but pycs."""
+    out = {}
+    for p in root.rglob("*"):
+        if p.is_dir() or "__pycache__" in p.parts:
+            continue
+        out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"<root>")).hexdigest()
+    return out
+
+
+def test_prefix_is_the_scheme_re_rooted_like_pip_prefix(tmp_path, index):
+    venv = tmp_path / "venv"  # "the interpreter": a throwaway venv's python, nothing installed
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    venv_before = sorted(str(p) for p in venv.rglob("*"))
+    ours, theirs = tmp_path / "strata-prefix", tmp_path / "pip-prefix"
+    report = install(WIDE, index, tmp_path / "cache", "--prefix", ours, "--python", python)
+    assert len(report["results"]) >= 30
+
+    lock = tomllib.loads((WIDE / "poetry.lock").read_text())
+    chosen = {(r["name"], r["version"]) for r in report["results"]}
+    lines = [f"{p['name']}=={p['version']} " + " ".join(f"--hash={f['hash']}" for f in p["files"])
+             for p in lock["package"]
+             if (p["name"].lower().replace("_", "-").replace(".", "-"), p["version"]) in chosen]
+    assert len(lines) == len(chosen)
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n")
+    subprocess.run([venv_python(), "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check",
+                    "--no-deps", "--require-hashes", "--no-compile", "--index-url", index, "--prefix", theirs,
+                    "-r", tmp_path / "requirements.txt"], check=True, timeout=600, env=pip_env())
+
+    a, b = relative_files(ours), relative_files(theirs)
+    a = {k: v for k, v in a.items() if not k.startswith(".strata/")}
+    assert len(b) > 3000
+    assert sorted(set(a) - set(b)) == []
+    assert sorted(set(b) - set(a)) == []
+    scripts = {k for k in b if k.startswith("bin/")}
+    assert {"bin/jsondiff", "bin/pygmentize", "bin/numpy-config"} <= scripts
+    assert any(k.startswith("include/") for k in b) and any(k.startswith("share/jupyter/") for k in b)
+    # Same bytes, but for installer metadata and launchers (strata's and pip's differ by design).
+    volatile = ("/INSTALLER", "/RECORD", "/REQUESTED")
+    launchers = {f"bin/{n}" for n in launcher_names(theirs / "lib/python3.11/site-packages")}
+    assert "bin/pygmentize" in launchers and "bin/jsondiff" not in launchers
+    differing = sorted(k for k in a if a[k] != b[k] and not k.endswith(volatile) and k not in launchers)
+    assert differing == []
+    # strata compiled what it wrote, under the prefix.
+    assert list(ours.glob("lib/python3.11/site-packages/six*")) and \
+        (ours / "lib/python3.11/site-packages/__pycache__/six.cpython-311.pyc").is_file()
+    assert sorted(str(p) for p in venv.rglob("*")) == venv_before  # the interpreter's env is untouched
+
+    site = ours / "lib" / "python3.11" / "site-packages"
+    env = {"PYTHONPATH": str(site)}
+    code = "import numpy, yaml, greenlet, jsonpatch, zmq, requests; print(numpy.__file__)"
+    out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **env}, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().startswith(str(site))
+    for argv, expect in [(["pyflakes", "--version"], "3.2.0"), (["numpy-config", "--version"], "2.1.3"),
+                         (["jsondiff", "--help"], "usage: jsondiff")]:
+        proc = subprocess.run([ours / "bin" / argv[0], *argv[1:]], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **env}, cwd="/")
+        assert proc.returncode == 0, (argv, proc.stderr)
+        assert expect in proc.stdout, argv
+
+
+@pytest.mark.parametrize("minor", [9, 13])
+def test_strata_venv_then_install_for_other_pythons(tmp_path, index, minor):
+    base = pyenv_python(minor)
+    env = tmp_path / "env"
+    strata("venv", env, "--python", base)
+    report = install(EXAMPLE, index, tmp_path / "cache", "--env", env)
+    assert report["target"]["version"].startswith(f"3.{minor}.")
+    names = {r["name"] for r in report["results"]}
+    assert {"httpx", "click", "rich"} <= names
+    # The lock's markers, evaluated for this interpreter: exceptiongroup only below 3.11.
+    assert ("exceptiongroup" in names) == (minor < 11)
+    site = env / "lib" / f"python3.{minor}" / "site-packages"
+    assert (site / "httpx" / "__pycache__" / f"__init__.cpython-3{minor}.pyc").is_file()
+    run_app(env / "bin" / "python")
+    out = subprocess.run([env / "bin" / "python", "-c", "import sys, httpx; print(sys.prefix, httpx.__file__)"],
+                         capture_output=True, text=True, check=True, timeout=60, cwd="/").stdout.split()
+    assert out[0] == str(env) and out[1].startswith(str(site))
