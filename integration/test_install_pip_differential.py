@@ -158,6 +158,19 @@ def test_same_files_and_bytes_as_pip(envs):
     assert sorted(p for p in a if a[p][0] != b[p][0]) == []
     # pip keeps the archive's x bits; strata also marks .data scripts executable (bin/).
     assert sorted(p for p in a if a[p][1] != b[p][1] and not p.startswith("bin/")) == []
+    # The .data scripts (not launchers) are in the comparison, #! line included.
+    assert {"bin/jsondiff", "bin/jsonpatch", "bin/jsonpointer"} <= {p for p in a if p.startswith("bin/")}
+
+
+def test_a_launcher_for_every_entry_point_pip_made_one_for(envs):
+    ours, theirs, _ = envs
+    names = launcher_names(theirs)
+    assert launcher_names(ours) == names
+    assert {"numpy-config", "f2py", "pygmentize", "pyflakes", "normalizer", "ipython", "jupyter"} <= names
+    assert sorted(n for n in names if not (theirs / "bin" / n).is_file()) == []
+    assert sorted(n for n in names if not (ours / "bin" / n).is_file() or not os.access(ours / "bin" / n, os.X_OK)) == []
+    for n in names:
+        assert (ours / "bin" / n).read_text().startswith(f"#!{ours}/bin/python"), n
 
 
 def test_data_scripts_are_rewritten_like_pip(envs):

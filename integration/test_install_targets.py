@@ -232,3 +232,85 @@ def test_strata_venv_then_install_for_other_pythons(tmp_path, index, minor):
     out = subprocess.run([env / "bin" / "python", "-c", "import sys, httpx; print(sys.prefix, httpx.__file__)"],
                          capture_output=True, text=True, check=True, timeout=60, cwd="/").stdout.split()
     assert out[0] == str(env) and out[1].startswith(str(site))
+
+
+# A hand-written PEP 751 lock of two pure wheels that Debian's python3 does not have installed; the
+# URLs are never fetched (--find-links and --offline serve the same files by hash).
+SMALL_PYLOCK = """\
+lock-version = "1.0"
+created-by = "strata integration test"
+requires-python = ">=3.8"
+{packages}"""
+SMALL_PACKAGE = """
+[[packages]]
+name = "{name}"
+version = "{version}"
+wheels = [{{ name = "{wheel}", url = "https://files.pythonhosted.org/packages/never/fetched/{wheel}", hashes = {{ sha256 = "{sha256}" }} }}]
+"""
+
+
+def small_lock(tmp_path, wheel_dir, wheels):
+    packages = ""
+    for name, version, wheel in wheels:
+        sha256 = hashlib.sha256((wheel_dir / wheel).read_bytes()).hexdigest()
+        packages += SMALL_PACKAGE.format(name=name, version=version, wheel=wheel, sha256=sha256)
+    d = tmp_path / "lock"
+    d.mkdir()
+    (d / "pylock.toml").write_text(SMALL_PYLOCK.format(packages=packages))
+    return d
+
+
+def test_prefix_with_debians_python_uses_its_scheme_like_pip(tmp_path, wheel_dir):
+    """Debian's python3 (not a venv) re-roots its own scheme: pip --prefix puts files under
+    DIR/local/lib/python3.11/dist-packages and DIR/local/bin there; strata must agree."""
+    if not os.access(PYTHON, os.X_OK):
+        pytest.skip("no /usr/bin/python3")
+    wheels = [("mdurl", "0.1.2", "mdurl-0.1.2-py3-none-any.whl"),
+              ("markdown-it-py", "3.0.0", "markdown_it_py-3.0.0-py3-none-any.whl")]
+    lock = small_lock(tmp_path, wheel_dir, wheels)
+    ours, theirs = tmp_path / "strata-prefix", tmp_path / "pip-prefix"
+    report = json.loads(strata("--json", "install", lock, "--prefix", ours, "--python", PYTHON, "--find-links",
+                               wheel_dir, "--offline", "--cache-dir", tmp_path / "cache").stdout)
+    assert sorted(r["name"] for r in report["results"]) == ["markdown-it-py", "mdurl"]
+    subprocess.run([PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--root-user-action=ignore",
+                    "--no-deps", "--no-compile", "--no-index", "--find-links", wheel_dir, "--prefix", theirs,
+                    "mdurl==0.1.2", "markdown-it-py==3.0.0"], check=True, timeout=300, env=pip_env())
+    a = {k for k in relative_files(ours) if not k.startswith(".strata/")}
+    b = set(relative_files(theirs))
+    assert any(k.startswith(("bin/markdown-it", "local/bin/markdown-it")) for k in b)
+    assert sorted(a ^ b) == []
+    site = next(p.parent for p in theirs.rglob("mdurl-0.1.2.dist-info")).relative_to(theirs)
+    proc = subprocess.run([next(ours.rglob("bin/markdown-it")), "--help"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(ours / site)}, cwd="/")
+    assert proc.returncode == 0 and "markdown-it" in proc.stdout, proc.stderr
+
+
+def test_no_wheel_for_a_new_environment_creates_nothing(tmp_path, wheel_dir):
+    lock = small_lock(tmp_path, wheel_dir, [("mdurl", "0.1.2", "mdurl-0.1.2-py3-none-any.whl")])
+    text = (lock / "pylock.toml").read_text() + SMALL_PACKAGE.format(
+        name="pywin32", version="306", wheel="pywin32-306-cp311-cp311-win_amd64.whl", sha256="0" * 64)
+    (lock / "pylock.toml").write_text(text)
+    for target in (["--env", tmp_path / "new-env"], ["--prefix", tmp_path / "new-prefix"]):
+        proc = strata("--json", "install", lock, *target, "--python", PYTHON, "--find-links", wheel_dir,
+                      "--offline", "--cache-dir", tmp_path / "cache", check=False)
+        assert proc.returncode == 3, proc.stderr
+        assert "pywin32 306: no wheel in the lock matches" in proc.stderr
+        assert json.loads(proc.stdout)["ok"] is False
+        assert not target[1].exists(), sorted(str(p) for p in target[1].rglob("*"))
+
+
+@pytest.mark.xfail(strict=True, reason="install --prefix NEW creates NEW/.strata/lock before the overlay "
+                                       "check finds a conflict, so a refused install leaves the prefix behind")
+def test_conflict_for_a_new_prefix_creates_nothing(tmp_path, wheel_dir, index):
+    venv = tmp_path / "venv"
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", venv], check=True)
+    subprocess.run([venv_python(), "-m", "pip", "--python", venv / "bin" / "python", "install", "-q",
+                    "--disable-pip-version-check", "--no-deps", "--no-index", "--find-links", wheel_dir,
+                    "click==8.1.7"], check=True, timeout=300, env=pip_env())
+    prefix = tmp_path / "prefix"
+    proc = strata("--json", "install", EXAMPLE, "--prefix", prefix, "--python", venv / "bin" / "python",
+                  "--index-url", index, "--cache-dir", tmp_path / "cache", check=False)
+    assert proc.returncode == 3, proc.stderr
+    conflicts = [d["name"] for d in json.loads(proc.stdout)["plan"]["decisions"] if d["action"] == "conflict"]
+    assert conflicts == ["click"]
+    assert not prefix.exists(), sorted(str(p) for p in prefix.rglob("*"))
