@@ -170,7 +170,46 @@ def test_lock_with_another_version_of_a_poetry_dependency_is_a_conflict(tmp_path
     assert report["ok"] is False
     conflicts = [d for d in report["plan"]["decisions"] if d["action"] == "conflict"]
     assert [(d["name"], d["version"]) for d in conflicts] == [("packaging", "24.1")]
+    assert (conflicts[0]["installed_version"], conflicts[0]["installed_owner"], conflicts[0]["installer"]) == \
+        ("26.3", "unmanaged", "pip")
     assert "packaging" in proc.stderr and "26.3" in proc.stderr
     assert tree(env) == before
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").rglob("*.whl"))
     assert poetry_version(env) == "Poetry (version 2.5.1)"
+
+
+def dependents_broken_by(env, name, version):
+    """(name, version, requirement) of every installed distribution whose Requires-Dist on NAME
+    excludes VERSION, by the packaging library (as pip check would see it)."""
+    from email.parser import HeaderParser
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    broken = []
+    for metadata in (env / "lib/python3.11/site-packages").glob("*.dist-info/METADATA"):
+        headers = HeaderParser().parsestr(metadata.read_text())
+        for text in headers.get_all("Requires-Dist") or []:
+            req = Requirement(text)
+            if canonicalize_name(req.name) != name:
+                continue
+            if req.marker and not req.marker.evaluate({"extra": ""}):
+                continue
+            if not req.specifier.contains(version, prereleases=True):
+                broken.append((headers["Name"], headers["Version"], text))
+    return sorted(broken)
+
+
+def test_allow_replace_reports_that_replacing_packaging_breaks_poetry(tmp_path, poetry_env, index):
+    env = poetry_env
+    before = tree(env)
+    proc = strata("--json", "install", CONFLICT_LOCK, "--env", env, "--python", PYTHON, "--index-url", index,
+                  "--cache-dir", tmp_path / "cache", "--allow-replace", "--dry-run")
+    report = json.loads(proc.stdout)
+    decision = next(d for d in report["plan"]["decisions"] if d["name"] == "packaging")
+    assert (decision["action"], decision["version"], decision["installed_version"]) == ("replace", "24.1", "26.3")
+    expected = dependents_broken_by(env, "packaging", "24.1")
+    assert ("poetry", "2.5.1", "packaging (>=24.2)") in expected
+    assert sorted((b["name"], b["version"], b["requirement"]) for b in decision["breaks"]) == expected
+    assert "poetry" in proc.stderr
+    assert tree(env) == before  # a dry run
