@@ -10,7 +10,9 @@ strata installs the lock from it into one venv, pip installs the very same files
 the same server into another, and the two trees are compared byte for byte.
 """
 
+import base64
 import configparser
+import csv
 import hashlib
 import json
 import os
@@ -250,3 +252,30 @@ def test_imports_and_console_scripts_work(envs):
     assert "9.18.1" in run("ipython", "--version")
     assert "jupyter_core" in run("jupyter", "--version")
     assert run("jsondiff", "--help").startswith("usage: jsondiff")  # a .data script, #!python rewritten
+
+
+def test_records_claim_every_file_strata_wrote_with_its_hash(envs):
+    ours, _, _ = envs
+    site = ours / SITE
+    claimed = {}
+    for record in site.glob("*.dist-info/RECORD"):
+        with open(record, newline="") as f:
+            rows = list(csv.reader(f))
+        assert [r[0] for r in rows] == sorted(r[0] for r in rows), record
+        assert (record.parent / "INSTALLER").read_text() == "strata\n"
+        for path, digest, size in rows:
+            target = pathlib.Path(os.path.normpath(site / path))
+            assert target not in claimed, (path, record.parent.name, claimed.get(target))
+            claimed[target] = record.parent.name
+            if target == record:
+                assert (digest, size) == ("", "")
+                continue
+            data = target.read_bytes()
+            want = "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            assert (digest, int(size)) == (want, len(data)), path
+    # Every file strata put in the environment (pycs included) belongs to one distribution.
+    venv_plumbing = ("bin/python", "bin/activate", "bin/Activate", "pyvenv.cfg", "lib64", ".strata/")
+    unclaimed = sorted(str(p.relative_to(ours)) for p in ours.rglob("*")
+                       if not p.is_dir() and p not in claimed and not str(p.relative_to(ours)).startswith(venv_plumbing))
+    assert unclaimed == []
+    assert len(claimed) > 5000
