@@ -304,8 +304,6 @@ def test_no_wheel_for_a_new_environment_creates_nothing(tmp_path, wheel_dir):
         assert not target[1].exists(), sorted(str(p) for p in target[1].rglob("*"))
 
 
-@pytest.mark.xfail(strict=True, reason="install --prefix NEW creates NEW/.strata/lock before the overlay "
-                                       "check finds a conflict, so a refused install leaves the prefix behind")
 def test_conflict_for_a_new_prefix_creates_nothing(tmp_path, wheel_dir, index):
     venv = tmp_path / "venv"
     subprocess.run([PYTHON, "-m", "venv", "--without-pip", venv], check=True)

@@ -1,5 +1,7 @@
 #include "cli/main.hpp"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -23,6 +25,10 @@ void add_global_options(CLI::App& app, cli::GlobalOptions& global) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libarchive converts every zip entry's time with mktime(), and with TZ unset glibc stats
+  // /etc/localtime under a process-wide lock on each call: tens of thousands of stats and lock
+  // waits between the install threads for a large lock. strata shows no local times.
+  ::setenv("TZ", "UTC", /*overwrite=*/0);
   CLI::App app{"strata: install locked Python dependencies, fast and verifiably", "strata"};
   app.require_subcommand(1);
   app.fallthrough();

@@ -355,10 +355,43 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   auto choices = choose_wheels(lock, selection, ranking, fs::absolute(files.lock).parent_path());
   report.problems = std::move(choices.problems);
 
-  // Check the overlay: what is installed, who owns it. Writers hold the environment lock from here.
+  // Check the overlay: what is installed, who owns it. A first look without the environment lock
+  // decides whether anything is to be written at all; writers then take the lock (before a new
+  // venv is made, so two installs into one new path do not both create it) and look again.
+  const std::string owner = value_or_throw(env::lock_owner(files.lock));
+  std::vector<SelectedPackage> selected;
+  std::map<std::string, const ChosenWheel*> wheels;
+  for (const auto& c : choices.chosen) {
+    selected.push_back({c.package->name, c.package->version, c.request.filename, c.request.sha256});
+    wheels[c.package->name] = &c;
+  }
+  struct Overlay {
+    env::InstalledSet installed;
+    env::Ledger ledger;
+    Decisions decisions;
+    std::vector<std::string> conflicts;
+  };
+  auto check_overlay = [&]() {
+    Overlay o;
+    if (target.exists) {
+      o.installed = value_or_throw(env::scan_installed(target.site_dirs));
+      o.ledger = value_or_throw(env::Ledger::load(target.root));
+    }
+    o.decisions = decide(
+        selected, o.installed, o.ledger,
+        {.owner = owner, .allow_replace = options.allow_replace, .markers = target.interpreter.markers});
+    for (const auto& d : o.decisions.decisions)
+      if (d.action == Action::conflict)
+        o.conflicts.push_back(fmt::format("{} {}: {}", d.name, d.version.str(), d.reason));
+    return o;
+  };
+  auto stop_early = [&](const Overlay& o) {
+    report.problems.insert(report.problems.end(), o.conflicts.begin(), o.conflicts.end());
+    return !report.problems.empty() || options.dry_run;
+  };
+  Overlay overlay = check_overlay();
   std::optional<env::EnvLock> env_lock;
-  if (!options.dry_run && report.problems.empty()) {
-    // Locked before a new venv is made, so two installs into one new path do not both create it.
+  if (!stop_early(overlay)) {
     env_lock.emplace(value_or_throw(env::EnvLock::acquire(
         target.root,
         {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }})));
@@ -368,33 +401,18 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
       observer.on_phase(fmt::format("Finished interrupted install of {}", name));
     for (const auto& name : recovered.rolled_back)
       observer.on_phase(fmt::format("Rolled back interrupted install of {}", name));
+    overlay = check_overlay();  // what another writer did meanwhile counts
+    stop_early(overlay);
   }
-  env::InstalledSet installed;
-  env::Ledger ledger;
-  if (target.exists) {
-    installed = value_or_throw(env::scan_installed(target.site_dirs));
-    ledger = value_or_throw(env::Ledger::load(target.root));
-  }
+  const env::InstalledSet& installed = overlay.installed;
+  env::Ledger& ledger = overlay.ledger;
+  const Decisions& decisions = overlay.decisions;
   for (const auto& problem : installed.problems) observer.on_warning(problem);
-
-  const std::string owner = value_or_throw(env::lock_owner(files.lock));
-  std::vector<SelectedPackage> selected;
-  std::map<std::string, const ChosenWheel*> wheels;
-  for (const auto& c : choices.chosen) {
-    selected.push_back({c.package->name, c.package->version, c.request.filename, c.request.sha256});
-    wheels[c.package->name] = &c;
-  }
-  auto decisions =
-      decide(selected, installed, ledger,
-             {.owner = owner, .allow_replace = options.allow_replace, .markers = target.interpreter.markers});
   for (const auto& warning : decisions.warnings) observer.on_warning(warning);
-  for (const auto& d : decisions.decisions) {
-    if (d.action == Action::conflict)
-      report.problems.push_back(fmt::format("{} {}: {}", d.name, d.version.str(), d.reason));
+  for (const auto& d : decisions.decisions)
     for (const auto& b : d.broken)
       observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
                                       d.version.str(), b.name, b.version, b.requirement));
-  }
   report.kept = decisions.count(Action::keep);
   report.conflicts = decisions.count(Action::conflict);
 

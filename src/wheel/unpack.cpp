@@ -49,11 +49,7 @@ Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLi
     if (!*entry) return {};
     if ((*entry)->directory) continue;
     const fs::path dest = tmp / "tree" / (*entry)->path;
-    std::error_code ec;
-    fs::create_directories(dest.parent_path(), ec);
-    if (ec)
-      return fail(ErrorKind::runtime,
-                  fmt::format("{}: cannot create: {}", dest.parent_path().string(), ec.message()));
+    if (auto ok = dirs.ensure(dest.parent_path()); !ok) return ok;
     // Cached files are shared by every environment linked to them: never writable through a link.
     // (A new file is writable through the descriptor that created it, whatever its mode.)
     int fd =
