@@ -69,3 +69,75 @@ def pypiserver_argv(port, root, auth=None):
     return argv + [str(root)]
 
 
+
+
+# ---- strata and PyPI wheels, for the install tests --------------------------------------------
+
+STRATA = os.environ.get("STRATA_BIN", "strata")
+WHEEL_CACHE = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
+
+
+def strata(*args, check=True, **kwargs):
+    """Runs the strata under test; with check, a nonzero exit fails the test with its stderr."""
+    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+def pip_env():
+    """The environment for pip: only the files and indexes a test names (this machine sets
+    PIP_FIND_LINKS)."""
+    env = dict(os.environ)
+    env.pop("PIP_FIND_LINKS", None)
+    env.pop("PIP_NO_INDEX", None)
+    return env
+
+
+def planned(lock, python, scratch):
+    """strata's plan for installing `lock` into a new environment of `python` (a dry run)."""
+    import json
+    report = json.loads(strata("--json", "install", lock, "--env", pathlib.Path(scratch) / "not-created",
+                               "--python", python, "--dry-run", "--cache-dir", pathlib.Path(scratch) / "cache").stdout)
+    return report["plan"]["decisions"]
+
+
+def download_wheels(name, plans, python="/usr/bin/python3"):
+    """The wheels the plans chose, downloaded from PyPI by pip once into WHEEL_CACHE/name (one pip
+    call per plan: plans may pin other versions of a project); each must be the very file the plan
+    names, with the lock's sha256."""
+    import hashlib
+    d = WHEEL_CACHE / name
+    d.mkdir(parents=True, exist_ok=True)
+    for plan in plans:
+        missing = [f"{x['name']}=={x['version']}" for x in plan if not (d / x["wheel"]).is_file()]
+        if missing:
+            subprocess.run([python, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                            "--only-binary=:all:", "-d", str(d)] + missing, check=True, timeout=600, env=pip_env())
+        for x in plan:
+            assert hashlib.sha256((d / x["wheel"]).read_bytes()).hexdigest() == x["sha256"], x["wheel"]
+    return d
+
+
+def serve_wheels(servers, wheel_dir, log=None):
+    """A pypiserver on loopback for `wheel_dir` (its requests logged to `log` when given); returns
+    its simple-index URL."""
+    port = free_port()
+    argv = pypiserver_argv(port, wheel_dir)
+    if log:
+        argv[argv.index("run") + 1:argv.index("run") + 1] = ["--log-file", str(log), "-v"]
+    return servers.start(argv, port) + "/simple/"
+
+
+def launcher_names(site_packages):
+    """The console and gui entry-point names of every distribution in `site_packages`."""
+    import configparser
+    names = set()
+    for ep in pathlib.Path(site_packages).glob("*.dist-info/entry_points.txt"):
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str
+        parser.read(ep)
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                names.update(parser.options(section))
+    return names

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from support import Servers, free_port, pypiserver_argv
+from support import Servers, download_wheels, planned, serve_wheels
 
 STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
@@ -123,36 +123,27 @@ def images(buildah, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def lock_names(tmp_path_factory):
-    scratch = tmp_path_factory.mktemp("plan")
-    proc = subprocess.run([STRATA, "--json", "install", str(EXAMPLE), "--env", str(scratch / "not-created"),
-                           "--python", PYTHON, "--dry-run", "--cache-dir", str(scratch / "cache")],
-                          capture_output=True, text=True, check=True, timeout=120)
-    return sorted(f"{d['name']}=={d['version']}" for d in json.loads(proc.stdout)["plan"]["decisions"])
+def plan(tmp_path_factory):
+    return planned(EXAMPLE, PYTHON, tmp_path_factory.mktemp("plan"))
 
 
 @pytest.fixture(scope="module")
-def wheel_dir(lock_names):
-    """The example's wheels for Debian 12's Python 3.11, downloaded by pip once (the same cache as
-    test_install.py)."""
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
-    d = cache / "install-example-v1"
-    d.mkdir(parents=True, exist_ok=True)
-    if len(list(d.glob("*.whl"))) < len(lock_names):
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d)] + lock_names, check=True, timeout=600)
-    return d
+def lock_names(plan):
+    return sorted(f"{d['name']}=={d['version']}" for d in plan)
+
+
+@pytest.fixture(scope="module")
+def wheel_dir(plan):
+    """The example's wheels for Debian 12's Python 3.11 (the same cache as test_install.py)."""
+    return download_wheels("install-example-v1", [plan], PYTHON)
 
 
 @pytest.fixture(scope="module")
 def index(wheel_dir, tmp_path_factory):
     servers = Servers()
-    port = free_port()
     log = tmp_path_factory.mktemp("pypi") / "access.log"
-    argv = pypiserver_argv(port, wheel_dir)
-    argv[argv.index("run") + 1:argv.index("run") + 1] = ["--log-file", str(log), "-v"]
-    url = servers.start(argv, port)
-    yield {"url": f"{url}/simple/", "port": port, "log": log}
+    url = serve_wheels(servers, wheel_dir, log)
+    yield {"url": url, "port": int(url.split(":")[2].split("/")[0]), "log": log}
     servers.stop()
 
 

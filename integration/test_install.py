@@ -13,48 +13,28 @@ import time
 
 import pytest
 
-from support import Servers, free_port, pypiserver_argv
+from support import STRATA, Servers, download_wheels, planned, serve_wheels, strata
 
-STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 EXAMPLE = SOURCE / "examples" / "webapp"
 PYTHON = "/usr/bin/python3"
-
-
-def strata(*args, check=True, **kwargs):
-    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600, **kwargs)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="module")
 def wheel_dir(tmp_path_factory):
     """The example's chosen wheels for PYTHON, downloaded from PyPI by pip (cached across runs)."""
     scratch = tmp_path_factory.mktemp("plan")
-    plan = json.loads(strata("--json", "install", EXAMPLE, "--env", scratch / "not-created", "--python", PYTHON,
-                             "--dry-run", "--cache-dir", scratch / "cache").stdout)
+    plan = planned(EXAMPLE, PYTHON, scratch)
     assert not (scratch / "not-created").exists(), "a dry run created the environment"
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
-    d = cache / "install-example-v1"
-    d.mkdir(parents=True, exist_ok=True)
-    wanted = [f"{x['name']}=={x['version']}" for x in plan["plan"]["decisions"]]
-    if len(list(d.glob("*.whl"))) < len(wanted):
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d)] + wanted, check=True, timeout=600)
-    return d
+    return download_wheels("install-example-v1", [plan], PYTHON)
 
 
 @pytest.fixture(scope="module")
 def index(wheel_dir, tmp_path_factory):
     """pypiserver on loopback; its log shows every request it answered."""
     servers = Servers()
-    port = free_port()
     log = tmp_path_factory.mktemp("pypi") / "access.log"
-    argv = pypiserver_argv(port, wheel_dir)
-    argv[argv.index("run") + 1:argv.index("run") + 1] = ["--log-file", str(log), "-v"]
-    url = servers.start(argv, port)
-    yield {"url": f"{url}/simple/", "log": log}
+    yield {"url": serve_wheels(servers, wheel_dir, log), "log": log}
     servers.stop()
 
 

@@ -11,7 +11,6 @@ the same server into another, and the two trees are compared byte for byte.
 """
 
 import base64
-import configparser
 import csv
 import hashlib
 import json
@@ -22,9 +21,9 @@ import tomllib
 
 import pytest
 
-from support import Servers, free_port, pypiserver_argv, venv_python
+from support import launcher_names as support_launcher_names
+from support import Servers, download_wheels, pip_env, planned, serve_wheels, strata, venv_python
 
-STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 LOCK = SOURCE / "tests" / "fixtures" / "locks" / "wide-poetry2"
 PYTHON = "/usr/bin/python3"
@@ -33,26 +32,10 @@ SITE = pathlib.Path("lib/python3.11/site-packages")
 VOLATILE_DIST_INFO = {"INSTALLER", "RECORD", "REQUESTED", "direct_url.json"}
 
 
-def strata(*args, check=True):
-    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
-    return proc
-
-
-def pip_env():
-    env = dict(os.environ)
-    env.pop("PIP_FIND_LINKS", None)  # only the files we name, never a local wheel directory
-    env.pop("PIP_NO_INDEX", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def plan(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("plan")
-    report = json.loads(strata("--json", "install", LOCK, "--env", scratch / "not-created", "--python", PYTHON,
-                               "--dry-run", "--cache-dir", scratch / "cache").stdout)
-    decisions = report["plan"]["decisions"]
+    decisions = planned(LOCK, PYTHON, scratch)
     assert len(decisions) >= 30
     assert {d["action"] for d in decisions} == {"install"}
     return decisions
@@ -60,27 +43,13 @@ def plan(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def wheel_dir(plan):
-    """The wheels strata chose for PYTHON, downloaded from PyPI by pip once (cached across runs);
-    each must be exactly the file the plan names, with the lock's hash."""
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
-    d = cache / "install-wide-v1"
-    d.mkdir(parents=True, exist_ok=True)
-    missing = [x for x in plan if not (d / x["wheel"]).is_file()]
-    if missing:
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d)] + [f"{x['name']}=={x['version']}" for x in missing],
-                       check=True, timeout=600, env=pip_env())
-    for x in plan:
-        assert hashlib.sha256((d / x["wheel"]).read_bytes()).hexdigest() == x["sha256"], x["wheel"]
-    return d
+    return download_wheels("install-wide-v1", [plan], PYTHON)
 
 
 @pytest.fixture(scope="module")
 def index(wheel_dir):
     servers = Servers()
-    port = free_port()
-    url = servers.start(pypiserver_argv(port, wheel_dir), port)
-    yield f"{url}/simple/"
+    yield serve_wheels(servers, wheel_dir)
     servers.stop()
 
 
@@ -110,15 +79,7 @@ def envs(plan, index, tmp_path_factory):
 
 
 def launcher_names(env):
-    names = set()
-    for ep in (env / SITE).glob("*.dist-info/entry_points.txt"):
-        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-        parser.optionxform = str
-        parser.read(ep)
-        for section in ("console_scripts", "gui_scripts"):
-            if parser.has_section(section):
-                names.update(parser.options(section))
-    return names
+    return support_launcher_names(env / SITE)
 
 
 def snapshot(env):

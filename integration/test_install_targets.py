@@ -10,7 +10,6 @@
 Wheels come from PyPI once (cached) and are served by a pypiserver on 127.0.0.1.
 """
 
-import configparser
 import hashlib
 import json
 import os
@@ -21,9 +20,8 @@ import tomllib
 
 import pytest
 
-from support import Servers, free_port, pypiserver_argv, venv_python
+from support import Servers, download_wheels, launcher_names, pip_env, planned, serve_wheels, strata, venv_python
 
-STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 EXAMPLE = SOURCE / "examples" / "webapp"
 WIDE = SOURCE / "tests" / "fixtures" / "locks" / "wide-poetry2"
@@ -38,55 +36,20 @@ def pyenv_python(minor):
     return found[-1]
 
 
-def strata(*args, check=True):
-    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
-    return proc
-
-
-def pip_env():
-    env = dict(os.environ)
-    env.pop("PIP_FIND_LINKS", None)
-    env.pop("PIP_NO_INDEX", None)
-    return env
-
-
-def planned(lock, python, scratch):
-    report = json.loads(strata("--json", "install", lock, "--env", scratch / "not-created", "--python", python,
-                               "--dry-run", "--cache-dir", scratch / "cache").stdout)
-    return report["plan"]["decisions"]
-
-
 @pytest.fixture(scope="module")
 def wheel_dir(tmp_path_factory):
-    """Every wheel the example (for 3.11, 3.9 and 3.13) and the wide lock (3.11) need, downloaded
-    from PyPI once; each is the very file the plan names, with its hash."""
+    """Every wheel the example (for 3.11, 3.9 and 3.13) and the wide lock (3.11) need. The 3.9 and
+    3.13 plans' wheels are all pure, which pip for 3.11 downloads as well."""
     scratch = tmp_path_factory.mktemp("plan")
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
-    d = cache / "install-targets-v1"
-    d.mkdir(parents=True, exist_ok=True)
-    wanted = {}
-    for lock, python in [(EXAMPLE, PYTHON), (EXAMPLE, pyenv_python(9)), (EXAMPLE, pyenv_python(13)), (WIDE, PYTHON)]:
-        plan = planned(lock, python, scratch)
-        wanted.update((x["wheel"], x) for x in plan)
-        # One pip call per plan (two locks pin other versions of click and pygments). The 3.9 and
-        # 3.13 plans' wheels are all pure, which pip for 3.11 downloads as well.
-        missing = [f"{x['name']}=={x['version']}" for x in plan if not (d / x["wheel"]).is_file()]
-        if missing:
-            subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                            "--only-binary=:all:", "-d", str(d)] + missing, check=True, timeout=600, env=pip_env())
-    for x in wanted.values():
-        assert hashlib.sha256((d / x["wheel"]).read_bytes()).hexdigest() == x["sha256"], x["wheel"]
-    return d
+    plans = [planned(lock, python, scratch) for lock, python in
+             [(EXAMPLE, PYTHON), (EXAMPLE, pyenv_python(9)), (EXAMPLE, pyenv_python(13)), (WIDE, PYTHON)]]
+    return download_wheels("install-targets-v1", plans, PYTHON)
 
 
 @pytest.fixture(scope="module")
 def index(wheel_dir):
     servers = Servers()
-    port = free_port()
-    url = servers.start(pypiserver_argv(port, wheel_dir), port)
-    yield f"{url}/simple/"
+    yield serve_wheels(servers, wheel_dir)
     servers.stop()
 
 
@@ -142,18 +105,6 @@ def test_python_alone_installs_into_that_interpreters_environment(tmp_path, inde
     assert again["results"] == [] and again["plan"]["counts"]["keep"] == len(report["results"])
     if kind == "copied-pyenv":
         assert sorted(p.name for p in (original.parents[1] / "lib/python3.9/site-packages").iterdir()) == untouched
-
-
-def launcher_names(site):
-    names = set()
-    for ep in site.glob("*.dist-info/entry_points.txt"):
-        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-        parser.optionxform = str
-        parser.read(ep)
-        for section in ("console_scripts", "gui_scripts"):
-            if parser.has_section(section):
-                names.update(parser.options(section))
-    return names
 
 
 def relative_files(root):

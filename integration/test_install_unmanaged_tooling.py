@@ -14,9 +14,8 @@ import subprocess
 
 import pytest
 
-from support import Servers, free_port, pypiserver_argv, venv_python
+from support import WHEEL_CACHE, Servers, pip_env, serve_wheels, strata, venv_python
 
-STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 LOCKS = SOURCE / "tests" / "fixtures" / "locks"
 LOCK = LOCKS / "tooling-poetry2"
@@ -42,25 +41,10 @@ SHARED = {"certifi", "charset-normalizer", "idna", "packaging", "platformdirs", 
 NEW = {"six", "click"}
 
 
-def strata(*args, check=True):
-    proc = subprocess.run([STRATA, *map(str, args)], capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"strata {args} exited {proc.returncode}\n{proc.stderr}")
-    return proc
-
-
-def pip_env():
-    env = dict(os.environ)
-    env.pop("PIP_FIND_LINKS", None)
-    env.pop("PIP_NO_INDEX", None)
-    return env
-
-
 @pytest.fixture(scope="module")
 def wheel_dir(tmp_path_factory):
     """poetry's pinned tree plus the locks' other wheels, downloaded from PyPI once."""
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_WHEELS", pathlib.Path.home() / ".cache" / "strata-test-wheels"))
-    d = cache / "poetry-tooling-v1"
+    d = WHEEL_CACHE / "poetry-tooling-v1"
     d.mkdir(parents=True, exist_ok=True)
     stamp = d / ".complete"
     if not stamp.exists():
@@ -78,9 +62,7 @@ def wheel_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def index(wheel_dir):
     servers = Servers()
-    port = free_port()
-    url = servers.start(pypiserver_argv(port, wheel_dir), port)
-    yield f"{url}/simple/"
+    yield serve_wheels(servers, wheel_dir)
     servers.stop()
 
 

@@ -5,7 +5,6 @@ test-only `strata_install_wheels` driver built beside the strata binary (tests/t
 it installs into is created natively by env::create_venv; `strata venv` is checked on its own.
 """
 
-import configparser
 import csv
 import hashlib
 import base64
@@ -16,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from support import launcher_names as support_launcher_names
 
 STRATA_BIN = Path(os.environ["STRATA_BIN"])
 DRIVER = STRATA_BIN.parent / "strata_install_wheels"
@@ -79,15 +80,7 @@ def site_packages(env):
 
 
 def launcher_names(env):
-    names = set()
-    for ep in site_packages(env).glob("*.dist-info/entry_points.txt"):
-        parser = configparser.ConfigParser(delimiters=("=",))
-        parser.optionxform = str
-        parser.read(ep)
-        for section in ("console_scripts", "gui_scripts"):
-            if parser.has_section(section):
-                names.update(parser.options(section))
-    return names
+    return support_launcher_names(site_packages(env))
 
 
 def strip_shebang(data):

@@ -32,6 +32,26 @@ struct Pipe {
   }
 };
 
+// Starts argv with its stdin, stdout and stderr on the given descriptors (stderr -1: /dev/null).
+Result<pid_t> start_process(const std::vector<std::string>& argv, int in, int out, int err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in, 0);
+  posix_spawn_file_actions_adddup2(&actions, out, 1);
+  if (err >= 0)
+    posix_spawn_file_actions_adddup2(&actions, err, 2);
+  else
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
+  return pid;
+}
+
 }  // namespace
 
 Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const std::string& input) {
@@ -40,20 +60,9 @@ Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const st
   if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0 || ::pipe2(err.fds, O_CLOEXEC) != 0)
     return fail(ErrorKind::runtime, fmt::format("cannot create pipes: {}", std::strerror(errno)));
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.fds[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out.fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err.fds[1], 2);
-
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
+  auto spawned = start_process(argv, in.fds[0], out.fds[1], err.fds[1]);
+  if (!spawned) return std::unexpected(spawned.error());
+  const pid_t pid = *spawned;
   in.close_end(0);
   out.close_end(1);
   err.close_end(1);
@@ -103,18 +112,9 @@ Result<Child> Child::spawn(const std::vector<std::string>& argv) {
   Pipe in, out;
   if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0)
     return fail(ErrorKind::runtime, fmt::format("cannot create pipes: {}", std::strerror(errno)));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.fds[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out.fds[1], 1);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
+  auto spawned = start_process(argv, in.fds[0], out.fds[1], -1);
+  if (!spawned) return std::unexpected(spawned.error());
+  const pid_t pid = *spawned;
   Child child(pid, std::exchange(in.fds[1], -1), std::exchange(out.fds[0], -1), argv[0]);
   return child;
 }
