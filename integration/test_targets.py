@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import tomllib
 
@@ -33,6 +34,7 @@ SMALL = [("six", "1.17.0", "six-1.17.0-py2.py3-none-any.whl"), ("idna", "3.10", 
          ("click", "8.1.8", "click-8.1.8-py3-none-any.whl"), ("attrs", "25.3.0", "attrs-25.3.0-py3-none-any.whl"),
          ("jsonpointer", "3.0.0", "jsonpointer-3.0.0-py2.py3-none-any.whl"),
          ("tqdm", "4.67.1", "tqdm-4.67.1-py3-none-any.whl")]
+SIX_OLD = ("six", "1.16.0", "six-1.16.0-py2.py3-none-any.whl")
 SMALL_IMPORTS = "import six, idna, click, attr, attrs, jsonpointer, tqdm"
 PYC_VOLATILE = ("/INSTALLER", "/RECORD", "/REQUESTED")
 
@@ -48,25 +50,29 @@ def pyenv_python(minor):
 def small_wheels():
     d = WHEEL_CACHE / "targets-small-v1"
     d.mkdir(parents=True, exist_ok=True)
-    missing = [f"{name}=={version}" for name, version, wheel in SMALL if not (d / wheel).is_file()]
+    missing = [f"{name}=={version}" for name, version, wheel in SMALL + [SIX_OLD] if not (d / wheel).is_file()]
     if missing:
         subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
                         "--only-binary=:all:", "-d", d, *missing], check=True, timeout=600, env=pip_env())
     return d
 
 
-@pytest.fixture(scope="module")
-def small_lock(small_wheels, tmp_path_factory):
-    """A pylock.toml for SMALL; its URLs are never fetched (--find-links --offline)."""
+def write_lock(path, wheels, entries):
+    """A pylock.toml for (name, version, wheel) entries; its URLs are never fetched (--find-links
+    --offline)."""
     text = 'lock-version = "1.0"\ncreated-by = "strata integration test"\nrequires-python = ">=3.9"\n'
-    for name, version, wheel in SMALL:
-        sha256 = hashlib.sha256((small_wheels / wheel).read_bytes()).hexdigest()
+    for name, version, wheel in entries:
+        sha256 = hashlib.sha256((wheels / wheel).read_bytes()).hexdigest()
         text += (f'\n[[packages]]\nname = "{name}"\nversion = "{version}"\n'
                  f'wheels = [{{ name = "{wheel}", url = "https://files.pythonhosted.org/never/fetched/{wheel}", '
                  f'hashes = {{ sha256 = "{sha256}" }} }}]\n')
-    path = tmp_path_factory.mktemp("small") / "pylock.toml"
     path.write_text(text)
     return path
+
+
+@pytest.fixture(scope="module")
+def small_lock(small_wheels, tmp_path_factory):
+    return write_lock(tmp_path_factory.mktemp("small") / "pylock.toml", small_wheels, SMALL)
 
 
 def install_small(lock, wheels, cache, *target):
@@ -204,3 +210,40 @@ def test_strata_venv_then_install_for_another_python(tmp_path, small_lock, small
     assert run([env / "bin" / "tqdm", "--version"]).strip() == "4.67.1"
     assert run([env / "bin" / "jsonpointer", "--help"]).startswith("usage: jsonpointer")
     assert (env / "bin" / "jsonpointer").read_text().startswith(f"#!{env}/bin/python")
+
+
+def test_system_site_packages_venv_sees_the_base_and_never_modifies_it(tmp_path, small_wheels):
+    """A venv made with --system-site-packages from a copied pyenv CPython 3.9 whose own
+    site-packages has six 1.16.0 and idna 3.10 (pip-installed): both are visible, so idna 3.10 is
+    kept and six 1.17.0 is a conflict; with --allow-replace six 1.17.0 goes into the venv and
+    shadows the base's, whose files stay as they were."""
+    original = pyenv_python(9).parents[1]
+    base = tmp_path / "base"
+    stdlib = original / "lib" / "python3.9"
+    shutil.copytree(original, base, symlinks=True,
+                    ignore=lambda d, names: [n for n in names if pathlib.Path(d) == stdlib and
+                                             (n == "test" or n.startswith("config-"))])
+    base_python = base / "bin" / "python3.9"
+    subprocess.run([base_python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--root-user-action=ignore",
+                    "--no-deps", "--no-index", "--find-links", small_wheels, "six==1.16.0", "idna==3.10"],
+                   check=True, timeout=300, env=pip_env())
+    base_site = base / "lib" / "python3.9" / "site-packages"
+    base_before = relative_files(base_site)
+    venv = tmp_path / "venv"
+    subprocess.run([base_python, "-m", "venv", "--without-pip", "--system-site-packages", venv], check=True)
+    lock = write_lock(tmp_path / "pylock.toml", small_wheels, [SMALL[0], SMALL[1]])  # six 1.17.0, idna 3.10
+
+    proc = strata("--json", "install", lock, "--env", venv, "--find-links", small_wheels, "--offline",
+                  "--cache-dir", tmp_path / "cache", check=False)
+    assert proc.returncode == 3, proc.stderr
+    decisions = {d["name"]: d for d in json.loads(proc.stdout)["plan"]["decisions"]}
+    assert (decisions["idna"]["action"], decisions["six"]["action"]) == ("keep", "conflict")
+    assert decisions["six"]["installed_path"] == str(base_site / "six-1.16.0.dist-info")
+    assert not (venv / "lib/python3.9/site-packages/six.py").exists()
+
+    report = install_small(lock, small_wheels, tmp_path / "cache", "--env", venv, "--allow-replace")
+    assert [(r["name"], r["action"]) for r in report["results"]] == [("six", "replace")]
+    assert relative_files(base_site) == base_before  # the base's six 1.16.0 is shadowed, not removed
+    out = run([venv / "bin" / "python", "-c", "import six, idna; print(six.__version__, six.__file__, idna.__file__)"])
+    assert out.split() == ["1.17.0", str(venv / "lib/python3.9/site-packages/six.py"), str(base_site / "idna/__init__.py")]
+    assert run([base_python, "-c", "import six; print(six.__version__)"]).strip() == "1.16.0"
