@@ -6,7 +6,9 @@
   `pip install --no-deps --prefix DIR` of the same files (the 44-package pip-lock
   tests/fixtures/locks/wide-pylock, served by a pypiserver on 127.0.0.1), then used through
   PYTHONPATH;
-- `strata venv DIR --python PATH` then `install --env DIR` for pyenv's CPython 3.9 and 3.13.
+- `strata venv DIR --python PATH` then `install --env DIR` for pyenv's CPython 3.9 and 3.13;
+- `--prefix DIR` with a pyenv CPython 3.13 venv's python, against pip --prefix;
+- a `--system-site-packages` venv: the base's distributions are seen, never modified.
 
 The small lock is a PEP 751 pylock.toml written here for six pure wheels that support 3.9 to 3.13
 (a `.data/scripts` one and a console-script one among them), downloaded from PyPI once and given
@@ -247,3 +249,26 @@ def test_system_site_packages_venv_sees_the_base_and_never_modifies_it(tmp_path,
     out = run([venv / "bin" / "python", "-c", "import six, idna; print(six.__version__, six.__file__, idna.__file__)"])
     assert out.split() == ["1.17.0", str(venv / "lib/python3.9/site-packages/six.py"), str(base_site / "idna/__init__.py")]
     assert run([base_python, "-c", "import six; print(six.__version__)"]).strip() == "1.16.0"
+
+
+def test_prefix_for_a_pyenv_313_venv_is_like_pip_prefix(tmp_path, small_lock, small_wheels):
+    venv = tmp_path / "venv"
+    subprocess.run([pyenv_python(13), "-m", "venv", "--without-pip", venv], check=True)
+    python = venv / "bin" / "python"
+    ours, theirs = tmp_path / "strata-prefix", tmp_path / "pip-prefix"
+    install_small(small_lock, small_wheels, tmp_path / "cache", "--prefix", ours, "--python", python)
+    subprocess.run([venv_python(), "-m", "pip", "--python", python, "install", "-q", "--disable-pip-version-check",
+                    "--no-deps", "--no-compile", "--no-index", "--find-links", small_wheels, "--prefix", theirs,
+                    *[f"{n}=={v}" for n, v, _ in SMALL]], check=True, timeout=300, env=pip_env())
+    a = {k: v for k, v in relative_files(ours).items() if not k.startswith(".strata/")}
+    b = relative_files(theirs)
+    assert sorted(set(a) ^ set(b)) == []
+    site = pathlib.Path("lib/python3.13/site-packages")
+    assert (theirs / site / "six.py").is_file() and {"bin/tqdm", "bin/jsonpointer"} <= set(b)
+    differing = sorted(k for k in a if a[k] != b[k] and not k.endswith(PYC_VOLATILE) and k != "bin/tqdm")
+    assert differing == []
+    assert (ours / site / "__pycache__" / "six.cpython-313.pyc").is_file()
+    env = {"PYTHONPATH": str(ours / site)}
+    assert "ok" in run([python, "-c", f"{SMALL_IMPORTS}; print('ok')"], **env)
+    assert run([ours / "bin" / "tqdm", "--version"], **env).strip() == "4.67.1"
+    assert run([ours / "bin" / "jsonpointer", "--help"], **env).startswith("usage: jsonpointer")
