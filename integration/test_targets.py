@@ -52,10 +52,11 @@ def pyenv_python(minor):
 def small_wheels():
     d = WHEEL_CACHE / "targets-small-v1"
     d.mkdir(parents=True, exist_ok=True)
-    missing = [f"{name}=={version}" for name, version, wheel in SMALL + [SIX_OLD] if not (d / wheel).is_file()]
-    if missing:
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", d, *missing], check=True, timeout=600, env=pip_env())
+    for entries in (SMALL, [SIX_OLD]):  # one pip call cannot take two versions of six
+        missing = [f"{name}=={version}" for name, version, wheel in entries if not (d / wheel).is_file()]
+        if missing:
+            subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                            "--only-binary=:all:", "-d", d, *missing], check=True, timeout=600, env=pip_env())
     return d
 
 
