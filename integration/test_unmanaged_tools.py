@@ -3,7 +3,8 @@
 pip installs poetry with every version pinned by tests/fixtures/locks/poetry-tools/constraints.txt
 (from local wheels: downloaded from PyPI once into WHEEL_CACHE/poetry-tools-v1). strata then
 installs poetry-tools/pylock.toml (`pip lock` with the same constraints): requests, certifi, idna,
-urllib3, charset-normalizer, packaging, msgpack and tomlkit at poetry's own versions, plus attrs and
+urllib3, charset-normalizer, packaging, msgpack, tomlkit, more-itertools, jaraco.classes and
+backports.tarfile (dotted .dist-info names) at poetry's own versions, plus attrs and
 six which poetry does not have, from a pypiserver on 127.0.0.1. The shared ones are kept, the new
 ones installed, not one of poetry's files changes, poetry runs and `strata list` shows it
 unmanaged. poetry-tools/conflict/pylock.toml pins tomlkit 0.13.2 (poetry has 0.15.2): a conflict,
@@ -27,7 +28,8 @@ LOCK = FIXTURE / "pylock.toml"
 CONFLICT_LOCK = FIXTURE / "conflict" / "pylock.toml"
 PYTHON = "/usr/bin/python3"
 SITE = "lib/python3.11/site-packages/"
-SHARED = {"requests", "certifi", "idna", "urllib3", "charset-normalizer", "packaging", "msgpack", "tomlkit"}
+SHARED = {"requests", "certifi", "idna", "urllib3", "charset-normalizer", "packaging", "msgpack", "tomlkit",
+          "jaraco-classes", "backports-tarfile", "more-itertools"}  # pip wrote jaraco.classes-3.4.0.dist-info
 NEW = {"attrs", "six"}
 
 
