@@ -17,7 +17,7 @@ What one measurement is (see bench/README.md for the reasons):
   the deletions of an earlier one.
 - Tools alternate within each repetition; one untimed warm-up per tool and scenario; medians.
 - After every run the target's distributions (name, version) must equal strata's selection.
-- Peak memory: ru_maxrss of the tool's own process (wait4), not of the interpreters it starts.
+- Peak memory: GNU time's maximum resident set of the tool's process, not of the interpreters it starts.
 """
 
 import argparse
@@ -166,15 +166,16 @@ class Tools:
         raise ValueError(tool)
 
     def timed(self, argv, env):
-        start = time.perf_counter()
-        proc = subprocess.Popen([str(a) for a in argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - start
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{err}")
-        return elapsed, usage.ru_maxrss / 1024
+        # Peak RSS from GNU time: ru_maxrss seen by this harness would be floored at the harness's
+        # own size (the high-water mark survives fork and exec).
+        with tempfile.NamedTemporaryFile() as rss_file:
+            start = time.perf_counter()
+            proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *map(str, argv)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(f"failed: {' '.join(map(str, argv))}\n{proc.stderr.decode(errors='replace')}")
+            return elapsed, int(Path(rss_file.name).read_text().split()[-1]) / 1024
 
 
 def make_venv(python, target):

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
-  clang-format clang-tidy ccache
+  clang-format clang-tidy ccache time
   python3 python3-venv python3-pip openssl
   buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
 )
