@@ -141,3 +141,15 @@ def launcher_names(site_packages):
             if parser.has_section(section):
                 names.update(parser.options(section))
     return names
+
+
+def relative_files(root):
+    """Relative path -> sha256 of the bytes with root's own path replaced, for every file but pycs."""
+    import hashlib
+    root = pathlib.Path(root)
+    out = {}
+    for p in root.rglob("*"):
+        if p.is_dir() or "__pycache__" in p.parts:
+            continue
+        out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"<root>")).hexdigest()
+    return out

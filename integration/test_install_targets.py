@@ -20,7 +20,7 @@ import tomllib
 
 import pytest
 
-from support import Servers, download_wheels, launcher_names, pip_env, planned, serve_wheels, strata, venv_python
+from support import Servers, download_wheels, launcher_names, pip_env, planned, relative_files, serve_wheels, strata, venv_python
 
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 EXAMPLE = SOURCE / "examples" / "webapp"
@@ -105,16 +105,6 @@ def test_python_alone_installs_into_that_interpreters_environment(tmp_path, inde
     assert again["results"] == [] and again["plan"]["counts"]["keep"] == len(report["results"])
     if kind == "copied-pyenv":
         assert sorted(p.name for p in (original.parents[1] / "lib/python3.9/site-packages").iterdir()) == untouched
-
-
-def relative_files(root):
-    """Relative path -> bytes hash (root's own path replaced), for every file but pycs."""
-    out = {}
-    for p in root.rglob("*"):
-        if p.is_dir() or "__pycache__" in p.parts:
-            continue
-        out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"<root>")).hexdigest()
-    return out
 
 
 def test_prefix_is_the_scheme_re_rooted_like_pip_prefix(tmp_path, index):

@@ -25,8 +25,8 @@ import tomllib
 
 import pytest
 
-from support import (WHEEL_CACHE, Servers, download_wheels, launcher_names, pip_env, planned, serve_wheels, strata,
-                     venv_python)
+from support import (WHEEL_CACHE, Servers, download_wheels, launcher_names, pip_env, planned, relative_files,
+                     serve_wheels, strata, venv_python)
 
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 WIDE = SOURCE / "tests" / "fixtures" / "locks" / "wide-pylock"
@@ -133,16 +133,6 @@ def test_python_alone_installs_into_that_interpreters_own_environment(tmp_path, 
 def wide_wheels(tmp_path_factory):
     plan = planned(WIDE, PYTHON, tmp_path_factory.mktemp("plan"))
     return download_wheels("wide-v1", [plan], PYTHON)
-
-
-def relative_files(root):
-    """Relative path -> sha256 of the bytes with root's own path replaced, for every file but pycs."""
-    out = {}
-    for p in root.rglob("*"):
-        if p.is_dir() or "__pycache__" in p.parts:
-            continue
-        out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"<root>")).hexdigest()
-    return out
 
 
 def test_prefix_is_the_scheme_re_rooted_like_pip_prefix(tmp_path, wide_wheels):
