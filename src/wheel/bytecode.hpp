@@ -56,7 +56,6 @@ class Compiler {
   /// to call from several threads.
   Result<std::vector<bool>> compile(const std::vector<CompileJob>& jobs);
 
-
  private:
   struct Request;
   struct Batch {
