@@ -13,13 +13,11 @@
 #include "cli/fetch_commands.hpp"
 #include "cli/progress.hpp"
 #include "env/cache_dir.hpp"
-#include "env/probe.hpp"
 #include "fetch/curl_transport.hpp"
 #include "fetch/fetch.hpp"
 #include "fetch/url.hpp"
-#include "lock/load.hpp"
-#include "pep/tags.hpp"
 #include "plan/artifacts.hpp"
+#include "plan/prepare.hpp"
 #include "util/strings.hpp"
 
 namespace strata::cli {
@@ -42,6 +40,17 @@ fetch::FetchOptions fetch_options(const FetchCommandOptions& options, const fs::
   out.limits.retry.retries = options.retries;
   return out;
 }
+
+/// The front half's lines: warnings as warnings, phases only with -v (fetch has its own summary).
+class PlanLines final : public plan::PlanObserver {
+ public:
+  explicit PlanLines(const Console& console) : console_(console) {}
+  void on_phase(std::string_view line) override { console_.detail(line); }
+  void on_warning(std::string_view line) override { console_.warn(line); }
+
+ private:
+  const Console& console_;
+};
 
 }  // namespace
 
@@ -75,24 +84,21 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   const fs::path cache_root = value_or_throw(env::cache_root(options.cache_dir));
   fetch::FetchOptions fetch_opts = fetch_options(options, cache_root);
 
-  const lock::LockFiles files = value_or_throw(lock::find_lock(options.lock));
-  const lock::Lock lock = value_or_throw(lock::load_lock(options.lock));
-  env::ProbeOptions probe_options;
-  probe_options.cache_dir = env::interpreter_cache_dir(cache_root);
-  const env::Interpreter interpreter = value_or_throw(env::probe_interpreter(options.python, probe_options));
-
-  lock::SelectionRequest select_request;
-  select_request.only = options.only;
-  select_request.with = options.with;
-  select_request.without = options.without;
-  select_request.extras = options.extras;
-  select_request.all_extras = options.all_extras;
-  select_request.environment = interpreter.markers;
-  select_request.python_full_version = interpreter.version;
-  const lock::Selection selection = value_or_throw(lock::select(lock, select_request));
-  const plan::TagRanking ranking(pep::supported_tags(interpreter.tag_env));
-  plan::WheelChoices choices =
-      plan::choose_wheels(lock, selection, ranking, fs::absolute(files.lock).parent_path());
+  // The planning front half, without an environment: fetch wants every chosen wheel.
+  PlanLines plan_lines(console);
+  plan::PlanRequest request;
+  request.lock = options.lock;
+  request.python = options.python;
+  request.only = options.only;
+  request.with = options.with;
+  request.without = options.without;
+  request.extras = options.extras;
+  request.all_extras = options.all_extras;
+  request.cache_dir = options.cache_dir;
+  request.overlay = false;
+  const plan::Plan plan = plan::prepare(request, plan_lines);
+  const env::Interpreter& interpreter = plan.target.interpreter;
+  const plan::WheelChoices& choices = plan.choices;
   if (!choices.problems.empty()) {
     const auto& problems = choices.problems;
     throw CommandError(ErrorKind::check, problems.size() == 1
@@ -101,7 +107,7 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
                                                            problems.size(), util::join(problems, "\n  ")));
   }
   std::vector<fetch::ArtifactRequest> requests;
-  for (auto& chosen : choices.chosen) requests.push_back(std::move(chosen.request));
+  for (const auto& chosen : choices.chosen) requests.push_back(chosen.request);
 
   fetch::CurlGlobal curl;
   fetch::CurlOptions curl_options;
@@ -136,7 +142,7 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (console.json()) {
     console.emit({{"ok", true},
-                  {"lock", files.lock.string()},
+                  {"lock", plan.files.lock.string()},
                   {"interpreter", interpreter.executable.string()},
                   {"cache_dir", cache_root.string()},
                   {"dest", fetch_opts.dest_dir ? fetch_opts.dest_dir->string() : std::string()},

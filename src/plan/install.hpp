@@ -1,7 +1,7 @@
 #pragma once
-// `strata install`: the whole flow, read lock → probe target → select → choose wheels → check
-// overlay → fetch → install → record ledger → report. The CLI fills InstallOptions and prints the
-// InstallReport; nothing here draws on the terminal.
+// `strata install`: the planning front half (plan/prepare.hpp: lock → target → select → wheels →
+// overlay) → lock the environment → fetch and prepare wheels → commit → record → report. The CLI
+// fills InstallOptions and prints the InstallReport; nothing here draws on the terminal.
 
 #include <chrono>
 #include <cstdint>
@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fetch/progress.hpp"
+#include "plan/prepare.hpp"
 #include "util/error.hpp"
 
 namespace strata::plan {
@@ -38,11 +39,8 @@ struct InstallOptions {
 };
 
 /// What the flow tells its caller while it runs (phases, warnings, download progress).
-class InstallObserver : public fetch::ProgressObserver {
+class InstallObserver : public PlanObserver, public fetch::ProgressObserver {
  public:
-  /// A phase begins, e.g. "Resolved target /opt/venv/bin/python (CPython 3.11.7)".
-  virtual void on_phase(std::string_view /*line*/) {}
-  virtual void on_warning(std::string_view /*line*/) {}
   /// One package finished installing (index of total).
   virtual void on_installed(std::string_view /*name*/, std::size_t /*done*/, std::size_t /*total*/) {}
 };

@@ -1,0 +1,109 @@
+#pragma once
+// The planning front half every command shares (install, fetch, and later plan, check, image):
+// read the lock → content-hash → target → select → choose wheels → overlay decisions. Each
+// command calls prepare() and adds only its own tail. Nothing here downloads or writes.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "env/installed.hpp"
+#include "env/ledger.hpp"
+#include "env/probe.hpp"
+#include "lock/load.hpp"
+#include "lock/model.hpp"
+#include "plan/artifacts.hpp"
+#include "plan/decide.hpp"
+#include "wheel/install.hpp"
+
+namespace strata::plan {
+
+/// What a planning command asks for: the lock, the selection and the target (SPEC "strata
+/// install": target and selection flags), as plain data.
+struct PlanRequest {
+  std::string lock = ".";  ///< lock file or a directory holding one
+  std::string env;         ///< --env: a virtual environment (planned against its base when missing)
+  std::string python;      ///< --python: the interpreter ("" = python3 on PATH)
+  std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
+  std::vector<std::string> only, with, without, extras;
+  bool all_extras = false;
+  std::string cache_dir;       ///< --cache-dir ("" = STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)
+  bool locked = false;         ///< a stale poetry.lock is an error (exit 3), not a warning
+  bool allow_replace = false;  ///< conflicts become replacements
+  bool overlay = true;         ///< false: the environment is not read and nothing is decided (fetch)
+};
+
+/// The environment strata writes into, with everything needed to install there.
+struct Target {
+  env::Interpreter interpreter;
+  std::filesystem::path root;  ///< owns `.strata/` (ledger, lock, staging): env dir, prefix, or data dir
+  wheel::SchemePaths scheme;
+  std::vector<std::filesystem::path> site_dirs;  ///< what is visible, for the overlay check
+  bool exists = true;  ///< false for an environment not created yet (planned against its base)
+};
+
+/// What the environment holds and what to do about each selected package.
+struct Overlay {
+  env::InstalledSet installed;
+  env::Ledger ledger;
+  Decisions decisions;
+  std::vector<std::string> conflicts;  ///< one line per conflict: "name version: reason"
+};
+
+/// The front half's result. Move-only: the chosen wheels point into `lock` and `selection`.
+struct Plan {
+  Plan() = default;
+  Plan(Plan&&) = default;
+  Plan& operator=(Plan&&) = default;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  lock::LockFiles files;
+  lock::Lock lock;
+  std::optional<bool> fresh;  ///< Poetry: whether the content-hash matches pyproject.toml
+  std::filesystem::path cache_root;
+  env::ProbeOptions probe;
+  Target target;
+  lock::Selection selection;
+  WheelChoices choices;                   ///< chosen wheels; problems: packages without one
+  std::vector<SelectedPackage> selected;  ///< the chosen wheels, as the overlay check sees them
+  std::string owner;                      ///< who the installed packages will belong to
+  Overlay overlay;                        ///< empty when the request asked for no overlay
+
+  /// The chosen wheel of a selected package (normalized name); throws for an unknown one.
+  const ChosenWheel& wheel(std::string_view name) const;
+  /// Every reason the plan cannot be carried out: packages without a wheel, then conflicts.
+  std::vector<std::string> problems() const;
+};
+
+/// What the front half tells its caller while it runs.
+class PlanObserver {
+ public:
+  virtual ~PlanObserver() = default;
+  /// A phase line, e.g. "Target /opt/venv/bin/python (Python 3.11.7)".
+  virtual void on_phase(std::string_view /*line*/) {}
+  virtual void on_warning(std::string_view /*line*/) {}
+};
+
+/// Runs the front half. Throws CommandError for usage (2) and runtime (1) failures and for a
+/// stale lock with `locked` (3); packages without a wheel and conflicts are in the plan's
+/// problems, for the caller to report.
+Plan prepare(const PlanRequest& request, PlanObserver& observer);
+
+/// Reads the target's installed set and ledger again and decides every selected package (what
+/// another writer did since prepare() counts). Nothing is read for a target that does not exist.
+Overlay check_overlay(const Plan& plan, bool allow_replace);
+
+/// Fills a target's scheme paths and the site dirs the overlay check reads (with --prefix, the
+/// re-rooted library dirs come first).
+Target with_scheme(Target target, bool prefix);
+
+/// {"python", "version", "root", "purelib", "exists"} for reports.
+nlohmann::json to_json(const Target& target);
+
+}  // namespace strata::plan
