@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "lock/manifest.hpp"
 #include "lock/pylock.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -24,8 +25,10 @@ std::optional<Format> format_by_name(std::string_view name) {
 }
 
 // A poetry.lock has [metadata] and [[package]]; a pylock.toml has lock-version and created-by at
-// the top. Looks at line starts only; the reader does the real checking.
+// the top; a layer manifest has manifest-version before its first table. Looks at line starts only; the
+// reader does the real checking.
 std::optional<Format> format_by_content(std::string_view text) {
+  if (looks_like_manifest(text)) return Format::manifest;
   bool metadata = false, created_by = false, lock_version = false, packages = false;
   for (std::string_view line : util::split(text, '\n')) {
     line = util::trim(line);
@@ -82,8 +85,8 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
   }
   if (!format) {
     return fail(ErrorKind::usage,
-                fmt::format("{}: not a lock strata reads (expected poetry.lock, pylock.toml or "
-                            "pylock.*.toml)",
+                fmt::format("{}: not a lock strata reads (expected poetry.lock, pylock.toml, "
+                            "pylock.*.toml or a layer manifest from `strata plan`)",
                             files.lock.string()));
   }
   files.format = *format;
@@ -109,6 +112,7 @@ Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
         fmt::format("{}: not a lock strata reads (neither a poetry.lock nor a pylock.toml)", source_name));
   }
   if (*format == Format::pylock) return read_pylock(text, source_name);
+  if (*format == Format::manifest) return load_manifest(text, source_name);
   return read_poetry(text, source_name, pyproject);
 }
 
@@ -119,6 +123,7 @@ Result<Lock> load_lock(const std::filesystem::path& path) {
   if (!text) return std::unexpected(text.error());
   std::string lock_name = files->lock.string();
   if (files->format == Format::pylock) return read_pylock(*text, lock_name);
+  if (files->format == Format::manifest) return load_manifest(*text, lock_name);
   auto pyproject = util::read_file(files->pyproject);
   if (!pyproject) return std::unexpected(pyproject.error());
   std::string pyproject_name = files->pyproject.string();

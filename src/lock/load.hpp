@@ -1,6 +1,7 @@
 #pragma once
 // Finding and reading a lock: `LOCK` is a lock file or a directory holding one (SPEC "strata
-// install"): poetry.lock (with pyproject.toml beside it), pylock.toml, pylock.<name>.toml.
+// install"): poetry.lock (with pyproject.toml beside it), pylock.toml, pylock.<name>.toml, and
+// a layer manifest written by `strata plan` (recognised by its content).
 
 #include <filesystem>
 #include <optional>

@@ -15,7 +15,7 @@
 namespace strata::lock {
 
 /// Which file format a lock was read from.
-enum class Format { poetry, pylock };
+enum class Format { poetry, pylock, manifest };
 
 /// Where a package's artifacts come from.
 enum class SourceKind {
@@ -112,6 +112,7 @@ struct Lock {
   std::vector<Source> sources;      ///< named indexes (Poetry `[[tool.poetry.source]]`, pylock `index`)
   std::string content_hash;         ///< Poetry `[metadata] content-hash`
   std::string project_name;         ///< normalized root project name, "" if unknown
+  std::string layer;                ///< a layer manifest's layer name (format manifest), else ""
   bool has_project = false;         ///< a pyproject.toml was read alongside the lock
   bool groups_and_markers = false;  ///< Poetry lock 2.1: packages carry `groups` and `markers`
   std::vector<Package> packages;

@@ -27,20 +27,6 @@ std::string last_segment(std::string_view url_or_path) {
   return std::string(s);
 }
 
-std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::table& table,
-                                               std::string_view what) {
-  std::map<std::string, std::string> hashes;
-  const toml::table* h = f.opt_table(table, "hashes");
-  if (!h) f.fail_at(table, fmt::format("missing \"hashes\" in {}", what));
-  for (const auto& [algo, value] : *h) {
-    const std::string& hex = f.as_string(value, fmt::format("hash \"{}\"", algo.str()));
-    if (hex.empty()) f.fail_at(value, fmt::format("empty hash \"{}\"", algo.str()));
-    hashes.emplace(util::to_lower(algo.str()), util::to_lower(hex));
-  }
-  if (hashes.empty()) f.fail_at(*h, fmt::format("\"hashes\" of {} names no hash", what));
-  return hashes;
-}
-
 std::optional<std::uint64_t> read_size(const TomlFields& f, const toml::table& table) {
   auto size = f.opt_int(table, "size");
   if (!size) return std::nullopt;
@@ -59,24 +45,14 @@ Artifact read_artifact(const TomlFields& f, const toml::table& table, Artifact::
   a.filename = f.opt_string(table, "name").value_or("");
   if (a.filename.empty()) a.filename = last_segment(a.url.empty() ? a.path : a.url);
   a.size = read_size(f, table);
-  a.hashes = read_hashes(f, table, what);
+  a.hashes = detail::read_hashes(f, table, what);
   (void)f.opt_string(table, "subdirectory");
   return a;
 }
 
 Package read_package(const TomlFields& f, const toml::table& table) {
   Package p;
-  p.location = f.where(table);
-  p.display_name = f.req_string(table, "name", "[[packages]] entry");
-  if (!pep::is_valid_name(p.display_name))
-    f.fail_at(*table.get("name"), fmt::format("invalid package name \"{}\"", p.display_name));
-  p.name = pep::normalize_name(p.display_name);
-  if (auto version = f.opt_string(table, "version")) {
-    auto parsed = pep::Version::parse(*version);
-    if (!parsed) f.fail_at(*table.get("version"), fmt::format("invalid version \"{}\"", *version));
-    p.version = std::move(*parsed);
-    p.version_text = *version;
-  }
+  detail::read_name_version(f, table, p);
   if (table.get("marker")) p.marker = parse_marker(f, table, "marker");
   if (auto rp = f.opt_string(table, "requires-python")) {
     if (!pep::SpecifierSet::parse(*rp))

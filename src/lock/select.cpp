@@ -417,6 +417,11 @@ Result<Selection> select(const Lock& lock, const SelectionRequest& request) {
   selection.groups.assign(target->groups.begin(), target->groups.end());
   selection.extras.assign(target->extras.begin(), target->extras.end());
   if (lock.format == Format::pylock) return select_pylock(lock, *target, std::move(selection));
+  if (lock.format == Format::manifest) {
+    // A manifest holds what `strata plan` already selected for its target: all of it.
+    selection.packages = lock.packages;
+    return selection;
+  }
   if (lock.groups_and_markers) return select_poetry_groups(lock, *target, std::move(selection));
   if (lock.has_project) return select_poetry_walk(lock, *target, std::move(selection));
   return select_poetry_category(lock, *target, std::move(selection));

@@ -1,6 +1,11 @@
 #include "lock/toml_read.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "pep/name.hpp"
+#include "util/strings.hpp"
 
 namespace strata::lock::detail {
 
@@ -89,6 +94,42 @@ const toml::table& TomlFields::as_table(const toml::node& node, std::string_view
 const std::string& TomlFields::as_string(const toml::node& node, std::string_view what) const {
   if (const auto* s = node.as_string()) return s->get();
   fail_at(node, fmt::format("expected a string for {}", what));
+}
+
+void TomlFields::check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
+                            std::string_view what) const {
+  for (const auto& [key, value] : table) {
+    if (std::find(known.begin(), known.end(), key.str()) == known.end())
+      fail_at(value, fmt::format("unknown key \"{}\" in {}", key.str(), what));
+  }
+}
+
+std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::table& table,
+                                               std::string_view what) {
+  std::map<std::string, std::string> hashes;
+  const toml::table* h = f.opt_table(table, "hashes");
+  if (!h) f.fail_at(table, fmt::format("missing \"hashes\" in {}", what));
+  for (const auto& [algo, value] : *h) {
+    const std::string& hex = f.as_string(value, fmt::format("hash \"{}\"", algo.str()));
+    if (hex.empty()) f.fail_at(value, fmt::format("empty hash \"{}\"", algo.str()));
+    hashes.emplace(util::to_lower(algo.str()), util::to_lower(hex));
+  }
+  if (hashes.empty()) f.fail_at(*h, fmt::format("\"hashes\" of {} names no hash", what));
+  return hashes;
+}
+
+void read_name_version(const TomlFields& f, const toml::table& table, Package& p) {
+  p.location = f.where(table);
+  p.display_name = f.req_string(table, "name", "[[packages]] entry");
+  if (!pep::is_valid_name(p.display_name))
+    f.fail_at(*table.get("name"), fmt::format("invalid package name \"{}\"", p.display_name));
+  p.name = pep::normalize_name(p.display_name);
+  if (auto version = f.opt_string(table, "version")) {
+    auto parsed = pep::Version::parse(*version);
+    if (!parsed) f.fail_at(*table.get("version"), fmt::format("invalid version \"{}\"", *version));
+    p.version = std::move(*parsed);
+    p.version_text = *version;
+  }
 }
 
 }  // namespace strata::lock::detail

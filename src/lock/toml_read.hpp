@@ -1,8 +1,11 @@
 #pragma once
-// Typed access to toml++ nodes for the lock readers: every wrong type or missing key becomes a
-// usage error with "file:line:col" and what was expected. Internal to src/lock/.
+// Typed access to toml++ nodes for the lock readers, layer manifests and the layer policy
+// (plan/layers): every wrong type or missing key becomes a usage error with "file:line:col" and
+// what was expected.
 
 #include <cstdint>
+#include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include "lock/model.hpp"
 #include "util/error.hpp"
 
 namespace strata::lock::detail {
@@ -42,10 +46,21 @@ class TomlFields {
   /// The node must be a table (element of an array of tables, for instance).
   const toml::table& as_table(const toml::node& node, std::string_view what) const;
   const std::string& as_string(const toml::node& node, std::string_view what) const;
+  /// Fails at the first key of `table` not in `known`: "unknown key "k" in <what>".
+  void check_keys(const toml::table& table, std::initializer_list<std::string_view> known,
+                  std::string_view what) const;
 
  private:
   std::string source_;
 };
+
+/// The table's "hashes" (algorithm -> lower-case hex); missing, empty or empty values fail.
+std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::table& table,
+                                               std::string_view what);
+
+/// A package entry's "name" (required, valid, normalized into `name`) and "version" (optional,
+/// PEP 440) into `package`, with its location.
+void read_name_version(const TomlFields& f, const toml::table& table, Package& package);
 
 /// Runs `body` and turns a thrown CommandError into a Result.
 template <class F>
