@@ -110,6 +110,16 @@ bool is_venv(const fs::path& dir) {
   return fs::is_regular_file(dir / "pyvenv.cfg", ec);
 }
 
+bool is_venv_file(const fs::path& dir, const fs::path& path) {
+  const fs::path d = dir.lexically_normal(), p = path.lexically_normal();
+  if (!is_venv(d)) return false;
+  if (p == d / "pyvenv.cfg") return true;
+  if (p.parent_path() != d / "bin") return false;
+  const std::string name = p.filename().string();
+  return name.starts_with("python") || name.starts_with("activate") || name.starts_with("Activate") ||
+         name.starts_with("pypy");
+}
+
 namespace {
 
 // Empty, or holding only `.strata/` (the writer lock strata takes before creating the venv).

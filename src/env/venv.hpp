@@ -18,6 +18,11 @@ struct Venv {
 /// True when `dir` holds a pyvenv.cfg.
 bool is_venv(const std::filesystem::path& dir);
 
+/// True when `path` is one of the files that make the virtual environment `dir` work (its
+/// pyvenv.cfg, the bin/python* interpreter links, the bin/activate* scripts); false when `dir` is
+/// not a venv. Paths compare lexically.
+bool is_venv_file(const std::filesystem::path& dir, const std::filesystem::path& path);
+
 /// Creates a virtual environment in `dir` for `base` (a probed interpreter; when it is itself in a
 /// venv, that venv's base is used): pyvenv.cfg (home, include-system-site-packages = false,
 /// version, and for 3.11+ executable and command), bin/python, python3 and python3.X links,

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "fetch/url.hpp"
+#include "pep/name.hpp"
 #include "util/strings.hpp"
 
 namespace strata::plan {
@@ -37,6 +38,14 @@ fetch::ArtifactRequest request_for(const lock::Lock& lock, const lock::Package& 
 
 }  // namespace
 
+std::optional<std::string> identity_mismatch(const lock::Package& package, const lock::Artifact& artifact) {
+  auto wheel = pep::WheelFilename::parse(artifact.filename);
+  if (!wheel) return fmt::format("the lock's file {} is not a valid wheel file name", artifact.filename);
+  if (wheel->name == package.name && wheel->version == package.version) return std::nullopt;
+  return fmt::format("the lock's file {} is a wheel of {} {}, not of {} {}; refusing it", artifact.filename,
+                     wheel->name, wheel->version.str(), package.name, package.version.str());
+}
+
 WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& selection,
                            const TagRanking& ranking, const fs::path& lock_dir) {
   WheelChoices out;
@@ -53,6 +62,10 @@ WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& select
       continue;
     }
     const lock::Artifact& artifact = package.artifacts[choice->artifact];
+    if (auto mismatch = identity_mismatch(package, artifact)) {
+      out.problems.push_back(fmt::format("{} {}: {}", package.display_name, package.version_text, *mismatch));
+      continue;
+    }
     ChosenWheel chosen{&package, &artifact, request_for(lock, package, artifact, lock_dir)};
     if (chosen.request.sha256.empty()) {
       out.problems.push_back(

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,12 @@ struct WheelChoices {
   std::vector<std::string> problems;
 };
 
-/// Chooses a wheel for every selected package. `lock_dir` resolves relative artifact paths.
+/// Why a locked wheel is not the package it is locked for (its file name names another project or
+/// version; names compared normalized, versions as PEP 440 versions), or nothing when it is.
+std::optional<std::string> identity_mismatch(const lock::Package& package, const lock::Artifact& artifact);
+
+/// Chooses a wheel for every selected package (a chosen wheel whose file name is another
+/// package's is a problem, before anything is downloaded). `lock_dir` resolves relative artifact paths.
 WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& selection,
                            const TagRanking& ranking, const std::filesystem::path& lock_dir);
 

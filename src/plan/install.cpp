@@ -28,6 +28,7 @@
 #include "plan/prepare.hpp"
 #include "util/strings.hpp"
 #include "wheel/bytecode.hpp"
+#include "wheel/conflicts.hpp"
 #include "wheel/install.hpp"
 #include "wheel/unpack.hpp"
 
@@ -327,6 +328,7 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     wheel_options.compile = compiler != nullptr;
     wheel_options.compiler = compiler.get();
     wheel_options.link_mode = link_mode;
+    wheel_options.expected = wheel::ExpectedIdentity{d.name, d.version.str()};
     auto unpacked =
         wheel::unpack_to_cache(file.path, file.sha256, plan.cache_root / "unpacked", wheel_options.limits);
     if (!unpacked) return std::unexpected(unpacked.error());
@@ -361,6 +363,12 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   staged.prepared = value_or_throw(pool.finish());
   staged.prepared_at = Clock::now();
   return staged;
+}
+
+/// Refuses the install, before anything is committed, when a prepared wheel would overwrite a file
+/// it does not own or another wheel's (SPEC "Installing").
+void check_conflicts(const Plan& plan, const Staged& staged) {
+  value_or_throw(wheel::check_conflicts(staged.prepared, plan.overlay.installed));
 }
 
 /// Commits each prepared wheel atomically and records it in the (in-memory) ledger; on a failure
@@ -434,6 +442,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   InstallReport report = planned_report(plan, options, observer);
   if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
   Staged staged = fetch_and_prepare(plan, options, observer, report);
+  check_conflicts(plan, staged);
   nlohmann::json results = commit(plan, staged, observer, report);
   record(plan);
   return finished(std::move(report), std::move(results), staged, started);

@@ -15,9 +15,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "pep/name.hpp"
+#include "pep/version.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 #include "wheel/bytecode.hpp"
+#include "wheel/conflicts.hpp"
 #include "wheel/record.hpp"
 #include "wheel/scripts.hpp"
 #include "wheel/unpack.hpp"
@@ -374,6 +377,15 @@ class Installer {
   Result<void> prepare();
   Result<InstalledWheel> commit();
   const std::string& project() const { return project_; }
+  const std::string& wheel_name() const { return wheel_name_; }
+  const InstallTarget& target() const { return target_; }
+  std::vector<std::pair<fs::path, std::string>> destinations() const {
+    std::vector<std::pair<fs::path, std::string>> out;
+    for (std::size_t i = 0; i < journal_.moves.size(); ++i)
+      out.emplace_back(journal_.moves[i].second, record_[i].hash);
+    out.emplace_back(journal_.dist_info.second, std::string());
+    return out;
+  }
 
  private:
   std::unexpected<Error> refuse(std::string_view why) const {
@@ -383,6 +395,7 @@ class Installer {
   Result<void> stage_archive();
   Result<void> stage_unpacked(const UnpackedWheel& unpacked);
   Result<void> verify_record();
+  Result<void> verify_identity();
   Result<void> place_files();
   void collapse_moves();
   Result<std::vector<StagedPyc>> staged_pycs(Compiler& compiler, const BytecodeIdentity& id,
@@ -545,6 +558,32 @@ Result<void> Installer::verify_record() {
   return {};
 }
 
+// The file name, the .dist-info directory and METADATA name one project at one version, and the
+// lock's when it is given: a lock entry for one package never installs another.
+Result<void> Installer::verify_identity() {
+  const std::string& name = metadata_["name"];
+  const std::string& version = metadata_["version"];
+  if (!pep::is_valid_name(name))
+    return refuse(fmt::format("{}/METADATA: \"{}\" is not a valid project name", dist_info_, name));
+  auto same_version = [](const std::string& a, const std::string& b) {
+    auto va = pep::Version::parse(a), vb = pep::Version::parse(b);
+    return va && vb ? *va == *vb : a == b;
+  };
+  const std::string stem = dist_info_.substr(0, dist_info_.size() - std::string_view(".dist-info").size());
+  const std::size_t dash = stem.starts_with(name + "-") ? name.size() : stem.find('-');
+  if (dash != std::string::npos && !same_version(stem.substr(dash + 1), version))
+    return refuse(fmt::format("{}/METADATA says version {}, its directory says {}", dist_info_, version,
+                              stem.substr(dash + 1)));
+  if (auto file = pep::WheelFilename::parse(wheel_name_); file && !same_version(file->version.str(), version))
+    return refuse(fmt::format("the file name says version {}, {}/METADATA says {}", file->version.str(),
+                              dist_info_, version));
+  if (const auto& expected = options_.expected;
+      expected && (normalize(expected->name) != project_ || !same_version(expected->version, version)))
+    return refuse(fmt::format("the wheel is {} {}, but the lock has {} {}", name, version, expected->name,
+                              expected->version));
+  return {};
+}
+
 Result<void> Installer::place_files() {
   const SchemePaths& s = target_.scheme;
   const std::string data_dir =
@@ -695,6 +734,7 @@ Result<void> Installer::prepare() {
     return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", staging_.string(), ec.message()));
   if (auto ok = options_.unpacked ? stage_unpacked(*options_.unpacked) : stage_archive(); !ok) return ok;
   if (auto ok = verify_record(); !ok) return ok;
+  if (auto ok = verify_identity(); !ok) return ok;
   journal_.project = project_;
   journal_.staging = staging_;
   journal_.roots = {target_.scheme.purelib, target_.scheme.platlib, target_.scheme.scripts,
@@ -937,6 +977,11 @@ PreparedWheel::PreparedWheel(PreparedWheel&&) noexcept = default;
 PreparedWheel& PreparedWheel::operator=(PreparedWheel&&) noexcept = default;
 PreparedWheel::~PreparedWheel() = default;
 const std::string& PreparedWheel::project() const { return installer_->project(); }
+const std::string& PreparedWheel::wheel_name() const { return installer_->wheel_name(); }
+const InstallTarget& PreparedWheel::target() const { return installer_->target(); }
+std::vector<std::pair<fs::path, std::string>> PreparedWheel::destinations() const {
+  return installer_->destinations();
+}
 
 Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter) {
   SchemePaths s;
@@ -982,6 +1027,12 @@ Result<InstalledWheel> install_wheel(const fs::path& wheel, const InstallTarget&
                                      const WheelInstallOptions& options) {
   auto prepared = prepare_wheel(wheel, target, options);
   if (!prepared) return std::unexpected(prepared.error());
+  std::vector<fs::path> libs = {prepared->target().scheme.purelib};
+  if (libs[0] != prepared->target().scheme.platlib) libs.push_back(prepared->target().scheme.platlib);
+  auto installed = env::scan_installed(libs);
+  if (!installed) return std::unexpected(installed.error());
+  if (auto ok = check_conflicts(std::span(&*prepared, 1), *installed); !ok)
+    return std::unexpected(ok.error());
   return commit_wheel(std::move(*prepared));
 }
 

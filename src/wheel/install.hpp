@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "env/probe.hpp"
@@ -62,6 +63,13 @@ enum class FailPoint {
   after_commit,      ///< new .dist-info in place, old files and staging not yet cleaned
 };
 
+/// The project and version a wheel must be (the lock's): its METADATA Name and Version, and its
+/// .dist-info directory's, must match (names normalized, versions as PEP 440 versions).
+struct ExpectedIdentity {
+  std::string name;
+  std::string version;
+};
+
 /// How to install one wheel.
 struct WheelInstallOptions {
   bool compile = true;           ///< write pycs for the .py files installed into purelib/platlib
@@ -76,6 +84,8 @@ struct WheelInstallOptions {
   /// archive; files get into staging with `link_mode`. The wheel path then only names messages.
   std::optional<UnpackedWheel> unpacked;
   LinkMode link_mode = LinkMode::automatic;
+  /// Refuse the wheel unless it is this project at this version.
+  std::optional<ExpectedIdentity> expected;
   /// Compile with this shared worker pool (which must run `InstallTarget::python`); null: start
   /// interpreter processes for this wheel alone.
   Compiler* compiler = nullptr;
@@ -102,6 +112,13 @@ class PreparedWheel {
   ~PreparedWheel();
   /// The project's normalized name.
   const std::string& project() const;
+  /// The wheel's file name, for messages.
+  const std::string& wheel_name() const;
+  /// Where it is installed (normalized paths).
+  const InstallTarget& target() const;
+  /// Every file commit would create or replace, absolute and lexically normal, each with the
+  /// RECORD hash of its content ("sha256=…"), followed by its .dist-info directory (empty hash).
+  std::vector<std::pair<std::filesystem::path, std::string>> destinations() const;
 
  private:
   explicit PreparedWheel(std::unique_ptr<detail::Installer> installer);
@@ -122,12 +139,14 @@ Result<PreparedWheel> prepare_wheel(const std::filesystem::path& wheel, const In
 /// last. Call with the environment's writer lock held, one commit at a time.
 Result<InstalledWheel> commit_wheel(PreparedWheel prepared);
 
-/// Installs `wheel` into `target` (prepare_wheel, then commit_wheel). Refuses hostile or inconsistent wheels
+/// Installs `wheel` into `target` (prepare_wheel, check_conflicts against the distributions in the
+/// target's library directories, then commit_wheel). Refuses hostile or inconsistent wheels
 /// (see ArchiveReader; also: no or several .dist-info directories, a .dist-info not matching the file name,
-/// an unsupported Wheel-Version, files missing from RECORD or not matching its hash or size) before anything
-/// outside the staging directory changes. Fails if a journal of an unfinished install of the same project
-/// exists (call recover() first) or if another version of the project is installed and not named in
-/// `target.replacing`.
+/// an unsupported Wheel-Version, files missing from RECORD or not matching its hash or size, a
+/// file name, .dist-info and METADATA that disagree on the name or version, files inside a metadata
+/// directory, a file it does not own in the way) before anything outside the staging directory changes. Fails
+/// if a journal of an unfinished install of the same project exists (call recover() first) or if another
+/// version of the project is installed and not named in `target.replacing`.
 Result<InstalledWheel> install_wheel(const std::filesystem::path& wheel, const InstallTarget& target,
                                      const WheelInstallOptions& options);
 

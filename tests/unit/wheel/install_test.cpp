@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "support/tempdir.hpp"
@@ -239,6 +241,47 @@ TEST(InstallWheel, RefusesInconsistentWheels) {
             std::string::npos)
       << installed.error().message;
   EXPECT_TRUE(tree(env.root).empty());
+}
+
+TEST(InstallWheel, RefusesAWheelWhoseNameOrVersionDisagrees) {
+  TestWheel di_version;
+  di_version.dist_info_override = "demo-6.6.dist-info";
+  expect_refused(di_version, "its directory says 6.6");
+
+  // File name demo-1.0, inside demo 6.6 throughout.
+  Env env;
+  TestWheel inside;
+  inside.version = "6.6";
+  auto path = inside.write(env.wheels);
+  fs::rename(path, env.wheels / "demo-1.0-py3-none-any.whl");
+  auto installed = install_wheel(env.wheels / "demo-1.0-py3-none-any.whl", env.target, env.options);
+  ASSERT_FALSE(installed);
+  EXPECT_NE(installed.error().message.find("the file name says version 1.0"), std::string::npos)
+      << installed.error().message;
+
+  TestWheel bad_name;
+  bad_name.name = "..";
+  bad_name.dist_info_override = "-1.0.dist-info";
+  Env other;
+  auto bad = install_wheel(bad_name.write(other.wheels), other.target, other.options);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(tree(other.root).empty());
+}
+
+TEST(InstallWheel, RefusesAWheelThatIsNotTheLockedProjectAndVersion) {
+  for (auto [name, version, ok] : {std::tuple{"goodpkg", "1.0", false}, std::tuple{"demo", "6.6", false},
+                                   std::tuple{"Demo", "1.0.0", true}, std::tuple{"DEMO", "1.0", true}}) {
+    Env env;
+    env.options.expected = ExpectedIdentity{name, version};
+    auto installed = install_wheel(demo_wheel().write(env.wheels), env.target, env.options);
+    EXPECT_EQ(static_cast<bool>(installed), ok) << name << " " << version;
+    if (!ok) {
+      EXPECT_NE(installed.error().message.find(fmt::format("the lock has {} {}", name, version)),
+                std::string::npos)
+          << installed.error().message;
+      EXPECT_TRUE(tree(env.root).empty());
+    }
+  }
 }
 
 TEST(InstallWheel, RefusesWhenAnotherVersionIsInstalledAndNotReplaced) {
