@@ -9,11 +9,11 @@ Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
   /truncate/<file>  announces the full length, sends half, closes the connection
   /wrong/<file>     the right length of the wrong bytes
   /stall/<file>     announces the full length, sends 10 bytes, then stalls
-  /auth/<file>      HTTP 401 with a Basic challenge
+  /auth/<anything>  HTTP 401 with a Basic challenge (files and project pages)
   /json/simple/<project>/  a PEP 691 JSON project page (when the Accept header asks for it,
                     else 406) listing that project's files with links to /ok/<file>
   /count            JSON: how many requests each path received
-Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
+A query string is ignored. Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
 """
 
 import hashlib
@@ -64,11 +64,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path.startswith("/json/simple/"):
             self._json_page(self.path[len("/json/simple/"):].strip("/"))
             return
-        parts = self.path.strip("/").split("/", 1)
+        parts = self.path.split("?", 1)[0].strip("/").split("/", 1)
         if len(parts) != 2:
             self._send(404)
             return
         mode, name = parts
+        if mode == "auth":
+            self._send(401, b"no", [("WWW-Authenticate", 'Basic realm="test"')])
+            return
         data = self._file(name)
         if data is None:
             self._send(404)
@@ -102,8 +105,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             self.close_connection = True
-        elif mode == "auth":
-            self._send(401, b"no", [("WWW-Authenticate", 'Basic realm="test"')])
         else:
             self._send(404)
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "util/url.hpp"
+
 namespace strata::cli {
 
 Console::Console(const GlobalOptions& options)
@@ -18,26 +20,28 @@ Console::Console(const GlobalOptions& options)
   }
 }
 
+// Every line and document passes through util::redact_urls_in: whatever layer wrote a message,
+// no URL credential reaches the terminal or a log (SPEC "Credentials").
 void Console::info(std::string_view line) const {
-  if (verbosity_ >= 0) fmt::print(stderr, "{}\n", line);
+  if (verbosity_ >= 0) fmt::print(stderr, "{}\n", util::redact_urls_in(line));
 }
 
 void Console::detail(std::string_view line) const {
-  if (verbosity_ > 0) fmt::print(stderr, "{}\n", line);
+  if (verbosity_ > 0) fmt::print(stderr, "{}\n", util::redact_urls_in(line));
 }
 
 void Console::warn(std::string_view line) const {
   if (color_)
-    fmt::print(stderr, "\x1b[33mwarning:\x1b[0m {}\n", line);
+    fmt::print(stderr, "\x1b[33mwarning:\x1b[0m {}\n", util::redact_urls_in(line));
   else
-    fmt::print(stderr, "warning: {}\n", line);
+    fmt::print(stderr, "warning: {}\n", util::redact_urls_in(line));
 }
 
 void Console::error_line(std::string_view line) const {
   if (color_)
-    fmt::print(stderr, "\x1b[31merror:\x1b[0m {}\n", line);
+    fmt::print(stderr, "\x1b[31merror:\x1b[0m {}\n", util::redact_urls_in(line));
   else
-    fmt::print(stderr, "error: {}\n", line);
+    fmt::print(stderr, "error: {}\n", util::redact_urls_in(line));
 }
 
 void Console::error(const Error& error) const {
@@ -49,7 +53,9 @@ void Console::error(const Error& error) const {
 
 void Console::emit(const nlohmann::json& document) const {
   if (!json_) return;
-  fmt::print(stdout, "{}\n", document.dump(2));
+  // Inside the dump a URL ends at its closing quote (quotes and backslashes inside strings are
+  // escaped), so the text can be redacted as it is.
+  fmt::print(stdout, "{}\n", util::redact_urls_in(document.dump(2)));
   std::fflush(stdout);
 }
 

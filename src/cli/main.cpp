@@ -1,6 +1,7 @@
 #include "cli/main.hpp"
 
 #include <cstdlib>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
 #include "cli/fetch_commands.hpp"
+#include "util/url.hpp"
 
 namespace strata {
 namespace {
@@ -54,7 +56,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // CLI11 quotes the offending argument, which may be a URL with credentials.
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    fmt::print(stdout, "{}", util::redact_urls_in(out.str()));
+    fmt::print(stderr, "{}", util::redact_urls_in(err.str()));
     return exit_code(ErrorKind::usage);
   }
 

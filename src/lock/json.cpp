@@ -1,12 +1,14 @@
 #include "lock/json.hpp"
 
+#include "util/url.hpp"
+
 namespace strata::lock {
 
 nlohmann::json to_json(const Artifact& a) {
   nlohmann::json j{{"filename", a.filename},
                    {"kind", a.kind == Artifact::Kind::wheel ? "wheel" : "sdist"},
                    {"hashes", a.hashes}};
-  if (!a.url.empty()) j["url"] = a.url;
+  if (!a.url.empty()) j["url"] = util::redact_url(a.url);
   if (!a.path.empty()) j["path"] = a.path;
   if (a.size) j["size"] = *a.size;
   return j;
@@ -15,7 +17,7 @@ nlohmann::json to_json(const Artifact& a) {
 nlohmann::json to_json(const Package& p) {
   nlohmann::json source{{"kind", to_string(p.source.kind)}};
   if (!p.source.name.empty()) source["name"] = p.source.name;
-  if (!p.source.url.empty()) source["url"] = p.source.url;
+  if (!p.source.url.empty()) source["url"] = util::redact_url(p.source.url);
   if (!p.source.path.empty()) source["path"] = p.source.path;
   nlohmann::json artifacts = nlohmann::json::array();
   for (const auto& a : p.artifacts) artifacts.push_back(to_json(a));

@@ -1,5 +1,5 @@
 #pragma once
-// JSON views of the lock model for --json reports.
+// JSON views of the lock model for --json reports; every URL in them is redacted.
 
 #include <nlohmann/json.hpp>
 

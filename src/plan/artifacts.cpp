@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include "fetch/url.hpp"
 #include "pep/name.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::plan {
 namespace fs = std::filesystem;
@@ -85,7 +85,7 @@ Result<std::map<std::string, std::string>> parse_source_overrides(const std::vec
   for (const auto& source : values) {
     auto eq = source.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == source.size())
-      return fail(ErrorKind::usage, fmt::format("--source {}: expected NAME=URL", fetch::redact_url(source)));
+      return fail(ErrorKind::usage, fmt::format("--source {}: expected NAME=URL", util::redact_url(source)));
     out[source.substr(0, eq)] = source.substr(eq + 1);
   }
   return out;
