@@ -9,6 +9,7 @@
 #include "lock/toml_read.hpp"
 #include "pep/name.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::lock {
 namespace {
@@ -61,7 +62,7 @@ std::string source_name_of(const Lock& lock, const Package& p) {
 void write_artifact(std::string& out, const Artifact& a, std::string_view prefix) {
   out += "\n[[packages.artifacts]]\n";
   opt_key(out, "name", a.filename);
-  opt_key(out, "url", without_userinfo(a.url));
+  opt_key(out, "url", util::without_userinfo(a.url));
   opt_key(out, "path", relocate(a.path, prefix));
   std::vector<std::string> hashes;
   for (const auto& [algo, hex] : a.hashes) hashes.push_back(fmt::format("{} = {}", algo, quote(hex)));
@@ -76,11 +77,11 @@ void write_package(std::string& out, const Lock& lock, const Package& p, std::st
   opt_key(out, "requires-python", p.requires_python);
   const Source& s = p.source;
   if (s.kind == SourceKind::index) {
-    opt_key(out, "index", without_userinfo(s.url));
+    opt_key(out, "index", util::without_userinfo(s.url));
     opt_key(out, "source", source_name_of(lock, p));
   } else {
     key(out, "kind", to_string(s.kind));
-    opt_key(out, "url", without_userinfo(s.url));
+    opt_key(out, "url", util::without_userinfo(s.url));
     opt_key(out, "path", relocate(s.path, prefix));
     opt_key(out, "vcs", s.vcs);
     opt_key(out, "requested-revision", s.requested_revision);
@@ -210,17 +211,6 @@ Lock read(std::string_view text, std::string_view source_name) {
 }
 
 }  // namespace
-
-std::string without_userinfo(std::string_view url) {
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  std::size_t authority = scheme_end + 3;
-  std::size_t authority_end = url.find_first_of("/?#", authority);
-  if (authority_end == std::string_view::npos) authority_end = url.size();
-  std::size_t at = url.rfind('@', authority_end - 1);
-  if (at == std::string_view::npos || at < authority) return std::string(url);
-  return fmt::format("{}{}", url.substr(0, authority), url.substr(at + 1));
-}
 
 std::string write_manifest(const Lock& lock, std::string_view layer,
                            const std::vector<const Package*>& packages, std::string_view path_prefix) {

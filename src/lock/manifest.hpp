@@ -31,7 +31,4 @@ Result<Lock> load_manifest(std::string_view text, std::string_view source_name);
 /// True when `text` looks like a manifest (a `manifest-version` key at a line start).
 bool looks_like_manifest(std::string_view text);
 
-/// `url` without userinfo ("https://user:pw@host/x" -> "https://host/x").
-std::string without_userinfo(std::string_view url);
-
 }  // namespace strata::lock

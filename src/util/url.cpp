@@ -148,6 +148,11 @@ std::string UrlParts::str(bool with_userinfo, bool with_fragment) const {
   return out;
 }
 
+std::string without_userinfo(std::string_view url) {
+  auto parts = UrlParts::parse(url);
+  return parts ? parts->str(false, true) : std::string(url);
+}
+
 std::string strip_userinfo(std::string_view url) {
   auto parts = UrlParts::parse(url);
   if (!parts) {

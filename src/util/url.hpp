@@ -33,6 +33,9 @@ struct UserInfo {
   std::string password;
 };
 
+/// The URL without userinfo ("https://user:pw@host/x#f" -> "https://host/x#f"); text that is not an
+/// absolute URL unchanged. What a written file may keep of a URL that is fetched later.
+std::string without_userinfo(std::string_view url);
 /// The URL without userinfo and without fragment: what is handed to the transport.
 std::string strip_userinfo(std::string_view url);
 /// The URL's userinfo split at the first ":" and percent-decoded, when it has one.

@@ -45,6 +45,12 @@ TEST(Url, RedactsEveryUrlInText) {
   EXPECT_EQ(redact_urls_in(""), "");
 }
 
+TEST(Url, WithoutUserinfoKeepsTheRest) {
+  EXPECT_EQ(without_userinfo("https://u:p@h.example:8080/x@y?a=b@c#f"), "https://h.example:8080/x@y?a=b@c#f");
+  EXPECT_EQ(without_userinfo("https://h.example/simple"), "https://h.example/simple");
+  EXPECT_EQ(without_userinfo("wheels/a@b.whl"), "wheels/a@b.whl");
+}
+
 TEST(Url, StripUserinfoAlsoDropsFragment) {
   EXPECT_EQ(strip_userinfo("https://u:p@h.example:8443/a/b.whl?x=1#sha256=ab"),
             "https://h.example:8443/a/b.whl?x=1");
