@@ -12,6 +12,7 @@ namespace strata::wheel {
 
 struct ArchiveReader::State {
   archive* a = nullptr;
+  bool skip_dot = false;  ///< tar's "./" entry of the archive's root
   ~State() {
     if (a != nullptr) archive_read_free(a);
   }
@@ -23,14 +24,24 @@ ArchiveReader::~ArchiveReader() = default;
 ArchiveReader::ArchiveReader(ArchiveReader&&) noexcept = default;
 ArchiveReader& ArchiveReader::operator=(ArchiveReader&&) noexcept = default;
 
-Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, const ArchiveLimits& limits) {
+Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, const ArchiveLimits& limits,
+                                          ArchiveFormat format) {
   auto state = std::make_unique<State>();
   state->a = archive_read_new();
   if (state->a == nullptr)
     return fail(ErrorKind::runtime, fmt::format("{}: cannot allocate reader", wheel.string()));
   archive_read_support_format_zip(state->a);
+  if (format == ArchiveFormat::source) {
+    archive_read_support_format_tar(state->a);
+    archive_read_support_format_gnutar(state->a);
+    archive_read_support_filter_gzip(state->a);
+    archive_read_support_filter_bzip2(state->a);
+    archive_read_support_filter_xz(state->a);
+    state->skip_dot = true;
+  }
   if (archive_read_open_filename(state->a, wheel.c_str(), 1 << 16) != ARCHIVE_OK)
-    return fail(ErrorKind::runtime, fmt::format("{}: cannot open as a zip archive: {}", wheel.string(),
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot open as a {} archive: {}", wheel.string(),
+                                                format == ArchiveFormat::zip ? "zip" : "tar or zip",
                                                 archive_error_string(state->a)));
   return ArchiveReader(std::move(state), wheel, limits);
 }
@@ -71,6 +82,8 @@ Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
                                                 current_, archive_error_string(state_->a)));
   const char* raw_name = archive_entry_pathname(entry);
   std::string raw = raw_name != nullptr ? raw_name : "";
+  if (state_->skip_dot && (raw == "." || raw == "./") && archive_entry_filetype(entry) == AE_IFDIR)
+    return next();
   current_ = raw;
   auto refuse = [&](std::string_view why) {
     return fail(ErrorKind::runtime, fmt::format("{}: refusing entry \"{}\": {}", name(), raw, why));
@@ -89,6 +102,7 @@ Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
   }
   if (!out.directory && raw.back() == '/') out.directory = true;
   out.executable = (archive_entry_perm(entry) & 0111) != 0;
+  if (archive_entry_mtime_is_set(entry) != 0) out.mtime = archive_entry_mtime(entry);
   if (!out.directory && archive_entry_size_is_set(entry) != 0) {
     auto declared = archive_entry_size(entry);
     if (declared < 0 || static_cast<std::uint64_t>(declared) > limits_.max_entry_size)
@@ -150,7 +164,10 @@ Result<void> ArchiveReader::read(const std::function<Result<void>(std::string_vi
   return {};
 }
 
-Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipMember>& members) {
+namespace {
+
+Result<void> write_archive(const std::filesystem::path& path, const std::vector<ZipMember>& members,
+                           bool zip) {
   archive* a = archive_write_new();
   if (a == nullptr) return fail(ErrorKind::runtime, fmt::format("{}: cannot allocate writer", path.string()));
   auto error = [&](std::string_view what) {
@@ -158,7 +175,10 @@ Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipM
     archive_write_free(a);
     return fail(ErrorKind::runtime, message);
   };
-  if (archive_write_set_format_zip(a) != ARCHIVE_OK) return error("cannot select zip format");
+  if (zip ? archive_write_set_format_zip(a) != ARCHIVE_OK
+          : (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+             archive_write_add_filter_gzip(a) != ARCHIVE_OK))
+    return error("cannot select the archive format");
   if (archive_write_open_filename(a, path.c_str()) != ARCHIVE_OK) return error("cannot create");
   for (const auto& m : members) {
     archive_entry* e = archive_entry_new();
@@ -196,6 +216,16 @@ Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipM
   if (archive_write_close(a) != ARCHIVE_OK) return error("cannot finish");
   archive_write_free(a);
   return {};
+}
+
+}  // namespace
+
+Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipMember>& members) {
+  return write_archive(path, members, true);
+}
+
+Result<void> write_tar_gz(const std::filesystem::path& path, const std::vector<ZipMember>& members) {
+  return write_archive(path, members, false);
 }
 
 }  // namespace strata::wheel

@@ -1,6 +1,6 @@
 #pragma once
-// Reading wheel archives (zip) as untrusted input, one entry at a time. The only code that
-// includes libarchive.
+// Reading wheel archives (zip) and source archives (sdists: tar.gz and other tars, zip) as
+// untrusted input, one entry at a time. The only code that includes libarchive.
 
 #include <cstdint>
 #include <filesystem>
@@ -23,11 +23,18 @@ struct ArchiveLimits {
   std::uint64_t max_entries = 1'000'000;
 };
 
+/// Which archive formats a reader accepts.
+enum class ArchiveFormat {
+  zip,     ///< wheels
+  source,  ///< sdists and source archives: tar (uncompressed, gzip, bzip2, xz) or zip
+};
+
 /// One entry of a wheel, after validation.
 struct ArchiveEntry {
   std::string path;  ///< relative, '/'-separated, no empty/"."/".." parts, no trailing '/'
   bool directory = false;
   bool executable = false;  ///< any x bit in the zip's external attributes
+  std::int64_t mtime = 0;   ///< modification time (seconds since the epoch), 0 when unset
 };
 
 /// A streaming reader over a wheel's entries that refuses, with an error naming the wheel and the
@@ -35,8 +42,9 @@ struct ArchiveEntry {
 /// duplicate entries, and entries or totals beyond the limits.
 class ArchiveReader {
  public:
-  /// Opens `wheel` for reading.
-  static Result<ArchiveReader> open(const std::filesystem::path& wheel, const ArchiveLimits& limits);
+  /// Opens `wheel` for reading. A source archive's "." entry (tar's `./`) is skipped, not refused.
+  static Result<ArchiveReader> open(const std::filesystem::path& wheel, const ArchiveLimits& limits,
+                                    ArchiveFormat format = ArchiveFormat::zip);
   ~ArchiveReader();
   ArchiveReader(ArchiveReader&&) noexcept;
   ArchiveReader& operator=(ArchiveReader&&) noexcept;
@@ -76,5 +84,7 @@ struct ZipMember {
 
 /// Writes a zip archive holding `members` in order (duplicates are written as given).
 Result<void> write_zip(const std::filesystem::path& path, const std::vector<ZipMember>& members);
+/// The same as a gzip-compressed tar (an sdist's format).
+Result<void> write_tar_gz(const std::filesystem::path& path, const std::vector<ZipMember>& members);
 
 }  // namespace strata::wheel

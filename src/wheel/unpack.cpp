@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -38,22 +39,30 @@ Result<UnpackedWheel> load_manifest(const fs::path& dir) {
   }
 }
 
-Result<void> extract(const fs::path& wheel, const fs::path& tmp, const ArchiveLimits& limits,
-                     std::vector<UnpackedEntry>& entries) {
-  auto reader = ArchiveReader::open(wheel, limits);
+/// Extracts every file of `archive` under `tree`; `writable` gives 0644/0755 files instead of the
+/// read-only ones the unpack cache shares through links.
+Result<void> extract(const fs::path& archive, const fs::path& tree, const ArchiveLimits& limits,
+                     ArchiveFormat format, bool writable, std::vector<UnpackedEntry>& entries,
+                     std::int64_t* newest = nullptr) {
+  auto reader = ArchiveReader::open(archive, limits, format);
   if (!reader) return std::unexpected(reader.error());
   util::DirMaker dirs;
   while (true) {
     auto entry = reader->next();
     if (!entry) return std::unexpected(entry.error());
     if (!*entry) return {};
-    if ((*entry)->directory) continue;
-    const fs::path dest = tmp / "tree" / (*entry)->path;
+    if (newest != nullptr) *newest = std::max(*newest, (*entry)->mtime);
+    if ((*entry)->directory) {
+      if (writable)
+        if (auto ok = dirs.ensure(tree / (*entry)->path); !ok) return ok;
+      continue;
+    }
+    const fs::path dest = tree / (*entry)->path;
     if (auto ok = dirs.ensure(dest.parent_path()); !ok) return ok;
     // Cached files are shared by every environment linked to them: never writable through a link.
     // (A new file is writable through the descriptor that created it, whatever its mode.)
-    int fd =
-        ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (*entry)->executable ? 0555 : 0444);
+    const mode_t mode = (*entry)->executable ? (writable ? 0755 : 0555) : (writable ? 0644 : 0444);
+    int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
       return fail(ErrorKind::runtime,
                   fmt::format("{}: cannot create: {}", dest.string(), std::strerror(errno)));
@@ -110,7 +119,7 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
     fs::permissions(tmp, fs::perms::owner_all, fs::perm_options::add, e);
     fs::remove_all(tmp, e);
   };
-  if (auto ok = extract(wheel, tmp, limits, entries); !ok) {
+  if (auto ok = extract(wheel, tmp / "tree", limits, ArchiveFormat::zip, false, entries); !ok) {
     remove_tmp();
     return std::unexpected(ok.error());
   }
@@ -138,6 +147,18 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
                 fmt::format("{}: cannot move into place: {}", dir.string(), std::strerror(e)));
   }
   return UnpackedWheel{dir, dir / "tree", std::move(entries)};
+}
+
+Result<std::int64_t> extract_source_archive(const fs::path& archive, const fs::path& dest,
+                                            const ArchiveLimits& limits) {
+  std::error_code ec;
+  fs::create_directories(dest, ec);
+  if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", dest.string(), ec.message()));
+  std::vector<UnpackedEntry> entries;
+  std::int64_t newest = 0;
+  if (auto ok = extract(archive, dest, limits, ArchiveFormat::source, true, entries, &newest); !ok)
+    return std::unexpected(ok.error());
+  return newest;
 }
 
 Result<LinkMode> parse_link_mode(std::string_view text) {

@@ -35,6 +35,13 @@ struct UnpackedWheel {
 Result<UnpackedWheel> unpack_to_cache(const std::filesystem::path& wheel, std::string_view sha256_hex,
                                       const std::filesystem::path& cache_dir, const ArchiveLimits& limits);
 
+/// Extracts a source archive (an sdist or a `url`/`file` archive: tar, tar.gz/bz2/xz or zip) into
+/// `dest` (created), writable, with the same refusals and limits as a wheel (see ArchiveReader).
+/// Returns the newest member's modification time (0 when none is set): the source's
+/// SOURCE_DATE_EPOCH.
+Result<std::int64_t> extract_source_archive(const std::filesystem::path& archive,
+                                            const std::filesystem::path& dest, const ArchiveLimits& limits);
+
 /// How files get from an unpacked tree into the environment.
 enum class LinkMode {
   automatic,  ///< reflink, else hardlink, else copy (falling back on EXDEV, EPERM, unsupported)
