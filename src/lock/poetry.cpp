@@ -157,7 +157,7 @@ std::pair<std::string, std::string> split_hash(const TomlFields& f, const toml::
   auto colon = text.find(':');
   std::string algo = colon == std::string::npos ? "sha256" : util::to_lower(text.substr(0, colon));
   std::string hex = colon == std::string::npos ? text : text.substr(colon + 1);
-  if (hex.empty()) f.fail_at(node, fmt::format("empty hash \"{}\"", text));
+  detail::check_hash(f, node, algo, hex);
   return {algo, util::to_lower(hex)};
 }
 
@@ -173,6 +173,24 @@ std::vector<Artifact> read_files(const TomlFields& f, const toml::array& files) 
     out.push_back(std::move(a));
   }
   return out;
+}
+
+// No [[package]] may repeat an earlier one (the nodes are the entries of `packages`): Poetry
+// writes one per name, version and source (one name and version may come from two sources).
+void check_no_duplicates(const TomlFields& f, const toml::array& nodes,
+                         const std::vector<Package>& packages) {
+  std::map<std::string, std::vector<std::size_t>> by_name;
+  for (std::size_t i = 0; i < packages.size(); ++i) {
+    const Package& p = packages[i];
+    for (std::size_t j : by_name[p.name]) {
+      const Package& q = packages[j];
+      if (q.version == p.version && q.source.kind == p.source.kind && q.source.url == p.source.url &&
+          q.source.name == p.source.name && q.source.path == p.source.path)
+        f.fail_at(*nodes.get(i), fmt::format("duplicate [[package]] {} {} (also at {})", p.display_name,
+                                             p.version_text, q.location));
+    }
+    by_name[p.name].push_back(i);
+  }
 }
 
 Package read_package(const TomlFields& f, const toml::table& t, const toml::table* metadata_files,
@@ -474,6 +492,7 @@ Lock read(std::string_view lock_text, std::string_view lock_name, std::optional<
       for (const auto& m : lock.packages.back().groups) add_group(lock, m.group, false);
       if (const auto& c = lock.packages.back().category) add_group(lock, pep::normalize_name(*c), false);
     }
+    check_no_duplicates(f, *array, lock.packages);
   }
   if (const toml::table* extras = f.opt_table(doc, "extras")) {
     for (const auto& [key, value] : *extras) {

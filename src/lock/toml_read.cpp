@@ -104,6 +104,22 @@ void TomlFields::check_keys(const toml::table& table, std::initializer_list<std:
   }
 }
 
+void check_hash(const TomlFields& f, const toml::node& node, std::string_view algo, std::string_view hex) {
+  static constexpr std::pair<std::string_view, std::size_t> kDigits[] = {
+      {"md5", 32}, {"sha1", 40}, {"sha224", 56}, {"sha256", 64}, {"sha384", 96}, {"sha512", 128}};
+  if (hex.empty()) f.fail_at(node, fmt::format("empty {} hash", algo));
+  auto bad = std::find_if_not(hex.begin(), hex.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+  });
+  if (bad != hex.end())
+    f.fail_at(node, fmt::format("malformed {} hash \"{}\": \"{}\" is not a hex digit", algo, hex, *bad));
+  for (const auto& [name, digits] : kDigits) {
+    if (name == algo && hex.size() != digits)
+      f.fail_at(node, fmt::format("malformed {} hash \"{}\": {} hex digits, expected {}", algo, hex,
+                                  hex.size(), digits));
+  }
+}
+
 std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::table& table,
                                                std::string_view what) {
   std::map<std::string, std::string> hashes;
@@ -111,7 +127,7 @@ std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::
   if (!h) f.fail_at(table, fmt::format("missing \"hashes\" in {}", what));
   for (const auto& [algo, value] : *h) {
     const std::string& hex = f.as_string(value, fmt::format("hash \"{}\"", algo.str()));
-    if (hex.empty()) f.fail_at(value, fmt::format("empty hash \"{}\"", algo.str()));
+    check_hash(f, value, util::to_lower(algo.str()), hex);
     hashes.emplace(util::to_lower(algo.str()), util::to_lower(hex));
   }
   if (hashes.empty()) f.fail_at(*h, fmt::format("\"hashes\" of {} names no hash", what));

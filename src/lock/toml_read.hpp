@@ -54,7 +54,11 @@ class TomlFields {
   std::string source_;
 };
 
-/// The table's "hashes" (algorithm -> lower-case hex); missing, empty or empty values fail.
+/// Fails at `node` unless `hex` is a digest of algorithm `algo` (lower-case): hex digits only, and
+/// as many as the algorithm gives (md5 32, sha1 40, sha224 56, sha256 64, sha384 96, sha512 128).
+void check_hash(const TomlFields& f, const toml::node& node, std::string_view algo, std::string_view hex);
+
+/// The table's "hashes" (algorithm -> lower-case hex); missing, empty or malformed values fail.
 std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::table& table,
                                                std::string_view what);
 

@@ -19,19 +19,19 @@ created-by = "hand"
 name = "Zope.Interface"
 version = "7.1"
 index = "https://user:secret@private.example/simple"
-wheels = [{name = "zope.interface-7.1-cp311-cp311-manylinux_2_17_x86_64.whl", url = "https://user:secret@private.example/files/z.whl", size = 250, hashes = {sha256 = "CC"}},
-          {name = "zope.interface-7.1-cp310-cp310-manylinux_2_17_x86_64.whl", url = "https://private.example/files/y.whl", size = 240, hashes = {sha256 = "bb"}}]
+wheels = [{name = "zope.interface-7.1-cp311-cp311-manylinux_2_17_x86_64.whl", url = "https://user:secret@private.example/files/z.whl", size = 250, hashes = {sha256 = "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"}},
+          {name = "zope.interface-7.1-cp310-cp310-manylinux_2_17_x86_64.whl", url = "https://private.example/files/y.whl", size = 240, hashes = {sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}}]
 
 [[packages]]
 name = "attrs"
 version = "24.2.0"
 requires-python = ">=3.7"
-wheels = [{name = "attrs-24.2.0-py3-none-any.whl", url = "https://files/attrs-24.2.0-py3-none-any.whl", size = 63001, hashes = {sha256 = "aa", md5 = "01"}}]
+wheels = [{name = "attrs-24.2.0-py3-none-any.whl", url = "https://files/attrs-24.2.0-py3-none-any.whl", size = 63001, hashes = {sha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", md5 = "01010101010101010101010101010101"}}]
 
 [[packages]]
 name = "local-wheel"
 version = "1.0"
-archive = {path = "wheels/local_wheel-1.0-py3-none-any.whl", hashes = {sha256 = "dd"}}
+archive = {path = "wheels/local_wheel-1.0-py3-none-any.whl", hashes = {sha256 = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"}}
 
 [[packages]]
 name = "mylib"
@@ -77,7 +77,7 @@ requires-python = ">=3.7"
 [[packages.artifacts]]
 name = "attrs-24.2.0-py3-none-any.whl"
 url = "https://files/attrs-24.2.0-py3-none-any.whl"
-hashes = { md5 = "01", sha256 = "aa" }
+hashes = { md5 = "01010101010101010101010101010101", sha256 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }
 size = 63001
 
 [[packages]]
@@ -89,7 +89,7 @@ path = "wheels/local_wheel-1.0-py3-none-any.whl"
 [[packages.artifacts]]
 name = "local_wheel-1.0-py3-none-any.whl"
 path = "wheels/local_wheel-1.0-py3-none-any.whl"
-hashes = { sha256 = "dd" }
+hashes = { sha256 = "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd" }
 
 [[packages]]
 name = "mylib"
@@ -115,13 +115,13 @@ source = "private"
 [[packages.artifacts]]
 name = "zope.interface-7.1-cp310-cp310-manylinux_2_17_x86_64.whl"
 url = "https://private.example/files/y.whl"
-hashes = { sha256 = "bb" }
+hashes = { sha256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" }
 size = 240
 
 [[packages.artifacts]]
 name = "zope.interface-7.1-cp311-cp311-manylinux_2_17_x86_64.whl"
 url = "https://private.example/files/z.whl"
-hashes = { sha256 = "cc" }
+hashes = { sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" }
 size = 250
 )");
   // The order packages are given in does not matter.
@@ -155,7 +155,7 @@ TEST(Manifest, RoundTripsIntoTheLockModel) {
   ASSERT_EQ(attrs.artifacts.size(), 1u);
   EXPECT_EQ(attrs.artifacts[0].kind, Artifact::Kind::wheel);
   EXPECT_EQ(attrs.artifacts[0].size, 63001u);
-  EXPECT_EQ(attrs.artifacts[0].hashes.at("sha256"), "aa");
+  EXPECT_EQ(attrs.artifacts[0].hashes.at("sha256"), std::string(64, 'a'));
   EXPECT_EQ(read->packages[1].source.kind, SourceKind::file);
   const Package& mylib = read->packages[2];
   EXPECT_EQ(mylib.source.kind, SourceKind::vcs);
@@ -213,7 +213,8 @@ TEST(Manifest, BadInputIsAUsageErrorWithLineAndColumn) {
       {head + "[[packages]]\nname = \"a\"\nversion = \"1\"\nmarker = \"x\"\n",
        "m.toml:6:10: unknown key \"marker\" in [[packages]]"},
       {head + "[[packages]]\nname = \"a\"\nversion = \"1\"\n[[packages.artifacts]]\nname = \"a.whl\"\n"
-              "hashes = { sha256 = \"00\" }\nsha = 1\n",
+              "hashes = { sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\" "
+              "}\nsha = 1\n",
        "m.toml:9:7: unknown key \"sha\" in an artifact"},
       {"manifest-version = 2\nlayer = \"x\"\n", "m.toml:1:20: unsupported manifest-version 2"},
       {"layer = \"x\"\n", "missing \"manifest-version\""},

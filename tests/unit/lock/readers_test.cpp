@@ -40,25 +40,25 @@ extras = ["fast"]
 name = "Requests"
 version = "2.32.3"
 index = "https://pypi.org/simple"
-wheels = [{name = "requests-2.32.3-py3-none-any.whl", url = "https://files/requests-2.32.3-py3-none-any.whl", size = 64928, hashes = {sha256 = "ABCD"}}]
+wheels = [{name = "requests-2.32.3-py3-none-any.whl", url = "https://files/requests-2.32.3-py3-none-any.whl", size = 64928, hashes = {sha256 = "ABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCDABCD"}}]
 
 [[packages]]
 name = "pytest"
 version = "8.0.0"
 marker = "'dev' in dependency_groups"
-wheels = [{url = "https://files/pytest-8.0.0-py3-none-any.whl", hashes = {sha256 = "01"}}]
+wheels = [{url = "https://files/pytest-8.0.0-py3-none-any.whl", hashes = {sha256 = "0101010101010101010101010101010101010101010101010101010101010101"}}]
 
 [[packages]]
 name = "uvloop"
 version = "0.21.0"
 marker = "'fast' in extras and sys_platform != 'win32'"
-sdist = {url = "https://files/uvloop-0.21.0.tar.gz", hashes = {sha256 = "02"}}
+sdist = {url = "https://files/uvloop-0.21.0.tar.gz", hashes = {sha256 = "0202020202020202020202020202020202020202020202020202020202020202"}}
 
 [[packages]]
 name = "pywin32"
 version = "306"
 marker = "sys_platform == 'win32'"
-wheels = [{path = "wheels/pywin32-306-cp311-cp311-win_amd64.whl", hashes = {sha256 = "03"}}]
+wheels = [{path = "wheels/pywin32-306-cp311-cp311-win_amd64.whl", hashes = {sha256 = "0303030303030303030303030303030303030303030303030303030303030303"}}]
 
 [[packages]]
 name = "mylib"
@@ -77,7 +77,8 @@ TEST(Pylock, ReadsFieldsAndArtifacts) {
   EXPECT_EQ(r.source.url, "https://pypi.org/simple");
   ASSERT_EQ(r.artifacts.size(), 1u);
   EXPECT_EQ(r.artifacts[0].filename, "requests-2.32.3-py3-none-any.whl");
-  EXPECT_EQ(r.artifacts[0].hashes.at("sha256"), "abcd");
+  EXPECT_EQ(r.artifacts[0].hashes.at("sha256"),
+            "abcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcdabcd");
   EXPECT_EQ(r.artifacts[0].size, 64928u);
   EXPECT_EQ(lock->packages[1].artifacts[0].filename, "pytest-8.0.0-py3-none-any.whl");
   EXPECT_EQ(lock->packages[2].artifacts[0].kind, Artifact::Kind::sdist);
@@ -146,11 +147,11 @@ created-by = "x"
 [[packages]]
 name = "a"
 version = "1"
-wheels = [{url = "https://f/a-1-py3-none-any.whl", hashes = {sha256 = "00"}}]
+wheels = [{url = "https://f/a-1-py3-none-any.whl", hashes = {sha256 = "0000000000000000000000000000000000000000000000000000000000000000"}}]
 [[packages]]
 name = "A"
 version = "2"
-wheels = [{url = "https://f/a-2-py3-none-any.whl", hashes = {sha256 = "00"}}]
+wheels = [{url = "https://f/a-2-py3-none-any.whl", hashes = {sha256 = "0000000000000000000000000000000000000000000000000000000000000000"}}]
 )L";
   auto lock = read_pylock(text, "pylock.toml");
   ASSERT_TRUE(lock);
@@ -170,7 +171,8 @@ TEST(Pylock, MalformedInputsGiveFileLineColumn) {
       {"lock-version = \"2.0\"\ncreated-by = \"x\"\npackages = []\n",
        "pylock.toml:1:16: unsupported lock-version \"2.0\" (strata reads 1.x)"},
       {"lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
-       "wheels = [{url = \"u/a-1-py3-none-any.whl\", size = \"big\", hashes = {sha256 = \"0\"}}]\n",
+       "wheels = [{url = \"u/a-1-py3-none-any.whl\", size = \"big\", hashes = {sha256 = "
+       "\"0000000000000000000000000000000000000000000000000000000000000000\"}}]\n",
        "pylock.toml:6:51: expected an integer for \"size\""},
       {"lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
        "wheels = [{url = \"u/a-1-py3-none-any.whl\"}]\n",
@@ -179,6 +181,20 @@ TEST(Pylock, MalformedInputsGiveFileLineColumn) {
        "marker = \"python_version >\"\nwheels = []\n",
        ""},
       {"lock-version = \"1.0\"\ncreated-by = [\n", ""},
+      // A malformed sha256 (short, long, not hex) is refused when reading, not when downloading.
+      {"lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
+       "wheels = [{url = \"u/a-1-py3-none-any.whl\", hashes = {sha256 = \"abc\"}}]\n",
+       "pylock.toml:6:63: malformed sha256 hash \"abc\": 3 hex digits, expected 64"},
+      {"lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
+       "wheels = [{url = \"u/a-1-py3-none-any.whl\", hashes = {sha256 = "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0\"}}]\n",
+       "pylock.toml:6:63: malformed sha256 hash "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0\": 65 hex digits, expected 64"},
+      {"lock-version = \"1.0\"\ncreated-by = \"x\"\n[[packages]]\nname = \"a\"\nversion = \"1\"\n"
+       "sdist = {url = \"u/a-1.tar.gz\", hashes = {sha256 = "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag\"}}\n",
+       "pylock.toml:6:51: malformed sha256 hash "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaag\": \"g\" is not a hex digit"},
   };
   for (const auto& c : cases) {
     auto lock = read_pylock(c.text, "pylock.toml");
@@ -238,10 +254,10 @@ content-hash = "x"
 
 [metadata.files]
 flask = [
-    {file = "Flask-2.0.1-py3-none-any.whl", hash = "sha256:A1"},
-    {file = "Flask-2.0.1.tar.gz", hash = "sha256:b2"},
+    {file = "Flask-2.0.1-py3-none-any.whl", hash = "sha256:A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1"},
+    {file = "Flask-2.0.1.tar.gz", hash = "sha256:b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2"},
 ]
-click = [{file = "click-8.0.1-py3-none-any.whl", hash = "sha256:c3"}]
+click = [{file = "click-8.0.1-py3-none-any.whl", hash = "sha256:c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3"}]
 )L";
 
 constexpr std::string_view kPoetry11Pyproject = R"L([tool.poetry]
@@ -262,7 +278,8 @@ TEST(Poetry, Lock11FilesCategoriesAndWalk) {
   EXPECT_EQ(lock->lock_version, "1.1");
   ASSERT_EQ(lock->packages.size(), 4u);
   ASSERT_EQ(lock->packages[0].artifacts.size(), 2u);
-  EXPECT_EQ(lock->packages[0].artifacts[0].hashes.at("sha256"), "a1");
+  EXPECT_EQ(lock->packages[0].artifacts[0].hashes.at("sha256"),
+            "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
   EXPECT_EQ(lock->packages[0].extras.at("async"), std::vector<std::string>{"asgiref"});
   auto s = select(*lock, linux311());
   ASSERT_TRUE(s) << s.error().message;
@@ -294,7 +311,7 @@ optional = false
 python-versions = "*"
 groups = ["main", "dev"]
 markers = {main = "sys_platform == \"win32\"", dev = "extra == \"x\""}
-files = [{file = "a-1.0-py3-none-any.whl", hash = "sha256:00"}]
+files = [{file = "a-1.0-py3-none-any.whl", hash = "sha256:0000000000000000000000000000000000000000000000000000000000000000"}]
 
 [[package]]
 name = "b"
@@ -352,6 +369,23 @@ TEST(Poetry, MalformedInputsGiveFileLineColumn) {
       {"[[package]]\nname = \"a\"\nversion = \"1\"\nsource = {type = \"svnx\"}\n[metadata]\n",
        "poetry.lock:4:18: unsupported source type \"svnx\" (expected legacy, url, file, directory or git)"},
       {"x = [1,\n", ""},
+      // A malformed sha256 is refused in files, [metadata.files] and the hashes of lock 1.0.
+      {"[[package]]\nname = \"a\"\nversion = \"1\"\nfiles = [{file = \"a-1-py3-none-any.whl\", hash = "
+       "\"sha256:abc\"}]\n[metadata]\nlock-version = \"2.0\"\n",
+       "poetry.lock:4:49: malformed sha256 hash \"abc\": 3 hex digits, expected 64"},
+      {"[[package]]\nname = \"a\"\nversion = \"1\"\n[metadata]\nlock-version = \"1.1\"\n[metadata.files]\n"
+       "a = [{file = \"a-1-py3-none-any.whl\", hash = "
+       "\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa00\"}]\n",
+       "poetry.lock:7:45: malformed sha256 hash "
+       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa00\": 66 hex digits, expected 64"},
+      {"[[package]]\nname = \"a\"\nversion = \"1\"\n[metadata]\nlock-version = \"1.0\"\n[metadata.hashes]\n"
+       "a = [\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"]\n",
+       "poetry.lock:7:6: malformed sha256 hash "
+       "\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\": \"z\" is not a hex digit"},
+      // The same [[package]] twice: both places are named.
+      {"[[package]]\nname = \"a\"\nversion = \"1.0\"\n\n[[package]]\nname = \"b\"\nversion = \"1\"\n\n"
+       "[[package]]\nname = \"A\"\nversion = \"1.0.0\"\n[metadata]\nlock-version = \"2.0\"\n",
+       "poetry.lock:9:1: duplicate [[package]] A 1.0.0 (also at poetry.lock:1:1)"},
   };
   for (const auto& c : cases) {
     auto lock = read_poetry(c.text, "poetry.lock", std::nullopt);
@@ -363,6 +397,17 @@ TEST(Poetry, MalformedInputsGiveFileLineColumn) {
       EXPECT_TRUE(lock.error().message.starts_with("poetry.lock:")) << lock.error().message;
     }
   }
+}
+
+TEST(Poetry, OneVersionFromTwoSourcesIsNotADuplicate) {
+  const std::string text =
+      "[[package]]\nname = \"torch\"\nversion = \"2.0\"\n[package.source]\ntype = \"legacy\"\n"
+      "url = \"https://a.example/simple\"\nreference = \"a\"\n\n"
+      "[[package]]\nname = \"torch\"\nversion = \"2.0\"\n[package.source]\ntype = \"legacy\"\n"
+      "url = \"https://b.example/simple\"\nreference = \"b\"\n[metadata]\nlock-version = \"2.0\"\n";
+  auto lock = read_poetry(text, "poetry.lock", std::nullopt);
+  ASSERT_TRUE(lock) << lock.error().message;
+  EXPECT_EQ(lock->packages.size(), 2u);
 }
 
 TEST(PoetryConstraintTest, CaretTildeWildcardsAndUnions) {

@@ -1,0 +1,66 @@
+"""A malformed lock is refused when it is read — exit 2, "file:line:col", before anything is planned,
+fetched or created — by install (with and without --dry-run) and fetch alike: a malformed sha256
+(short, long, not hex) in poetry.lock and pylock.toml, and a duplicate [[package]] in poetry.lock.
+No network: the locks point at a closed port on 127.0.0.1."""
+
+import json
+import pathlib
+
+import pytest
+
+from support import strata
+
+PYTHON = "/usr/bin/python3"
+WHEEL = "six-1.16.0-py2.py3-none-any.whl"
+GOOD = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
+PYPROJECT = ('[tool.poetry]\nname = "demo"\nversion = "0.1.0"\ndescription = ""\nauthors = []\n\n'
+             '[tool.poetry.dependencies]\npython = "^3.8"\nsix = "1.16.0"\n')
+
+
+def poetry_package(sha256, version="1.16.0"):
+    return (f'[[package]]\nname = "six"\nversion = "{version}"\ndescription = ""\noptional = false\n'
+            f'python-versions = "*"\nfiles = [\n    {{file = "{WHEEL}", hash = "sha256:{sha256}"}},\n]\n\n')
+
+
+POETRY_META = '[metadata]\nlock-version = "2.0"\npython-versions = "^3.8"\ncontent-hash = "0"\n'
+
+
+def pylock(sha256):
+    return ('lock-version = "1.0"\ncreated-by = "t"\n\n[[packages]]\nname = "six"\nversion = "1.16.0"\n'
+            f'wheels = [{{name = "{WHEEL}", url = "http://127.0.0.1:9/{WHEEL}", hashes = {{sha256 = "{sha256}"}}}}]\n')
+
+
+# name -> (lock file name, text, the message's "line:col: what")
+CASES = {
+    "poetry short sha256": ("poetry.lock", poetry_package(GOOD[:40]) + POETRY_META,
+                            "8:55: malformed sha256 hash"),
+    "poetry long sha256": ("poetry.lock", poetry_package(GOOD + "ab") + POETRY_META, "8:55: malformed sha256 hash"),
+    "poetry non-hex sha256": ("poetry.lock", poetry_package(GOOD[:-1] + "x") + POETRY_META,
+                              "8:55: malformed sha256 hash"),
+    "pylock short sha256": ("pylock.toml", pylock(GOOD[:10]), "7:133: malformed sha256 hash"),
+    "pylock non-hex sha256": ("pylock.toml", pylock("Z" * 64), "7:133: malformed sha256 hash"),
+    "poetry duplicate package": ("poetry.lock", poetry_package(GOOD) + poetry_package(GOOD) + POETRY_META,
+                                 "11:1: duplicate [[package]] six 1.16.0 (also at "),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_lock_is_refused_when_read(tmp_path, case):
+    name, text, where = CASES[case]
+    (tmp_path / name).write_text(text)
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    lock = tmp_path / name
+    cache = tmp_path / "cache"
+    runs = {
+        "install --dry-run": ["install", lock, "--env", tmp_path / "env", "--python", PYTHON, "--cache-dir", cache,
+                              "--dry-run"],
+        "install": ["install", lock, "--env", tmp_path / "env", "--python", PYTHON, "--cache-dir", cache],
+        "fetch": ["fetch", lock, "--python", PYTHON, "--cache-dir", cache],
+    }
+    for what, argv in runs.items():
+        r = strata("--json", *argv, check=False)
+        assert r.returncode == 2, (what, r.stderr)
+        message = json.loads(r.stdout)["error"]["message"]
+        assert message.startswith(f"{lock}:{where}"), (what, message)
+    assert not (tmp_path / "env").exists()
+    assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
