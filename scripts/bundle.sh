@@ -13,6 +13,9 @@
 # kernel interface and the image's NSS setup, so the image provides it; the newest glibc symbol
 # version the tree needs is printed (GLIBC_2.36 for a Debian 12 build).
 #
+# OUT is replaced only when it is missing, empty, or a previous bundle (it holds the marker
+# lib/strata/.strata-bundle that this script writes); anything else is refused with exit 2.
+#
 # Put it in an image with `COPY --from=<strata image> / /usr/local/` (bin/strata lands on PATH,
 # the libraries in /usr/local/lib/strata/, away from the image's own), or mount it for one RUN.
 set -euo pipefail
@@ -32,8 +35,17 @@ is_glibc() {
   return 1
 }
 
+marker=lib/strata/.strata-bundle
+if [ -e "$out" ] || [ -L "$out" ]; then
+  [ -d "$out" ] && [ ! -L "$out" ] || { echo "bundle.sh: $out exists and is not a directory; not replacing it" >&2; exit 2; }
+  if [ -n "$(ls -A "$out")" ] && [ ! -f "$out/$marker" ]; then
+    echo "bundle.sh: $out is not empty and not a previous bundle (no $marker); not replacing it (remove it yourself if it should go)" >&2
+    exit 2
+  fi
+fi
 rm -rf "$out"
 mkdir -p "$out/bin" "$out/lib/strata"
+echo "strata bundle: scripts/bundle.sh may replace this tree" >"$out/$marker"
 # Stripped: the build's debug info is most of its size and is no use inside an image.
 strip --strip-unneeded -o "$out/bin/strata" "$binary"
 
