@@ -96,7 +96,7 @@ def run_case(c, tmp_path, cache):
     lock = write_lock(tmp_path / "project", c["lock"])
     before_env, before_outside = snapshot(env), snapshot(tmp_path, skip=("env",))
     before_list = listed(env)
-    args = ["--json", "install", lock.parent, "--env", env, "--cache-dir", cache]
+    args = ["--json", "install", lock.parent, "--env", env, "--cache-dir", cache, *c["args"]]
     if not c["compile"]:
         args.append("--no-compile")
     proc = strata(*args, check=False)
@@ -112,8 +112,7 @@ def check_case(c, tmp_path, cache):
     assert snapshot(tmp_path, skip=("env",)) == before_outside, f"{c['name']}: wrote outside the target"
     if expect["outcome"] == "installed":
         assert proc.returncode == 0, proc.stderr
-        names = {n for n, _, _ in listed(env)}
-        assert {e["name"] for e in c["lock"]} <= names
+        assert {(e["name"], e["version"]) for e in c["lock"]} <= {(n, v) for n, v, _ in listed(env)}
         subprocess.run([env / "bin" / "python", "-c", "import sys"], check=True, timeout=60)
         return True
     message = json.dumps(report.get("error", {}).get("message", "")) + json.dumps(report.get("problems", []))

@@ -127,12 +127,10 @@ std::optional<fs::path> pyc_source(const fs::path& path) {
   return path.parent_path().parent_path() / (name.substr(0, name.find('.')) + ".py");
 }
 
-std::string owner_label(const env::InstalledDistribution* owner, const InstallTarget& target,
-                        const fs::path& path) {
+std::string owner_label(const env::InstalledDistribution* owner) {
   if (owner)
     return fmt::format("{} {}", owner->display_name.empty() ? owner->name : owner->display_name,
                        owner->version);
-  if (env::is_venv_file(target.scheme.data, path)) return "the environment (venv)";
   return "unmanaged";
 }
 
@@ -202,17 +200,23 @@ Result<void> check_conflicts(std::span<const PreparedWheel> wheels, const env::I
       if (!resolver.parent_exists(dest)) continue;
       struct stat st {};
       if (::lstat(real.c_str(), &st) != 0) continue;
+      // The venv's own files are never a distribution's, whatever a RECORD claims.
+      if (env::is_venv_file(target.scheme.data, dest)) {
+        conflicts.push_back(
+            fmt::format("{}: would overwrite {} (owner: the environment (venv))", name, dest.string()));
+        continue;
+      }
       const env::InstalledDistribution* owner = owners.of(dest);
       if (owner && target.replacing && same_dist_info(owner->path, *target.replacing)) continue;
       if (S_ISDIR(st.st_mode) && !dist_info) {
         conflicts.push_back(fmt::format("{}: cannot install {}: a directory is in the way (owner: {})", name,
-                                        dest.string(), owner_label(owner, target, dest)));
+                                        dest.string(), owner_label(owner)));
         continue;
       }
       // Namespace packages: several distributions ship the same __init__.py.
       if (init && S_ISREG(st.st_mode) && content_hash(real) == hash) continue;
-      conflicts.push_back(fmt::format("{}: would overwrite {} (owner: {})", name, dest.string(),
-                                      owner_label(owner, target, dest)));
+      conflicts.push_back(
+          fmt::format("{}: would overwrite {} (owner: {})", name, dest.string(), owner_label(owner)));
     }
   }
   if (conflicts.empty()) return {};

@@ -101,6 +101,18 @@ TEST(CheckConflicts, DataFilesCannotReplaceTheInterpreterOrPyvenvCfg) {
                  {(venv.root / "bin/python3").string(), "the environment (venv)"});
 }
 
+TEST(CheckConflicts, TheVenvsFilesStayItsOwnWhateverARecordClaims) {
+  Venv venv;
+  const fs::path old = venv.site() / "demo-0.9.dist-info";
+  fs::create_directories(old);
+  ASSERT_TRUE(util::write_file_atomic(old / "METADATA", "Metadata-Version: 2.1\nName: demo\nVersion: 0.9\n"));
+  ASSERT_TRUE(
+      util::write_file_atomic(old / "RECORD", "../../../bin/python,,\ndemo-0.9.dist-info/RECORD,,\n"));
+  venv.target.replacing = old;
+  expect_refused(venv, demo({}, "[console_scripts]\npython = demo:main\n"),
+                 {(venv.root / "bin/python").string(), "the environment (venv)"});
+}
+
 TEST(CheckConflicts, AnotherDistributionsFilesAreRefusedNamingIt) {
   Venv venv;
   TestWheel six;
