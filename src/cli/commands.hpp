@@ -9,6 +9,7 @@
 
 #include "cli/console.hpp"
 #include "plan/install.hpp"
+#include "plan/plan_command.hpp"
 
 namespace strata::cli {
 
@@ -47,5 +48,12 @@ using InstallOptions = plan::InstallOptions;
 CLI::App* add_install_command(CLI::App& app, InstallOptions& options);
 /// Runs plan::run_install and prints its report.
 int run_install(const InstallOptions& options, const Console& console);
+
+/// `strata plan [LOCK] --out DIR`: every flag SPEC "strata plan" lists.
+using PlanCommandOptions = plan::PlanCommandOptions;
+/// Registers `plan` and its flags on `app`.
+CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& options);
+/// Runs plan::run_plan_command and prints its report.
+int run_plan(const PlanCommandOptions& options, const Console& console);
 
 }  // namespace strata::cli

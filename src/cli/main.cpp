@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
   CLI::App* cache_cmd = cli::add_cache_command(app, cache);
   cli::InstallOptions install;
   CLI::App* install_cmd = cli::add_install_command(app, install);
+  cli::PlanCommandOptions plan;
+  CLI::App* plan_cmd = cli::add_plan_command(app, plan);
 
   try {
     app.parse(argc, argv);
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
     if (fetch_cmd->parsed()) return cli::run_fetch(fetch, console);
     if (cache_cmd->parsed()) return cli::run_cache(cache, console);
     if (install_cmd->parsed()) return cli::run_install(install, console);
+    if (plan_cmd->parsed()) return cli::run_plan(plan, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);

@@ -1,0 +1,112 @@
+"""`strata plan`: the real binary on real locks (the wide Poetry 2 fixture and a pylock with
+sizes): byte-identical plans whatever the directory, cwd, cache and environment; a one-package
+bump re-plans into the same directory changing only that package's manifest; policy errors."""
+
+import hashlib
+import json
+import os
+import pathlib
+
+import pytest
+
+from support import strata
+
+SOURCE = pathlib.Path(os.environ.get("STRATA_SOURCE_DIR", pathlib.Path(__file__).resolve().parent.parent))
+PYTHON = pathlib.Path.home() / ".pyenv/versions/3.11.7/bin/python3.11"
+WIDE = SOURCE / "tests/fixtures/locks/wide-poetry2"
+
+pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="needs pyenv's CPython 3.11.7")
+
+# (name, version, size): wheels for any Python, so the target does not matter.
+PACKAGES = [("bigpkg", "1.0", 30_000_000), ("midpkg", "2.0", 2_000_000), ("numpy", "2.1.0", 16_000_000)] + [
+    (f"small{i}", "1.0", 1000 * (i + 1)) for i in range(40)]
+
+
+def pylock(packages):
+    lines = ['lock-version = "1.0"', 'created-by = "test_plan"', ""]
+    for name, version, size in packages:
+        digest = hashlib.sha256(f"{name}-{version}".encode()).hexdigest()
+        wheel = f"{name}-{version}-py3-none-any.whl"
+        lines += ["[[packages]]", f'name = "{name}"', f'version = "{version}"',
+                  f'wheels = [{{name = "{wheel}", url = "https://files.example/{wheel}", size = {size}, '
+                  f'hashes = {{sha256 = "{digest}"}}}}]', ""]
+    return "\n".join(lines)
+
+
+def plan(lock, out, *extra, cwd=None, env=None):
+    proc = strata("--json", "plan", lock, "--out", out, "--python", PYTHON, *extra, cwd=cwd, env=env)
+    return json.loads(proc.stdout)
+
+
+def manifests(out):
+    return {p.name: p.read_bytes() for p in sorted(pathlib.Path(out).iterdir()) if p.suffix == ".toml"}
+
+
+def test_the_same_lock_gives_the_same_bytes_anywhere(tmp_path):
+    a, b = tmp_path / "a" / "layers", tmp_path / "b" / "deep" / "plan"
+    plan(WIDE, a, "--cache-dir", tmp_path / "cache1")
+    env = dict(os.environ, TZ="Asia/Tokyo", STRATA_CACHE_DIR=str(tmp_path / "cache2"), LC_ALL="C")
+    other_cwd = tmp_path / "elsewhere"
+    other_cwd.mkdir()
+    os.umask(0o077)
+    try:
+        plan(WIDE, b, cwd=other_cwd, env=env)
+    finally:
+        os.umask(0o022)
+    assert manifests(a) == manifests(b)
+    assert len(manifests(a)) >= 2
+    assert (a / "plan.json").read_bytes() == (b / "plan.json").read_bytes()
+    for text in list(manifests(a).values()) + [(a / "plan.json").read_bytes()]:
+        assert str(tmp_path).encode() not in text
+    # Re-planning the unchanged lock into the same directory changes nothing at all.
+    before = {p.name: p.read_bytes() for p in a.iterdir()}
+    report = plan(WIDE, a)
+    assert report["changed"] == []
+    assert {p.name: p.read_bytes() for p in a.iterdir()} == before
+
+
+def test_a_bump_changes_only_its_own_layer(tmp_path):
+    lock_dir, out = tmp_path / "app", tmp_path / "app" / "layers"
+    lock_dir.mkdir()
+    (lock_dir / "pylock.toml").write_text(pylock(PACKAGES))
+    first = plan(lock_dir / "pylock.toml", out)
+    layers = first["plan"]["layers"]
+    assert len(layers) <= 32
+    by_package = {p["name"]: l["file"] for l in layers for p in l["packages"]}
+    assert by_package["numpy"].endswith("-scientific.toml")
+    assert by_package["bigpkg"].endswith("-bigpkg.toml")
+    before = manifests(out)
+
+    bumped = [(n, "1.1" if n == "small7" else v, s) for n, v, s in PACKAGES]
+    (lock_dir / "pylock.toml").write_text(pylock(bumped))
+    second = plan(lock_dir / "pylock.toml", out)
+    after = manifests(out)
+    assert second["changed"] == [by_package["small7"]]
+    assert set(after) == set(before)
+    for name in after:
+        assert (after[name] == before[name]) == (name != by_package["small7"]), name
+    changed = [l for l in second["plan"]["layers"] if l["file"] == by_package["small7"]]
+    assert changed[0]["changes"] == 1 and second["plan"]["generation"] == 1
+
+    # --fresh plans from scratch: the counts start again.
+    fresh = plan(lock_dir / "pylock.toml", out, "--fresh", "--context", lock_dir)
+    assert fresh["plan"]["generation"] == 0
+
+    # The Dockerfile fragment: one COPY per manifest, then the whole lock.
+    text = (out / "Dockerfile.layers").read_text()
+    assert text.count("COPY layers/") == len(after)
+    assert "COPY pylock.toml /strata/lock/\n" in text
+    assert "strata install /strata/lock/ " in text
+
+
+def test_policy_errors_name_file_line_and_column(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text('policy-version = 1\n[[rule]]\nbuckets = "b"\ncount = 4\nsize = 3\n')
+    proc = strata("--json", "plan", WIDE, "--out", tmp_path / "out", "--python", PYTHON, "--policy", policy,
+                  check=False)
+    assert proc.returncode == 2
+    assert f'{policy}:5:8: unknown key "size" in a buckets rule' in json.loads(proc.stdout)["error"]["message"]
+    proc = strata("--json", "plan", WIDE, "--out", tmp_path / "out", "--python", PYTHON, "--max-layers", "3",
+                  check=False)
+    assert proc.returncode == 2
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,67 @@
+// `strata plan [LOCK] --out DIR`: flags into plan::PlanCommandOptions, then
+// plan::run_plan_command, then its report.
+
+#include <fmt/format.h>
+
+#include "cli/commands.hpp"
+
+namespace strata::cli {
+namespace {
+
+/// Phase lines and warnings of the front half on the console.
+class PlanConsole final : public plan::PlanObserver {
+ public:
+  explicit PlanConsole(const Console& console) : console_(console) {}
+  void on_phase(std::string_view line) override { console_.detail(line); }
+  void on_warning(std::string_view line) override { console_.warn(line); }
+
+ private:
+  const Console& console_;
+};
+
+}  // namespace
+
+CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
+  CLI::App* cmd = app.add_subcommand(
+      "plan",
+      "Split a lock into ordered layer manifests (DIR/NN-<name>.toml), DIR/plan.json and\n"
+      "DIR/Dockerfile.layers, one `strata install --layer` build step per manifest. With a\n"
+      "plan.json already in DIR every package stays in its layer, so a bump changes only its\n"
+      "own layer's manifest");
+  cmd->add_option("LOCK", o.request.lock, "Lock file or a directory holding one (default: .)");
+  cmd->add_option("--out", o.out, "Directory of the plan (kept between runs)")->required();
+  cmd->add_option("--env", o.request.env, "Target virtual environment (its interpreter decides wheels)");
+  cmd->add_option("--python", o.request.python, "Target interpreter (default: python3 on PATH)");
+  cmd->add_option("--only", o.request.only, "Only these groups")->delimiter(',');
+  cmd->add_option("--with", o.request.with, "Also these groups")->delimiter(',');
+  cmd->add_option("--without", o.request.without, "Not these groups")->delimiter(',');
+  cmd->add_option("--extras", o.request.extras, "Extras to include")->delimiter(',');
+  cmd->add_flag("--all-extras", o.request.all_extras, "Include every extra");
+  cmd->add_option("--cache-dir", o.request.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
+  cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
+  cmd->add_option("--policy", o.policy, "Layer policy TOML (default: the built-in layers/default.toml)");
+  cmd->add_option("--max-layers", o.max_layers, "At most N layers (default: the policy's, 32)");
+  cmd->add_flag("--fresh", o.fresh, "Ignore DIR/plan.json: place every package by the policy");
+  cmd->add_option("--dockerfile", o.dockerfile,
+                  "The app's Dockerfile: also write a complete one with the layer steps after its WORKDIR");
+  cmd->add_option("--dockerfile-out", o.dockerfile_out,
+                  "Where --dockerfile's result goes (default DIR/Dockerfile)");
+  cmd->add_option("--context", o.context, "Docker build context the COPY paths are relative to (default: .)");
+  cmd->add_option("--image-env", o.image_env, "The environment inside the image (default /opt/venv)");
+  cmd->add_option("--strata-image", o.strata_image,
+                  "Run strata from this image (bind-mounted at /opt/strata) instead of strata on PATH");
+  cmd->add_option("--secret", o.secrets,
+                  "Source NAME whose credentials come as build secrets strata-<name>-username/-password");
+  return cmd;
+}
+
+int run_plan(const PlanCommandOptions& options, const Console& console) {
+  PlanConsole observer(console);
+  plan::PlanCommandReport report = plan::run_plan_command(options, observer);
+  for (const auto& line : report.lines) console.detail(line);
+  if (!report.summary.empty()) console.info(report.summary);
+  console.emit(report.json);
+  return report.exit_code;
+}
+
+}  // namespace strata::cli
