@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ class Resolver {
   fs::path file(const fs::path& path) { return dir(path.parent_path()).path / path.filename(); }
   /// Whether the parent directory of `path` exists (else neither does `path`).
   bool parent_exists(const fs::path& path) { return dir(path.parent_path()).exists; }
+  /// The existing file (not a directory) where a directory of `path` would have to be, if any.
+  std::optional<fs::path> blocked(const fs::path& path) {
+    const Dir& d = dir(path.parent_path());
+    return d.blocked.empty() ? std::nullopt : std::optional(d.blocked);
+  }
   /// `path` itself resolved.
   fs::path directory(const fs::path& path) {
     return dir(path.has_filename() ? path : path.parent_path()).path;
@@ -42,22 +48,31 @@ class Resolver {
   struct Dir {
     fs::path path;
     bool exists = false;
+    fs::path blocked;  ///< as in blocked()
   };
   const Dir& dir(const fs::path& d) {
     if (auto it = dirs_.find(d); it != dirs_.end()) return it->second;
-    Dir out{d, true};
+    Dir out{d, true, {}};
     if (d.has_relative_path()) {
       const Dir& up = dir(d.parent_path());
       out.path = up.path / d.filename();
+      out.blocked = up.blocked;
       struct stat st {};
       out.exists = up.exists && ::lstat(out.path.c_str(), &st) == 0;
+      bool directory = out.exists && S_ISDIR(st.st_mode);
       if (out.exists && S_ISLNK(st.st_mode)) {
         std::error_code ec;
         fs::path real = fs::canonical(out.path, ec);
-        if (ec)
+        if (ec) {
           out.exists = false;
-        else
+        } else {
           out.path = std::move(real);
+          directory = fs::is_directory(out.path, ec);
+        }
+      }
+      if (out.exists && !directory) {
+        out.blocked = d;
+        out.exists = false;
       }
     }
     return dirs_.emplace(d, std::move(out)).first->second;
@@ -196,6 +211,13 @@ Result<void> check_conflicts(std::span<const PreparedWheel> wheels, const env::I
           conflicts.push_back(fmt::format("{}: would overwrite {} (also written by {} in this install)", name,
                                           dest.string(), wheels[it->second.wheel].wheel_name()));
         continue;  // what is there already was checked for the first writer
+      }
+      if (auto file = resolver.blocked(dest)) {
+        conflicts.push_back(fmt::format(
+            "{}: cannot install {}: {} is not a directory (owner: {})", name, dest.string(), file->string(),
+            env::is_venv_file(target.scheme.data, *file) ? std::string("the environment (venv)")
+                                                         : owner_label(owners.of(*file))));
+        continue;
       }
       if (!resolver.parent_exists(dest)) continue;
       struct stat st {};

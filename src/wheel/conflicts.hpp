@@ -15,7 +15,8 @@ namespace strata::wheel {
 /// owner: a distribution, "the environment (venv)", "unmanaged", or another wheel of this install)
 /// when one of `wheels` would
 /// - write a file that exists and is not listed in the RECORD of the distribution it replaces,
-///   unless it is an `__init__.py` with the same content (or the bytecode of such a file);
+///   unless it is an `__init__.py` with the same content (or the bytecode of such a file), or
+///   would need a directory where such a file is; the venv's own files are never writable;
 /// - write a file another of `wheels` writes too (the same exception);
 /// - write into a `.dist-info` or `.egg-info` directory (planting metadata that claims another
 ///   distribution is installed);

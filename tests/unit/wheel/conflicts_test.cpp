@@ -128,6 +128,12 @@ TEST(CheckConflicts, AnotherDistributionsFilesAreRefusedNamingIt) {
   // Also through the other spelling of the library directory (lib64 -> lib).
   expect_refused(venv, demo({{"demo-1.0.data/platlib/six.py", "EVIL = 1\n"}}),
                  {"six.py", "owner: six 1.16.0"});
+  // A file where a directory would have to be made is one the wheel would replace too.
+  expect_refused(venv, demo({{"six.py/evil.py", "EVIL = 1\n"}}),
+                 {(venv.site() / "six.py").string() + " is not a directory (owner: six 1.16.0)"});
+  expect_refused(
+      venv, demo({{"demo-1.0.data/scripts/python/x", "#!/bin/sh\n"}}),
+      {(venv.root / "bin/python").string() + " is not a directory (owner: the environment (venv))"});
   EXPECT_EQ(util::read_file(venv.site() / "six.py").value_or(""), "SIX = 1\n");
 }
 
