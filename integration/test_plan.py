@@ -110,3 +110,19 @@ def test_policy_errors_name_file_line_and_column(tmp_path):
                   check=False)
     assert proc.returncode == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_the_layers_add_up_to_the_lock(tmp_path):
+    # Every manifest installed in order (read as a lock: `install --layer` is the owners' step),
+    # then the whole lock over them: nothing left to install. Wheels come from PyPI (cached).
+    out, env = tmp_path / "layers", tmp_path / "venv"
+    report = plan(SOURCE / "examples/webapp", out)
+    files = [layer["file"] for layer in report["plan"]["layers"]]
+    assert len(files) >= 2
+    installed = set()
+    for name in files:
+        result = json.loads(strata("--json", "install", out / name, "--env", env, "--python", PYTHON).stdout)
+        installed |= {d["name"] for d in result["plan"]["decisions"] if d["action"] == "install"}
+    final = json.loads(strata("--json", "install", SOURCE / "examples/webapp", "--env", env).stdout)
+    assert {d["action"] for d in final["plan"]["decisions"]} == {"keep"}
+    assert {d["name"] for d in final["plan"]["decisions"]} == installed
