@@ -9,7 +9,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
-  python3 python3-venv python3-pip openssl
+  python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
   buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
 )
 

@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -103,6 +104,57 @@ Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const st
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+Result<LoggedExit> run_logged(const LoggedProcess& process) {
+  if (process.argv.empty()) return fail(ErrorKind::runtime, "run_logged: empty command");
+  int log = ::open(process.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0)
+    return fail(ErrorKind::runtime,
+                fmt::format("cannot open {}: {}", process.log.string(), std::strerror(errno)));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, log, 1);
+  posix_spawn_file_actions_adddup2(&actions, log, 2);
+  if (!process.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, process.cwd.c_str());
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::vector<char*> args;
+  for (const auto& a : process.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (process.env) {
+    for (const auto& e : *process.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
+  pid_t pid = 0;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), process.env ? envp.data() : environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(log);
+  if (rc != 0)
+    return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", process.argv[0], std::strerror(rc)));
+
+  LoggedExit result;
+  const auto deadline = std::chrono::steady_clock::now() + process.timeout;
+  int status = 0;
+  while (true) {
+    pid_t done = ::waitpid(pid, &status, process.timeout.count() > 0 ? WNOHANG : 0);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) break;
+    if (process.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline && !result.timed_out) {
+      result.timed_out = true;
+      ::kill(-pid, SIGKILL);
+    }
+    if (process.timeout.count() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Whatever the command left running in its group (a compiler it started) goes with it.
+  ::kill(-pid, SIGKILL);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }

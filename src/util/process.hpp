@@ -3,6 +3,9 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +23,27 @@ struct ProcessOutput {
 /// Runs argv[0] (searched on PATH when it has no slash) with argv, feeding `input` on stdin,
 /// and waits for it. Fails only when the process cannot be started.
 Result<ProcessOutput> run_process(const std::vector<std::string>& argv, const std::string& input = {});
+
+/// A long-running command whose output goes to a log file (builds).
+struct LoggedProcess {
+  std::vector<std::string> argv;  ///< argv[0] searched on PATH of this process when it has no slash
+  /// The complete environment ("NAME=value"); nullopt inherits this process's.
+  std::optional<std::vector<std::string>> env;
+  std::filesystem::path cwd;  ///< empty: this process's working directory
+  std::filesystem::path log;  ///< stdout and stderr are appended here; stdin is /dev/null
+  /// Killed (its whole process group) when it runs longer; zero: no limit.
+  std::chrono::milliseconds timeout{0};
+};
+
+/// How a LoggedProcess ended.
+struct LoggedExit {
+  int exit_code = 0;  ///< exit status, or 128 + signal number when killed by a signal
+  bool timed_out = false;
+};
+
+/// Runs `process` in a process group of its own and waits for it (or its timeout). Fails only
+/// when it cannot be started (the error names argv[0]) or the log cannot be opened.
+Result<LoggedExit> run_logged(const LoggedProcess& process);
 
 /// A running child process with a pipe to its stdin and one from its stdout; its stderr goes to
 /// /dev/null. The destructor closes stdin and waits for the process to exit.

@@ -1,6 +1,12 @@
 #include "util/process.hpp"
 
+#include <chrono>
+#include <thread>
+
 #include <gtest/gtest.h>
+
+#include "support/tempdir.hpp"
+#include "util/fs.hpp"
 
 namespace strata::util {
 namespace {
@@ -24,6 +30,38 @@ TEST(Process, LargeOutputDoesNotDeadlock) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->out.size(), 1000000u);
   EXPECT_EQ(r->err.size(), 300000u);
+}
+
+TEST(LoggedProcess, WritesOutputToTheLogWithTheGivenEnvironmentAndDirectory) {
+  testing::TempDir tmp;
+  LoggedProcess p;
+  p.argv = {"/bin/sh", "-c", "echo out $ONLY; pwd; echo err >&2; exit 4"};
+  p.env = std::vector<std::string>{"ONLY=given", "PATH=/usr/bin:/bin"};
+  p.cwd = tmp.path();
+  p.log = tmp.path() / "log.txt";
+  auto r = run_logged(p);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->exit_code, 4);
+  EXPECT_FALSE(r->timed_out);
+  auto log = read_file(p.log);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(*log, "out given\n" + tmp.path().string() + "\nerr\n");
+}
+
+TEST(LoggedProcess, TimeoutKillsTheWholeGroup) {
+  testing::TempDir tmp;
+  LoggedProcess p;
+  // The grandchild would write the marker after 2 s if it survived its parent's kill.
+  p.argv = {"/bin/sh", "-c", "(sleep 2; echo alive > " + (tmp.path() / "marker").string() + ") & sleep 30"};
+  p.log = tmp.path() / "log.txt";
+  p.timeout = std::chrono::milliseconds(300);
+  auto start = std::chrono::steady_clock::now();
+  auto r = run_logged(p);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(std::filesystem::exists(tmp.path() / "marker"));
 }
 
 TEST(Child, AnswersSeveralRequestsOverOneProcess) {
