@@ -233,6 +233,19 @@ def test_missing_compiler_says_what_to_install(sdists, index, tmp_path):
         result["error"]
 
 
+def test_missing_python_headers_say_what_to_install(sdists, index, tmp_path):
+    tree, epoch = unpack(sdists["bitarray"], tmp_path / "src")
+    cc = tmp_path / "gcc-without-python-headers"
+    # gcc as on a machine without python3-dev: the interpreter's include directory is dropped.
+    cc.write_text('#!/bin/sh\nfor a do\n  shift\n  case "$a" in -I*python3*) continue ;; esac\n'
+                  '  set -- "$@" "$a"\ndone\nexec gcc "$@"\n')
+    cc.chmod(0o755)
+    env = dict(os.environ, CC=str(cc))
+    result = build(tree, "bitarray", "2.9.2", tmp_path / "cache", index, env=env, check=False)
+    assert "bitarray 2.9.2 needs the C headers of Python 3.11.2 (Python.h) to build: on Debian, apt-get install " \
+        "build-essential python3-dev" in result["error"]
+
+
 def test_timeout_stops_the_build(index, tmp_path):
     tree = write_tree(tmp_path / "slow", {"setup.py": "import time\ntime.sleep(120)\n"})
     result = build(tree, "slow", "1.0", tmp_path / "cache", index, "--timeout", "20", check=False)
@@ -339,3 +352,16 @@ def test_no_build_isolation_uses_the_target_interpreter(sdists, tmp_path):
     assert proc.returncode == 0, result
     assert result["build_requirements"] == []
     assert not (tmp_path / "cache" / "builds" / "envs").exists()  # no build environment made
+
+
+def test_one_builder_builds_several_sources_on_threads(sdists, index, tmp_path):
+    trees = {name: unpack(sdists[name], tmp_path / name)[0] for name in ("tomli", "colorama", "docopt")}
+    proc = subprocess.run([str(DRIVER), "--python", PYTHON, "--cache", str(tmp_path / "cache"), "--tree",
+                           str(trees["tomli"]), "--name", "tomli", "--version", "2.0.1", "--index-url", index,
+                           "--also", "colorama", "0.4.6", str(trees["colorama"]),
+                           "--also", "docopt", "0.6.2", str(trees["docopt"])],
+                          capture_output=True, text=True, timeout=900)
+    results = json.loads(proc.stdout)["results"]
+    assert proc.returncode == 0, results
+    assert [r["filename"].split("-")[0] for r in results] == ["tomli", "colorama", "docopt"]
+    assert all(not r["cached"] for r in results)

@@ -561,7 +561,8 @@ Result<nlohmann::json> OneBuild::hook(const std::string& name, const fs::path& p
   call.system = &system_;
   call.tree = tree_;
   call.wheel_directory = work_ / "out";
-  call.env = build_environment(venv.empty() ? fs::path() : venv / "bin", work_,
+  // Without isolation the target's own bin/ (its cython, cmake) comes first on PATH.
+  call.env = build_environment(venv.empty() ? python.parent_path() : venv / "bin", work_,
                                source_.source_date_epoch.value_or(kDefaultSourceDateEpoch), venv,
                                options_.isolation ? fs::path() : options_.target_site);
   call.scratch = work_;

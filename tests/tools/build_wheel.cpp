@@ -4,14 +4,18 @@
 //   strata_build_wheel --python PY --cache DIR --tree DIR --name NAME [--version V]
 //                      [--source-key KEY] [--epoch N] [--index-url URL] [--find-links DIR]...
 //                      [--build-constraints FILE] [--no-isolation] [--target-site DIR]
-//                      [--timeout SECONDS] [--log-dir DIR] [--offline] [--jobs N --tree2 DIR]
+//                      [--timeout SECONDS] [--log-dir DIR] [--offline]
+//                      [--also NAME VERSION TREE]...
 //
 // Prints one JSON document: {"wheel", "filename", "sha256", "build_requirements", "backend",
-// "cached", "log", "duration_ms"}; on failure {"error", "kind"} and exit status 1.
+// "cached", "started", "log", "duration_ms", "details"}; on failure {"error", "kind"} and exit
+// status 1. With --also, every source is built at once on its own thread by one Builder, and
+// the document is {"results": [one of the above per source, --tree first]}.
 
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
   std::string python = "python3";
   build::BuildSource source;
   build::BuildOptions options;
+  std::vector<build::BuildSource> also;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -69,7 +74,14 @@ int main(int argc, char** argv) {
       options.log_dir = next();
     else if (arg == "--offline")
       options.fetch.offline = true;
-    else {
+    else if (arg == "--also" && i + 3 < argc) {
+      build::BuildSource extra;
+      extra.name = argv[++i];
+      extra.version = argv[++i];
+      extra.tree = argv[++i];
+      extra.source_key = "dir:" + extra.tree.string();
+      also.push_back(std::move(extra));
+    } else {
       std::fprintf(stderr, "unknown argument %s\n", arg.c_str());
       return 2;
     }
@@ -87,27 +99,37 @@ int main(int argc, char** argv) {
   curl_options.ca_file = fetch::ca_file_from_env();
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
-  Collect observer;
   build::Builder builder(options, transport, credentials);
-  auto built = builder.build(source, observer);
-  if (!built) {
-    std::cout << nlohmann::json{{"error", built.error().message},
-                                {"kind", built.error().kind == ErrorKind::usage ? "usage" : "runtime"},
-                                {"details", observer.details}}
-                     .dump()
-              << "\n";
-    return 1;
-  }
-  nlohmann::json out = {{"wheel", built->wheel.string()},
-                        {"filename", built->filename},
-                        {"sha256", built->sha256},
-                        {"build_requirements", built->build_requirements},
-                        {"backend", built->backend},
-                        {"cached", built->cached},
-                        {"started", observer.started},
-                        {"log", built->log.string()},
-                        {"duration_ms", built->duration.count()},
-                        {"details", observer.details}};
+  std::vector<build::BuildSource> sources{source};
+  sources.insert(sources.end(), also.begin(), also.end());
+  std::vector<nlohmann::json> results(sources.size());
+  auto run = [&](std::size_t i) {
+    Collect observer;
+    auto built = builder.build(sources[i], observer);
+    if (!built) {
+      results[i] = {{"error", built.error().message},
+                    {"kind", built.error().kind == ErrorKind::usage ? "usage" : "runtime"},
+                    {"details", observer.details}};
+      return;
+    }
+    results[i] = {{"wheel", built->wheel.string()},
+                  {"filename", built->filename},
+                  {"sha256", built->sha256},
+                  {"build_requirements", built->build_requirements},
+                  {"backend", built->backend},
+                  {"cached", built->cached},
+                  {"started", observer.started},
+                  {"log", built->log.string()},
+                  {"duration_ms", built->duration.count()},
+                  {"details", observer.details}};
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < sources.size(); ++i) threads.emplace_back(run, i);
+  run(0);
+  for (auto& t : threads) t.join();
+  bool failed = false;
+  for (const auto& r : results) failed = failed || r.contains("error");
+  nlohmann::json out = also.empty() ? results.front() : nlohmann::json{{"results", results}};
   std::cout << out.dump() << "\n";
-  return 0;
+  return failed ? 1 : 0;
 }
