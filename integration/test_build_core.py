@@ -365,3 +365,16 @@ def test_one_builder_builds_several_sources_on_threads(sdists, index, tmp_path):
     assert proc.returncode == 0, results
     assert [r["filename"].split("-")[0] for r in results] == ["tomli", "colorama", "docopt"]
     assert all(not r["cached"] for r in results)
+
+
+def test_corrupt_cache_entry_is_discarded_and_rebuilt(sdists, index, tmp_path):
+    tree, epoch = unpack(sdists["tomli"], tmp_path / "src")
+    cache = tmp_path / "cache"
+    first = build(tree, "tomli", "2.0.1", cache, index, epoch=epoch)
+    pathlib.Path(first["wheel"]).write_bytes(b"not a wheel")
+    again = build(tree, "tomli", "2.0.1", cache, index, epoch=epoch)
+    assert not again["cached"] and again["sha256"] == first["sha256"]
+    (pathlib.Path(again["wheel"]).parent / "meta.json").write_text("{")
+    third = build(tree, "tomli", "2.0.1", cache, index, epoch=epoch)
+    assert not third["cached"] and third["sha256"] == first["sha256"]
+    assert build(tree, "tomli", "2.0.1", cache, index, epoch=epoch)["cached"]

@@ -12,15 +12,11 @@
 
 #include "build/build.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <set>
 
 #include <fmt/format.h>
@@ -28,6 +24,7 @@
 
 #include "build/hooks.hpp"
 #include "build/requirements.hpp"
+#include "build/source.hpp"
 #include "env/env_lock.hpp"
 #include "env/installed.hpp"
 #include "env/venv.hpp"
@@ -55,12 +52,6 @@ std::string sha256_text(std::string_view text) {
   fetch::Sha256 h;
   h.update(text);
   return h.hex_digest();
-}
-
-std::string unique_suffix() {
-  static std::atomic<unsigned> counter{0};
-  std::random_device rd;
-  return fmt::format("{}-{}-{:08x}", ::getpid(), counter++, rd());
 }
 
 // The METADATA text of a wheel archive (its single top-level *.dist-info/METADATA).
@@ -291,8 +282,9 @@ std::optional<BuiltWheel> cache_lookup(const fs::path& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return std::nullopt;
   auto discard = [&]() -> std::optional<BuiltWheel> {
-    fs::path trash = dir.parent_path() / (".trash-" + unique_suffix());
-    if (::rename(dir.c_str(), trash.c_str()) == 0) fs::remove_all(trash, ec);
+    // Renamed aside first, so a reader never sees half a removed entry.
+    auto trash = make_temp_dir(dir.parent_path());
+    if (trash && ::rename(dir.c_str(), trash->c_str()) == 0) fs::remove_all(*trash, ec);
     return std::nullopt;
   };
   auto text = util::read_file(dir / "meta.json");
@@ -310,19 +302,6 @@ std::optional<BuiltWheel> cache_lookup(const fs::path& dir) {
   auto digest = fetch::sha256_file(out.wheel);
   if (!digest || *digest != out.sha256) return discard();
   return out;
-}
-
-// Moves a finished entry directory into place; another process's entry that got there first
-// is equally good.
-Result<fs::path> cache_insert(const fs::path& staged, const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir.parent_path(), ec);
-  if (::rename(staged.c_str(), dir.c_str()) != 0) {
-    fs::remove_all(staged, ec);
-    if (!fs::is_directory(dir, ec))
-      return fail(ErrorKind::runtime, fmt::format("cannot place the built wheel in {}", dir.string()));
-  }
-  return dir;
 }
 
 std::vector<std::string> tail_lines(const fs::path& log, std::size_t count) {
@@ -692,8 +671,9 @@ Result<BuiltWheel> OneBuild::run() {
 
   built.filename = wheel.filename().string();
   built.sha256 = *digest;
-  fs::path staged = paths_.wheels / (".staging-" + unique_suffix());
-  fs::create_directories(staged, ec);
+  auto made = make_temp_dir(paths_.wheels);
+  if (!made) return std::unexpected(made.error());
+  fs::path staged = *made;
   fs::rename(wheel, staged / built.filename, ec);
   if (ec) fs::copy_file(wheel, staged / built.filename, ec);
   nlohmann::json meta = {{"filename", built.filename},       {"sha256", built.sha256},
@@ -704,8 +684,13 @@ Result<BuiltWheel> OneBuild::run() {
           util::write_file_atomic(staged / "meta.json", meta.dump(2) + "\n", util::Durability::process_crash);
       !ok)
     return std::unexpected(ok.error());
-  auto placed = cache_insert(staged, entry);
-  if (!placed) return std::unexpected(placed.error());
+  fs::create_directories(entry.parent_path(), ec);
+  if (auto placed = publish_dir(staged, entry); !placed) return std::unexpected(placed.error());
+  // What is in place is what callers get (another process's entry, if it won the rename).
+  if (auto placed = cache_lookup(entry)) {
+    built.filename = placed->filename;
+    built.sha256 = placed->sha256;
+  }
   fs::remove_all(work_, ec);
   built.wheel = entry / built.filename;
   built.log = log_;
