@@ -10,9 +10,14 @@ Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
   /wrong/<file>     the right length of the wrong bytes
   /stall/<file>     announces the full length, sends 10 bytes, then stalls
   /auth/<anything>  HTTP 401 with a Basic challenge (files and project pages)
+  /endless/<file>   the file, then zeros without end (no Content-Length; until the client hangs up)
+  /drip/<file>      announces the full length, then sends 20 bytes a second
+  /slow/<file>      announces the full length, then sends 4 KiB a second
   /json/simple/<project>/  a PEP 691 JSON project page (when the Accept header asks for it,
-                    else 406) listing that project's files with links to /ok/<file>
+                    else 406) listing that project's files (with their sizes) with links to
+                    /ok/<file>; /json-MODE/simple/<project>/ links to /MODE/<file> instead
   /count            JSON: how many requests each path received
+  /sent             JSON: how many body bytes each /endless/ path wrote before the client hung up
 A query string is ignored. Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
 """
 
@@ -30,6 +35,7 @@ PORT = int(sys.argv[1])
 ROOT = sys.argv[2]
 LIFETIME = float(sys.argv[3]) if len(sys.argv) > 3 else 300.0
 hits = Counter()
+sent = Counter()
 lock = threading.Lock()
 
 
@@ -61,8 +67,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/count":
             self._send(200, json.dumps(hits).encode(), [("Content-Type", "application/json")])
             return
-        if self.path.startswith("/json/simple/"):
-            self._json_page(self.path[len("/json/simple/"):].strip("/"))
+        if self.path == "/sent":
+            self._send(200, json.dumps(sent).encode(), [("Content-Type", "application/json")])
+            return
+        page = re.match(r"^/json(?:-(\w+))?/simple/([^/]+)/?$", self.path)
+        if page:
+            self._json_page(page.group(2), page.group(1) or "ok")
             return
         parts = self.path.split("?", 1)[0].strip("/").split("/", 1)
         if len(parts) != 2:
@@ -105,6 +115,37 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             self.close_connection = True
+        elif mode == "endless":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            chunk, written = bytes(1 << 16), 0
+            try:
+                self.wfile.write(data)
+                written = len(data)
+                with lock:
+                    sent[self.path] = written
+                while True:
+                    self.wfile.write(chunk)
+                    written += len(chunk)
+                    with lock:
+                        sent[self.path] = written
+            except OSError:
+                pass
+        elif mode in ("drip", "slow"):
+            step, pause = (20, 1.0) if mode == "drip" else (1024, 0.25)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for i in range(0, len(data), step):
+                    self.wfile.write(data[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(pause)
+            except OSError:
+                pass
         else:
             self._send(404)
 
@@ -113,7 +154,7 @@ def _normalize(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _json_page(self, project):
+def _json_page(self, project, mode):
     if "application/vnd.pypi.simple.v1+json" not in self.headers.get("Accept", ""):
         self._send(406, b"ask for application/vnd.pypi.simple.v1+json")
         return
@@ -121,9 +162,10 @@ def _json_page(self, project):
     for name in sorted(os.listdir(ROOT)):
         if name.endswith(".whl") and _normalize(name.split("-")[0]) == project:
             with open(os.path.join(ROOT, name), "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            files.append({"filename": name, "url": f"../../../ok/{name}", "hashes": {"sha256": digest}})
-    doc = {"meta": {"api-version": "1.0"}, "name": project, "files": files}
+                content = f.read()
+            files.append({"filename": name, "url": f"../../../{mode}/{name}", "size": len(content),
+                          "hashes": {"sha256": hashlib.sha256(content).hexdigest()}})
+    doc = {"meta": {"api-version": "1.1"}, "name": project, "files": files}
     self._send(200, json.dumps(doc).encode(), [("Content-Type", "application/vnd.pypi.simple.v1+json")])
 
 

@@ -130,15 +130,16 @@ def faults(servers, wheel_dir):
                           str(wheel_dir), SERVER_LIFETIME], port)
 
 
-def write_pylock(path, wheels, url_for, index="https://pypi.org/simple"):
+def write_pylock(path, wheels, url_for, index="https://pypi.org/simple", sizes=True):
     lines = ['lock-version = "1.0"', 'created-by = "strata-tests"', ""]
     for w in wheels:
+        size = f"size = {w.size}, " if sizes else ""
         lines += [
             "[[packages]]",
             f'name = "{w.name}"',
             f'version = "{w.version}"',
             f'index = "{index}"',
-            f'wheels = [{{name = "{w.filename}", url = "{url_for(w)}", size = {w.size}, '
+            f'wheels = [{{name = "{w.filename}", url = "{url_for(w)}", {size}'
             f'hashes = {{sha256 = "{w.sha256}"}}}}]',
             "",
         ]
@@ -317,6 +318,82 @@ def test_stalled_transfer_times_out(tmp_path, faults, wheels):
                   timeout=60)
     assert r.returncode == 1
     assert "timed out" in r.stderr and f"{faults}/stall/{w.filename}" in r.stderr
+
+
+def sent_bytes(faults):
+    with urllib.request.urlopen(f"{faults}/sent") as response:
+        return json.load(response)
+
+
+def test_endless_body_is_cut_at_the_locked_size(tmp_path, faults, wheels):
+    w = wheels["certifi"]
+    cache = tmp_path / "cache"
+    started = time.monotonic()
+    r = run_fetch(fault_lock(tmp_path, faults, "endless", w), cache, "--retries", "0", timeout=60)
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stderr
+    assert f"more than the expected {w.size} bytes" in r.stderr and f"/endless/{w.filename}" in r.stderr
+    assert elapsed < 30
+    assert cache_entries(cache) == []
+    assert not any((cache / "tmp").iterdir())
+    time.sleep(0.5)  # the server notices the hang-up on its next write
+    # The server could write only what the socket buffers hold before strata hung up.
+    assert sent_bytes(faults)[f"/endless/{w.filename}"] < 32 << 20
+
+
+def test_endless_body_is_cut_at_the_index_size_when_the_lock_has_none(tmp_path, faults, wheels):
+    w = wheels["idna"]
+    lock = write_pylock(tmp_path / "pylock.toml", [w], pypi_url, sizes=False)
+    r = run_fetch(lock, tmp_path / "cache", "--index-url", f"{faults}/json-endless/simple/", "--retries", "0",
+                  timeout=60)
+    assert r.returncode == 1, r.stderr
+    assert f"more than the expected {w.size} bytes" in r.stderr
+    assert cache_entries(tmp_path / "cache") == []
+
+
+def test_a_drip_is_abandoned_after_STRATA_HTTP_TIMEOUT(tmp_path, faults, wheels):
+    w = wheels["certifi"]  # its deadline is 4 s: the 2 s low-speed window ends it first
+    started = time.monotonic()
+    r = run_fetch(fault_lock(tmp_path, faults, "drip", w), tmp_path / "cache", "--retries", "0",
+                  env={"STRATA_HTTP_TIMEOUT": "2"}, timeout=60)
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stderr
+    assert "timed out" in r.stderr and "1024 bytes/sec" in r.stderr and f"/drip/{w.filename}" in r.stderr
+    assert elapsed < 15
+
+
+def test_every_transfer_has_a_deadline_that_scales_with_its_size(tmp_path, faults, wheels):
+    w = wheels["certifi"]  # about 160 KiB: 2 s + 2 s at 64 KiB/s; the server needs 40 s at 4 KiB/s
+    assert 2 * 65536 <= w.size < 3 * 65536
+    started = time.monotonic()
+    r = run_fetch(fault_lock(tmp_path, faults, "slow", w), tmp_path / "cache", "--retries", "0",
+                  env={"STRATA_HTTP_TIMEOUT": "2"}, timeout=60)
+    elapsed = time.monotonic() - started
+    assert r.returncode == 1, r.stderr
+    assert "not finished after 4 s" in r.stderr and f"/slow/{w.filename}" in r.stderr
+    assert elapsed < 15
+    # A small file at the same rate finishes within its deadline (5 s + 0 s; about 3 s needed).
+    small = wheels["six"]
+    r = run_fetch(fault_lock(tmp_path, faults, "slow", small), tmp_path / "cache2", "--retries", "0",
+                  env={"STRATA_HTTP_TIMEOUT": "5"}, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_full_disk_says_no_space_left_with_the_path(tmp_path, faults, wheels):
+    w = wheels["numpy"]  # 16 MB into a 4 MiB file system
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        r = run_fetch(fault_lock(tmp_path, faults, "ok", w), mnt / "cache", "--retries", "0", "--json", timeout=60)
+        assert r.returncode == 1, r.stderr
+        message = json.loads(r.stdout)["error"]["message"]
+        assert "no space left on device" in message and str(mnt / "cache" / "tmp") in message, message
+        assert "Failure writing output" not in message
+    finally:
+        subprocess.run(["umount", str(mnt)], check=True)
 
 
 # --- Credentials ----------------------------------------------------------------------------

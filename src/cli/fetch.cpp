@@ -74,8 +74,11 @@ CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
                   "Cache directory (default: STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)");
   cmd->add_option("--jobs", options.jobs, "Parallel downloads")->default_val(8);
   cmd->add_option("--retries", options.retries, "Retries of a failed transfer")->default_val(4);
-  cmd->add_option("--timeout", options.timeout, "Seconds a stalled transfer waits before it fails")
-      ->default_val(30);
+  cmd->add_option("--timeout", options.timeout,
+                  "Seconds a stalled transfer (below 1 KiB/s) waits before it fails; also the fixed part of "
+                  "each transfer's deadline (plus 1 s per 64 KiB)")
+      ->default_val(30)
+      ->envname("STRATA_HTTP_TIMEOUT");
   return cmd;
 }
 
@@ -110,10 +113,9 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   for (const auto& chosen : choices.chosen) requests.push_back(chosen.request);
 
   fetch::CurlGlobal curl;
-  fetch::CurlOptions curl_options;
+  fetch::CurlOptions curl_options = value_or_throw(fetch::curl_options_from_env());
   curl_options.stall_timeout = std::chrono::seconds(options.timeout);
   curl_options.user_agent = std::string("strata/") + STRATA_VERSION;
-  curl_options.ca_file = fetch::ca_file_from_env();
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
   // A live line only for a person watching: stderr is a terminal, and neither --quiet nor --json.

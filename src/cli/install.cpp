@@ -42,7 +42,9 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_option("--cache-dir", o.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
   cmd->add_flag("--dry-run", o.dry_run, "Print the plan; change nothing");
   cmd->add_flag("--no-compile", o.no_compile, "Do not byte-compile");
-  cmd->add_option("--link-mode", o.link_mode, "How files leave the cache")
+  cmd->add_option("--link-mode", o.link_mode,
+                  "How files leave the cache: auto (reflink, else hardlink, else copy), copy, reflink, or "
+                  "hardlink (the environment shares the cache's inodes: an edit shows everywhere)")
       ->check(CLI::IsMember({"auto", "copy", "hardlink", "reflink"}))
       ->default_str("auto");
   cmd->add_flag("--allow-replace", o.allow_replace, "Replace conflicting installed versions");

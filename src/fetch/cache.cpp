@@ -1,6 +1,7 @@
 #include "fetch/cache.hpp"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <array>
@@ -27,6 +28,18 @@ constexpr std::string_view kCacheTag =
 std::string random_suffix() {
   std::random_device rd;
   return fmt::format("{:08x}{:08x}", rd(), rd());
+}
+
+// A full disk is named as such (curl would only say "Failure writing output to destination"):
+// by errno, or by the file system having no block left when the error is a vaguer one.
+std::string write_failure(const fs::path& path, int err) {
+  struct statvfs fsinfo {};
+  const bool full = err == ENOSPC || err == EDQUOT ||
+                    (::statvfs(path.parent_path().c_str(), &fsinfo) == 0 && fsinfo.f_bavail == 0);
+  if (full && err != ENOSPC && err != EDQUOT)
+    return fmt::format("{}: cannot write: no space left on device ({})", path.string(), std::strerror(err));
+  if (full) return fmt::format("{}: cannot write: no space left on device", path.string());
+  return fmt::format("{}: cannot write: {}", path.string(), std::strerror(err));
 }
 
 Error io_error(const fs::path& path, std::string_view what, int err) {
@@ -86,7 +99,7 @@ bool StagingFile::write(std::string_view data) {
     ssize_t put = ::write(fd_, data.data() + done, data.size() - done);
     if (put < 0 && errno == EINTR) continue;
     if (put < 0) {
-      error_ = fmt::format("{}: cannot write: {}", path_.string(), std::strerror(errno));
+      error_ = write_failure(path_, errno);
       return false;
     }
     done += static_cast<std::size_t>(put);
@@ -108,7 +121,7 @@ Result<std::string> StagingFile::finish() {
   if (fd_ >= 0) {
     int rc = ::close(fd_);
     fd_ = -1;
-    if (rc != 0) return std::unexpected(io_error(path_, "cannot write", errno));
+    if (rc != 0) return fail(ErrorKind::runtime, write_failure(path_, errno));
   }
   return hasher_.hex_digest();
 }
@@ -143,6 +156,13 @@ std::optional<fs::path> ArtifactCache::lookup(std::string_view sha256, std::stri
     if (ec || actual != *size) return std::nullopt;
   }
   return path;
+}
+
+Result<void> ArtifactCache::discard(std::string_view sha256, std::string_view filename) const {
+  fs::path path = entry_path(sha256, filename);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    return std::unexpected(io_error(path, "cannot remove a corrupt cache entry", errno));
+  return {};
 }
 
 Result<fs::path> ArtifactCache::insert(StagingFile& file, std::string_view sha256,

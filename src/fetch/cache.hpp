@@ -4,8 +4,9 @@
 // processes (or Docker builds sharing a cache mount) at once.
 //
 // Layout: <root>/artifacts/sha256/<hex[0:2]>/<hex>/<filename>, temporaries in <root>/tmp.
-// A hit is an existing entry whose size matches the locked size when one is known; the content
-// itself is trusted by its address (it was hashed before it was renamed into place).
+// An entry was hashed before it was renamed into place, but the directory is writable by anyone who
+// can write the cache: fetch_all hashes an entry again before every use and discards it when it
+// no longer matches its address.
 
 #include <cstdint>
 #include <filesystem>
@@ -61,6 +62,9 @@ class ArtifactCache {
   /// The entry if it is present (and of the expected size, when given).
   std::optional<std::filesystem::path> lookup(std::string_view sha256, std::string_view filename,
                                               std::optional<std::uint64_t> size) const;
+  /// Removes an entry found corrupt (another size or hash than its address says), so that it is
+  /// fetched again; a missing entry is no error.
+  Result<void> discard(std::string_view sha256, std::string_view filename) const;
   /// The staging directory (same file system as the entries, so rename is atomic).
   std::filesystem::path staging_dir() const { return root_ / "tmp"; }
   /// Moves a verified staging file into place; an entry another process put there first is

@@ -1,5 +1,6 @@
 #include "fetch/curl_transport.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <curl/curl.h>
@@ -18,6 +19,20 @@ std::filesystem::path ca_file_from_env() {
   return {};
 }
 
+Result<CurlOptions> curl_options_from_env() {
+  CurlOptions options;
+  options.ca_file = ca_file_from_env();
+  if (const char* value = std::getenv("STRATA_HTTP_TIMEOUT"); value && *value) {
+    auto seconds = util::parse_uint(value);
+    if (!seconds || *seconds < 1 || *seconds > 86400)
+      return fail(
+          ErrorKind::usage,
+          fmt::format("STRATA_HTTP_TIMEOUT: \"{}\" is not a number of seconds from 1 to 86400", value));
+    options.stall_timeout = std::chrono::seconds(static_cast<long long>(*seconds));
+  }
+  return options;
+}
+
 CurlGlobal::CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
 CurlGlobal::~CurlGlobal() { curl_global_cleanup(); }
 
@@ -30,6 +45,11 @@ struct CurlTransport::Transfer {
   std::optional<std::chrono::seconds> retry_after;
   std::uint64_t body_bytes = 0;
   bool sink_refused = false;
+  std::optional<std::uint64_t> expected_size;
+  std::chrono::steady_clock::time_point started;
+  std::chrono::seconds stall_timeout{0};
+  std::uint64_t min_rate = 1;
+  std::optional<std::chrono::seconds> deadline_hit;  ///< the deadline that ended the transfer
 
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
@@ -89,6 +109,20 @@ static size_t strata_curl_write(char* data, size_t size, size_t count, void* use
   return n;
 }
 
+static int strata_curl_progress(void* user, curl_off_t dltotal, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+                                curl_off_t /*ulnow*/) {
+  auto* t = static_cast<CurlTransport::Transfer*>(user);
+  std::uint64_t size = CurlOptions::kUnknownSize;
+  if (t->expected_size)
+    size = *t->expected_size;
+  else if (dltotal > 0)
+    size = static_cast<std::uint64_t>(dltotal);
+  auto allowed = t->stall_timeout + std::chrono::seconds(static_cast<long long>(size / t->min_rate));
+  if (std::chrono::steady_clock::now() - t->started <= allowed) return 0;
+  t->deadline_hit = allowed;
+  return 1;  // aborts the transfer
+}
+
 static size_t strata_curl_header(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<CurlTransport::Transfer*>(user);
   size_t n = size * count;
@@ -131,6 +165,10 @@ void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
   auto t = std::make_unique<Transfer>();
   t->id = request.id;
   t->sink = &sink;
+  t->expected_size = request.expected_size;
+  t->started = std::chrono::steady_clock::now();
+  t->stall_timeout = options_.stall_timeout;
+  t->min_rate = std::max<std::uint64_t>(1, options_.min_rate);
   t->easy = curl_easy_init();
   CURL* e = t->easy;
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
@@ -147,7 +185,7 @@ void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 16L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
   curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
@@ -155,6 +193,9 @@ void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, strata_curl_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, strata_curl_progress);
+  curl_easy_setopt(e, CURLOPT_XFERINFODATA, t.get());
+  curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024L);
   if (request.accept_compressed) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   if (request.username) {
@@ -182,6 +223,13 @@ std::vector<HttpResponse> CurlTransport::collect() {
     r.status = t.sink_refused ? TransferStatus::aborted : classify(code);
     r.http_status = static_cast<int>(response_code(t.easy));
     if (code != CURLE_OK) r.error = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
+    if (t.sink_refused && !t.sink->refusal().empty()) r.error = t.sink->refusal();
+    if (t.deadline_hit) {
+      r.status = TransferStatus::timed_out;
+      r.error = fmt::format(
+          "not finished after {} s (STRATA_HTTP_TIMEOUT, {} s, plus one second per {} KiB of the size)",
+          t.deadline_hit->count(), t.stall_timeout.count(), t.min_rate / 1024);
+    }
     if (char* ct = nullptr; curl_easy_getinfo(t.easy, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
       r.content_type = ct;
     if (char* url = nullptr; curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "fetch/transport.hpp"
+#include "util/error.hpp"
 
 namespace strata::fetch {
 
@@ -29,13 +30,25 @@ std::filesystem::path ca_file_from_env();
 /// Transport settings.
 struct CurlOptions {
   std::chrono::seconds connect_timeout{15};
-  /// A transfer that moves fewer than 16 bytes/s for this long is abandoned (a stall).
+  /// A transfer that moves fewer than `low_speed_limit` bytes/s for this long is abandoned (a
+  /// stall, or a server dripping bytes); also the fixed part of every transfer's deadline.
   std::chrono::seconds stall_timeout{30};
+  long low_speed_limit = 1024;
+  /// Every transfer must end within stall_timeout + size / min_rate, the size being the request's
+  /// expected size, else the Content-Length, else kUnknownSize: a slow but steady server cannot
+  /// hold a build forever.
+  std::uint64_t min_rate = 64 * 1024;
+  static constexpr std::uint64_t kUnknownSize = 256ULL << 20;
   std::string user_agent = "strata";
   /// Extra CA bundle (PEM file); empty: the system's trust store.
   std::filesystem::path ca_file;
   long max_host_connections = 0;  ///< 0: no per-host cap beyond the caller's parallelism
 };
+
+/// The default options with the CA bundle (ca_file_from_env) and STRATA_HTTP_TIMEOUT (whole
+/// seconds, at least 1: the stall_timeout) from the environment; an invalid value is a usage
+/// error naming the variable.
+Result<CurlOptions> curl_options_from_env();
 
 /// Runs transfers on a curl multi handle in the calling thread.
 class CurlTransport final : public HttpTransport {

@@ -25,17 +25,33 @@ struct MemorySink final : ResponseSink {
     body.append(data);
     return true;
   }
+  std::string refusal() const override {
+    return fmt::format("the page is larger than {} MiB", kMaxPageBytes >> 20);
+  }
 };
 
+// A download into a staging file that stops at the first byte beyond the expected size: a server
+// streaming more never fills the disk.
 struct FileSink final : ResponseSink {
-  FileSink(StagingFile f, ProgressObserver& o) : file(std::move(f)), observer(o) {}
+  FileSink(StagingFile f, ProgressObserver& o, std::optional<std::uint64_t> max)
+      : file(std::move(f)), observer(o), limit(max) {}
   StagingFile file;
   ProgressObserver& observer;
+  std::optional<std::uint64_t> limit;
+  std::string refused;
   bool write(std::string_view data) override {
-    if (!file.write(data)) return false;
+    if (limit && data.size() > *limit - file.size()) {
+      refused = fmt::format("the server sent more than the expected {} bytes; cut off", *limit);
+      return false;
+    }
+    if (!file.write(data)) {
+      refused = file.error();
+      return false;
+    }
     observer.on_bytes(static_cast<std::int64_t>(data.size()));
     return true;
   }
+  std::string refusal() const override { return refused; }
 };
 
 bool is_default_index(std::string_view url) {
@@ -146,8 +162,15 @@ std::optional<FetchedArtifact> find_local(const ArtifactRequest& request, const 
     fs::path candidate = dir / request.filename;
     if (verified(candidate, "find-links file")) return place(candidate, ArtifactOrigin::find_links);
   }
-  if (auto hit = cache.lookup(request.sha256, request.filename, request.size))
-    return place(*hit, ArtifactOrigin::cache);
+  // The cache is shared and writable: its content is checked like any other local copy, and an
+  // entry that fails is removed so that it is downloaded again instead of failing every run.
+  if (auto hit = cache.lookup(request.sha256, request.filename, std::nullopt)) {
+    if (verified(*hit, "cached file")) return place(*hit, ArtifactOrigin::cache);
+    if (auto gone = cache.discard(request.sha256, request.filename); !gone)
+      local.errors.push_back(gone.error().message);
+    else
+      local.notes.push_back(fmt::format("{}: corrupt cache entry removed; fetching it again", hit->string()));
+  }
   return std::nullopt;
 }
 
@@ -214,6 +237,8 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
 
   std::vector<std::string> errors;
   std::vector<std::string> urls(requests.size());
+  std::vector<std::optional<std::uint64_t>> sizes(requests.size());  // lock, else index
+  for (std::size_t i : missing) sizes[i] = requests[i].size;
   std::vector<IndexChoice> indexes(requests.size());
 
   // Which credentials each index gets: resolved once and said once (never the secret).
@@ -321,7 +346,14 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
                                        parsed->files.size()));
           continue;
         }
+        if (file->size && requests[i].size && *file->size != *requests[i].size) {
+          errors.push_back(fmt::format("{}: {}: {} lists {} bytes, the lock {}", requests[i].package,
+                                       requests[i].filename, redact_url(page.page_url), *file->size,
+                                       *requests[i].size));
+          continue;
+        }
         urls[i] = file->url;
+        if (!sizes[i]) sizes[i] = file->size;
       }
     }
   }
@@ -350,8 +382,10 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
       const ArtifactRequest& request = requests[download.request];
       const IndexChoice& index = indexes[download.request];
       const std::string& url = urls[download.request];
+      const std::optional<std::uint64_t> size = sizes[download.request];
       TransferJob job;
       job.request.url = strip_userinfo(url);
+      job.request.expected_size = size;
       job.display_url = redact_url(url);
       std::optional<Credentials> creds;
       if (!index.index_url.empty() && url_origin(url) == url_origin(index.index_url) && !url_userinfo(url)) {
@@ -368,16 +402,17 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
       apply(job.request, creds);
       Download* d = &download;
       ProgressObserver* obs = &observer;
-      job.begin = [d, obs, staging]() -> Result<ResponseSink*> {
+      job.begin = [d, obs, staging, size]() -> Result<ResponseSink*> {
         if (d->sink) obs->on_bytes(-static_cast<std::int64_t>(d->sink->file.size()));
         d->sink.reset();
         auto file = StagingFile::create(staging);
         if (!file) return std::unexpected(file.error());
-        d->sink = std::make_unique<FileSink>(std::move(*file), *obs);
+        d->sink = std::make_unique<FileSink>(std::move(*file), *obs, size);
         return d->sink.get();
       };
       ArtifactRequest expected = request;
       expected.sha256 = util::to_lower(expected.sha256);
+      expected.size = size;
       job.finish = [d, expected, obs, &cache, &options,
                     display = job.display_url](const HttpResponse&) -> Verdict {
         StagingFile& file = d->sink->file;

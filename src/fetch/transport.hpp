@@ -20,6 +20,9 @@ struct HttpRequest {
   std::optional<std::string> username;
   std::optional<std::string> password;
   bool accept_compressed = false;  ///< ask for gzip/deflate (index pages, not wheels)
+  /// The body's size when the caller knows it (lock or index): the transfer's deadline scales
+  /// with it (see CurlOptions).
+  std::optional<std::uint64_t> expected_size;
 };
 
 /// Receives the body of a successful (2xx) response as it arrives.
@@ -28,13 +31,15 @@ class ResponseSink {
   virtual ~ResponseSink() = default;
   /// Appends body bytes; returning false aborts the transfer (e.g. a disk write failed).
   virtual bool write(std::string_view data) = 0;
+  /// Why write() returned false, naming the file or the bound ("" when it did not say).
+  virtual std::string refusal() const { return {}; }
 };
 
 /// How a transfer ended, coarse enough to decide on retries.
 enum class TransferStatus {
   ok,                ///< a complete response arrived (any HTTP status)
   connection_error,  ///< DNS, connect, TLS handshake, reset: nothing or part received
-  timed_out,         ///< stalled below the low-speed limit or hit a timeout
+  timed_out,         ///< stalled below the low-speed limit, or past its deadline
   partial,           ///< the connection closed before the announced body length
   aborted,           ///< the sink refused data
   failed,            ///< anything else (bad URL, TLS verification failure, …)

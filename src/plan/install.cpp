@@ -323,15 +323,18 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
         target.interpreter.executable, static_cast<unsigned>(std::min<std::size_t>(
                                            std::max(1u, std::thread::hardware_concurrency()), todo.size()))));
   const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
+  const auto limits = value_or_throw(wheel::archive_limits_from_env());
   auto prepare = [&](const fetch::FetchedArtifact& file, const Decision& d) -> Result<wheel::PreparedWheel> {
     wheel::WheelInstallOptions wheel_options;
     wheel_options.compile = compiler != nullptr;
     wheel_options.compiler = compiler.get();
     wheel_options.link_mode = link_mode;
     wheel_options.expected = wheel::ExpectedIdentity{d.name, d.version.str()};
+    wheel_options.limits = limits;
     auto unpacked =
         wheel::unpack_to_cache(file.path, file.sha256, plan.cache_root / "unpacked", wheel_options.limits);
     if (!unpacked) return std::unexpected(unpacked.error());
+    const fs::path unpacked_dir = unpacked->dir;
     wheel_options.unpacked = std::move(*unpacked);
     wheel::InstallTarget install_target{.scheme = target.scheme,
                                         .python = target.interpreter.executable,
@@ -342,7 +345,10 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     if (d.action == Action::replace &&
         (inside(d.installed_path, target.scheme.purelib) || inside(d.installed_path, target.scheme.platlib)))
       install_target.replacing = d.installed_path;
-    return wheel::prepare_wheel(file.path, install_target, std::move(wheel_options));
+    auto prepared = wheel::prepare_wheel(file.path, install_target, std::move(wheel_options));
+    // A refused wheel (RECORD, metadata) leaves nothing in the cache for the next run to trust.
+    if (!prepared) wheel::discard_unpacked(unpacked_dir);
+    return prepared;
   };
   std::vector<fetch::ArtifactRequest> requests;
   for (const auto* d : todo) requests.push_back(plan.wheel(d->name).request);
@@ -351,7 +357,7 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
       todo, [&](const Decision& d) { return plan.wheel(d.name).request.sha256; }, prepare);
   PipelineObserver pipeline(observer, pool);
   fetch::CurlGlobal curl;
-  fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
+  fetch::CurlTransport transport(curl, value_or_throw(fetch::curl_options_from_env()));
   fetch::CredentialResolver credentials(fetch::process_env());
   staged.fetched = value_or_throw(
       fetch::fetch_all(requests, fetch_options(options, plan.cache_root), transport, credentials, pipeline));

@@ -4,9 +4,13 @@
 #include <archive_entry.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "util/strings.hpp"
 
 namespace strata::wheel {
 
@@ -18,8 +22,9 @@ struct ArchiveReader::State {
   }
 };
 
-ArchiveReader::ArchiveReader(std::unique_ptr<State> state, std::filesystem::path wheel, ArchiveLimits limits)
-    : state_(std::move(state)), wheel_(std::move(wheel)), limits_(limits) {}
+ArchiveReader::ArchiveReader(std::unique_ptr<State> state, std::filesystem::path wheel, ArchiveLimits limits,
+                             std::uint64_t total_bound)
+    : state_(std::move(state)), wheel_(std::move(wheel)), limits_(limits), total_bound_(total_bound) {}
 ArchiveReader::~ArchiveReader() = default;
 ArchiveReader::ArchiveReader(ArchiveReader&&) noexcept = default;
 ArchiveReader& ArchiveReader::operator=(ArchiveReader&&) noexcept = default;
@@ -30,7 +35,9 @@ Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, co
   state->a = archive_read_new();
   if (state->a == nullptr)
     return fail(ErrorKind::runtime, fmt::format("{}: cannot allocate reader", wheel.string()));
-  archive_read_support_format_zip(state->a);
+  // The seekable reader lists a zip's entries from the central directory (as zipfile and pip do);
+  // the streaming one would also accept an archive whose end was cut off.
+  archive_read_support_format_zip_seekable(state->a);
   if (format == ArchiveFormat::source) {
     archive_read_support_format_tar(state->a);
     archive_read_support_format_gnutar(state->a);
@@ -40,10 +47,38 @@ Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, co
     state->skip_dot = true;
   }
   if (archive_read_open_filename(state->a, wheel.c_str(), 1 << 16) != ARCHIVE_OK)
-    return fail(ErrorKind::runtime, fmt::format("{}: cannot open as a {} archive: {}", wheel.string(),
-                                                format == ArchiveFormat::zip ? "zip" : "tar or zip",
-                                                archive_error_string(state->a)));
-  return ArchiveReader(std::move(state), wheel, limits);
+    return fail(
+        ErrorKind::runtime,
+        fmt::format("{}: cannot open as a {} archive: {}", wheel.string(),
+                    format == ArchiveFormat::zip ? "zip (truncated, or no central directory)" : "tar or zip",
+                    archive_error_string(state->a)));
+  std::error_code ec;
+  const std::uint64_t file_size = std::filesystem::file_size(wheel, ec);
+  std::uint64_t bound = limits.max_total_size;
+  if (limits.max_ratio != 0 && !ec && file_size <= bound / limits.max_ratio)
+    bound = std::min(bound, std::max(limits.ratio_floor, file_size * limits.max_ratio));
+  return ArchiveReader(std::move(state), wheel, limits, bound);
+}
+
+std::string ArchiveReader::total_bound_reason() const {
+  if (total_bound_ == limits_.max_total_size)
+    return fmt::format("the total limit of {} bytes", limits_.max_total_size);
+  return fmt::format(
+      "{} bytes, {} times the archive's size (a zip bomb? STRATA_MAX_UNPACK_RATIO raises the bound)",
+      total_bound_, limits_.max_ratio);
+}
+
+Result<ArchiveLimits> archive_limits_from_env() {
+  ArchiveLimits limits;
+  const char* value = std::getenv("STRATA_MAX_UNPACK_RATIO");
+  if (value == nullptr || *value == '\0') return limits;
+  auto ratio = util::parse_uint(value);
+  if (!ratio)
+    return fail(
+        ErrorKind::usage,
+        fmt::format("STRATA_MAX_UNPACK_RATIO: \"{}\" is not a whole number (0 lifts the bound)", value));
+  limits.max_ratio = *ratio;
+  return limits;
 }
 
 std::optional<std::string> check_member_path(std::string_view raw, std::string& normalized) {
@@ -103,11 +138,16 @@ Result<std::optional<ArchiveEntry>> ArchiveReader::next() {
   if (!out.directory && raw.back() == '/') out.directory = true;
   out.executable = (archive_entry_perm(entry) & 0111) != 0;
   if (archive_entry_mtime_is_set(entry) != 0) out.mtime = archive_entry_mtime(entry);
+  declared_size_.reset();
   if (!out.directory && archive_entry_size_is_set(entry) != 0) {
     auto declared = archive_entry_size(entry);
     if (declared < 0 || static_cast<std::uint64_t>(declared) > limits_.max_entry_size)
       return refuse(fmt::format("declared size {} bytes exceeds the per-entry limit of {} bytes", declared,
                                 limits_.max_entry_size));
+    declared_size_ = static_cast<std::uint64_t>(declared);
+    declared_total_ += *declared_size_;
+    if (declared_total_ > total_bound_)
+      return refuse(fmt::format("the archive declares more than {}", total_bound_reason()));
   }
   // A file may not share its path with another file or a directory, in either order.
   if (out.directory) {
@@ -147,20 +187,27 @@ Result<void> ArchiveReader::read(const std::function<Result<void>(std::string_vi
                   fmt::format("{}: refusing entry \"{}\": non-contiguous data", name(), current_));
     entry_total += size;
     total_ += size;
+    // Checked before the block reaches the sink: at most one block is inflated beyond a bound.
+    if (declared_size_ && entry_total > *declared_size_)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: refusing entry \"{}\": it inflates beyond its declared size of {} bytes",
+                              name(), current_, *declared_size_));
     if (entry_total > limits_.max_entry_size)
       return fail(ErrorKind::runtime,
                   fmt::format("{}: refusing entry \"{}\": it expands beyond the per-entry limit of {} bytes",
                               name(), current_, limits_.max_entry_size));
-    if (total_ > limits_.max_total_size)
-      return fail(
-          ErrorKind::runtime,
-          fmt::format("{}: refusing entry \"{}\": the archive expands beyond the total limit of {} bytes",
-                      name(), current_, limits_.max_total_size));
+    if (total_ > total_bound_)
+      return fail(ErrorKind::runtime, fmt::format("{}: refusing entry \"{}\": the archive expands beyond {}",
+                                                  name(), current_, total_bound_reason()));
     if (size > 0) {
       auto ok = sink(std::string_view(static_cast<const char*>(buf), size));
       if (!ok) return ok;
     }
   }
+  if (declared_size_ && entry_total != *declared_size_)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: refusing entry \"{}\": it inflates to {} bytes, not its declared {}", name(),
+                            current_, entry_total, *declared_size_));
   return {};
 }
 

@@ -21,6 +21,7 @@
 #include "util/strings.hpp"
 #include "wheel/bytecode.hpp"
 #include "wheel/conflicts.hpp"
+#include "wheel/metadata.hpp"
 #include "wheel/record.hpp"
 #include "wheel/scripts.hpp"
 #include "wheel/unpack.hpp"
@@ -113,21 +114,6 @@ std::pair<std::string, std::uint64_t> hash_file(const fs::path& path, std::strin
   if (!content) return {"", 0};
   h.update(*content);
   return {h.finish(), content->size()};
-}
-
-// Email-header style metadata (WHEEL, METADATA): the first value of each key, headers only.
-std::map<std::string, std::string> parse_headers(std::string_view content) {
-  std::map<std::string, std::string> out;
-  for (auto line : util::split(content, '\n')) {
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;  // end of headers
-    if (line.front() == ' ' || line.front() == '\t') continue;
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string key = util::to_lower(util::trim(line.substr(0, colon)));
-    out.emplace(key, std::string(util::trim(line.substr(colon + 1))));
-  }
-  return out;
 }
 
 bool is_within(const fs::path& path, const fs::path& root) {
@@ -526,15 +512,21 @@ Result<void> Installer::verify_record() {
   if (!record_text) return refuse(fmt::format("missing {}", record_entry));
   auto rows = parse_record(*record_text, wheel_name_ + ":" + record_entry);
   if (!rows) return std::unexpected(rows.error());
+  auto is_record = [&](std::string_view entry) {
+    return entry == record_entry || entry == record_entry + ".jws" || entry == record_entry + ".p7s";
+  };
   std::map<std::string, const RecordRow*> by_path;
+  std::set<std::string> in_wheel;
+  for (const auto& f : files_) in_wheel.insert(f.entry);
   for (const auto& row : *rows) {
+    // Every row names a file of the wheel; RECORD and its signature files may be listed either way.
     std::string normalized;
-    if (check_member_path(row.path, normalized)) continue;  // cannot name a member; unused
+    if (check_member_path(row.path, normalized) || (!in_wheel.contains(normalized) && !is_record(normalized)))
+      return refuse(fmt::format("{} lists \"{}\", which is not a file in the wheel", record_entry, row.path));
     by_path[normalized] = &row;
   }
   for (auto& f : files_) {
-    if (f.entry == record_entry || f.entry == record_entry + ".jws" || f.entry == record_entry + ".p7s")
-      continue;
+    if (is_record(f.entry)) continue;
     auto it = by_path.find(f.entry);
     if (it == by_path.end()) return refuse(fmt::format("entry \"{}\" is not listed in RECORD", f.entry));
     const RecordRow& row = *it->second;

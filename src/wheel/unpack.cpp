@@ -22,16 +22,23 @@ namespace strata::wheel {
 namespace fs = std::filesystem;
 namespace {
 
+constexpr int kManifestFormat = 2;
+
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
 Result<UnpackedWheel> load_manifest(const fs::path& dir) {
   auto text = util::read_file(dir / "manifest.json");
   if (!text) return std::unexpected(text.error());
   try {
     auto doc = nlohmann::json::parse(*text);
-    if (doc.at("format").get<int>() != 1) throw std::runtime_error("unknown format");
+    if (doc.at("format").get<int>() != kManifestFormat) throw std::runtime_error("unknown format");
     UnpackedWheel out{dir, dir / "tree", {}};
     for (const auto& e : doc.at("entries"))
       out.entries.push_back({e.at("path").get<std::string>(), e.at("hash").get<std::string>(),
-                             e.at("size").get<std::uint64_t>(), e.at("executable").get<bool>()});
+                             e.at("size").get<std::uint64_t>(), e.at("executable").get<bool>(),
+                             e.at("mtime_ns").get<std::int64_t>()});
     return out;
   } catch (const std::exception& e) {
     return fail(ErrorKind::runtime,
@@ -67,7 +74,7 @@ Result<void> extract(const fs::path& archive, const fs::path& tree, const Archiv
       return fail(ErrorKind::runtime,
                   fmt::format("{}: cannot create: {}", dest.string(), std::strerror(errno)));
     Hasher hasher;
-    UnpackedEntry u{(*entry)->path, {}, 0, (*entry)->executable};
+    UnpackedEntry u{(*entry)->path, {}, 0, (*entry)->executable, 0};
     auto ok = reader->read([&](std::string_view chunk) -> Result<void> {
       hasher.update(chunk);
       u.size += chunk.size();
@@ -81,14 +88,48 @@ Result<void> extract(const fs::path& archive, const fs::path& tree, const Archiv
       }
       return {};
     });
+    struct stat st {};
+    const bool stat_ok = ok && ::fstat(fd, &st) == 0;
     ::close(fd);
     if (!ok) return ok;
+    if (!stat_ok)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot stat: {}", dest.string(), std::strerror(errno)));
+    u.mtime_ns = mtime_ns(st);
     u.hash = hasher.finish();
     entries.push_back(std::move(u));
   }
 }
 
 }  // namespace
+
+Result<void> check_seal(const UnpackedWheel& unpacked) {
+  for (const auto& e : unpacked.entries) {
+    const fs::path path = unpacked.tree / e.path;
+    struct stat st {};
+    auto broken = [&](std::string_view why) {
+      return fail(ErrorKind::runtime, fmt::format("{}: {}", path.string(), why));
+    };
+    if (::lstat(path.c_str(), &st) != 0) return broken(std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return broken("no longer a regular file");
+    if (static_cast<std::uint64_t>(st.st_size) != e.size)
+      return broken(fmt::format("{} bytes instead of {}", st.st_size, e.size));
+    if ((st.st_mode & 0222) != 0) return broken("made writable");
+    if (mtime_ns(st) != e.mtime_ns) return broken("modified after it was unpacked");
+  }
+  return {};
+}
+
+void discard_unpacked(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  // Renamed away first, so no other process starts reading a tree that is being removed.
+  std::random_device rd;
+  const fs::path broken = dir.parent_path() / fmt::format(".broken-{}-{:08x}", ::getpid(), rd());
+  if (::rename(dir.c_str(), broken.c_str()) != 0) return;
+  fs::permissions(broken, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(broken, ec);
+}
 
 Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sha256_hex,
                                       const fs::path& cache_dir, const ArchiveLimits& limits) {
@@ -98,15 +139,12 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
   const fs::path dir = cache_dir / std::string(sha256_hex);
   std::error_code ec;
   if (fs::exists(dir, ec)) {
+    // Torn by a power loss (the manifest is not fsynced), left incomplete, written by an older
+    // strata, or a file changed since (edited in the cache, or through a hard link from an
+    // environment): unpack again from the verified wheel.
     auto loaded = load_manifest(dir);
-    if (loaded) return loaded;
-    // Torn by a power loss (the manifest is not fsynced) or left incomplete: unpack again.
-    std::random_device rd;
-    const fs::path broken = cache_dir / fmt::format(".broken-{}-{:08x}", ::getpid(), rd());
-    if (::rename(dir.c_str(), broken.c_str()) == 0) {
-      fs::permissions(broken, fs::perms::owner_all, fs::perm_options::add, ec);
-      fs::remove_all(broken, ec);
-    }
+    if (loaded && check_seal(*loaded)) return loaded;
+    discard_unpacked(dir);
   }
 
   std::random_device rd;
@@ -125,10 +163,16 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
   }
   nlohmann::json list = nlohmann::json::array();
   for (const auto& e : entries)
-    list.push_back({{"path", e.path}, {"hash", e.hash}, {"size", e.size}, {"executable", e.executable}});
+    list.push_back({{"path", e.path},
+                    {"hash", e.hash},
+                    {"size", e.size},
+                    {"executable", e.executable},
+                    {"mtime_ns", e.mtime_ns}});
   std::string manifest;
   try {
-    manifest = nlohmann::json{{"format", 1}, {"wheel", wheel.filename().string()}, {"entries", list}}.dump(1);
+    manifest =
+        nlohmann::json{{"format", kManifestFormat}, {"wheel", wheel.filename().string()}, {"entries", list}}
+            .dump(1);
   } catch (const std::exception&) {
     remove_tmp();
     return fail(ErrorKind::runtime, fmt::format("{}: a member name is not valid UTF-8", wheel.string()));

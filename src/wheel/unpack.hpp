@@ -19,6 +19,7 @@ struct UnpackedEntry {
   std::string hash;  ///< "sha256=<base64url>" of the bytes
   std::uint64_t size = 0;
   bool executable = false;
+  std::int64_t mtime_ns = 0;  ///< the extracted file's mtime: part of the tree's seal
 };
 
 /// An unpacked wheel: its files under `tree`, listed (in archive order) in `entries`.
@@ -29,11 +30,23 @@ struct UnpackedWheel {
 };
 
 /// Returns the unpacked tree of `wheel` under `cache_dir/<sha256_hex>`, extracting it first when
-/// absent. Extraction goes to a temporary directory beside it and is renamed into place, so
-/// concurrent processes and interrupted runs never expose a partial tree. The archive is read
+/// absent or when its seal (see check_seal) is broken. Extraction goes to a temporary directory
+/// beside it and is renamed into place, so concurrent processes and interrupted runs never expose
+/// a partial tree. The archive is read
 /// with the same refusals and limits as an install (see ArchiveReader).
 Result<UnpackedWheel> unpack_to_cache(const std::filesystem::path& wheel, std::string_view sha256_hex,
                                       const std::filesystem::path& cache_dir, const ArchiveLimits& limits);
+
+/// Checks the tree's seal: every listed file is still a read-only regular file of its size and
+/// extraction-time mtime (a stat per file, no reading). Files are extracted read-only, so a change
+/// takes a chmod or a write through a hard link, and either moves the mtime or the mode: what the
+/// seal catches. It guards against accidents, not against someone who can also rewrite the manifest.
+/// The error names the first file that differs.
+Result<void> check_seal(const UnpackedWheel& unpacked);
+
+/// Removes an unpacked directory (`UnpackedWheel::dir`) after renaming it aside; used for a tree
+/// whose seal broke and for a wheel refused after unpacking. Best effort, never fails.
+void discard_unpacked(const std::filesystem::path& dir);
 
 /// Extracts a source archive (an sdist or a `url`/`file` archive: tar, tar.gz/bz2/xz or zip) into
 /// `dest` (created), writable, with the same refusals and limits as a wheel (see ArchiveReader).

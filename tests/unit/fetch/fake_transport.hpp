@@ -71,7 +71,10 @@ class FakeTransport final : public HttpTransport {
     response.error = reply.error;
     if (reply.http_status >= 200 && reply.http_status < 300 &&
         (reply.status == TransferStatus::ok || reply.status == TransferStatus::partial)) {
-      if (!sink->write(reply.body)) response.status = TransferStatus::aborted;
+      if (!sink->write(reply.body)) {
+        response.status = TransferStatus::aborted;
+        response.error = sink->refusal();
+      }
       response.body_bytes = reply.body.size();
     }
     done.push_back(response);

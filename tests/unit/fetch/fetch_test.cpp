@@ -153,6 +153,77 @@ TEST_F(FetchTest, OfflineListsExactlyTheMissingFiles) {
   EXPECT_EQ((*only_present)[0].path, dir.path() / "links" / present.filename);
 }
 
+TEST_F(FetchTest, CachedEntryWithOtherBytesOfTheSameSizeIsDiscardedAndFetchedAgain) {
+  auto r = request("a", "a-1.0-py3-none-any.whl", "right");
+  r.url = "http://files/a-1.0-py3-none-any.whl";
+  const fs::path entry = ArtifactCache(dir.path() / "cache").entry_path(r.sha256, r.filename);
+  fs::create_directories(entry.parent_path());
+  std::ofstream(entry) << "wrong";  // same size, another (valid-looking) file
+  transport.script(r.url, {{200, TransferStatus::ok, "right"}});
+
+  auto o = options();
+  o.offline = true;
+  auto offline = fetch_all({r}, o, transport, credentials, observer);
+  ASSERT_FALSE(offline);  // never used, and gone
+  EXPECT_NE(offline.error().message.find(r.filename), std::string::npos) << offline.error().message;
+  EXPECT_FALSE(fs::exists(entry));
+  EXPECT_NE(observer.all().find("corrupt cache entry removed"), std::string::npos) << observer.all();
+
+  std::ofstream(entry) << "wrong";
+  auto fetched = fetch_all({r}, options(), transport, credentials, observer);
+  ASSERT_TRUE(fetched) << fetched.error().message;
+  EXPECT_EQ((*fetched)[0].origin, ArtifactOrigin::download);
+  EXPECT_EQ(transport.count(r.url), 1u);
+  EXPECT_EQ(*util::read_file(entry), "right");
+}
+
+TEST_F(FetchTest, ABodyLongerThanTheLockedSizeIsCutOffAndNotRetried) {
+  auto r = request("a", "a-1.0-py3-none-any.whl", "right");
+  r.url = "http://files/a-1.0-py3-none-any.whl";
+  transport.script(r.url, {{200, TransferStatus::ok, "right" + std::string(100000, 'x')}});
+  auto fetched = fetch_all({r}, options(), transport, credentials, observer);
+  ASSERT_FALSE(fetched);
+  const std::string& m = fetched.error().message;
+  EXPECT_NE(m.find("more than the expected 5 bytes"), std::string::npos) << m;
+  EXPECT_NE(m.find(r.url), std::string::npos) << m;
+  EXPECT_EQ(transport.count(r.url), 1u);
+  EXPECT_EQ(observer.bytes, 0);  // nothing of it was written
+  ASSERT_EQ(transport.requests.size(), 1u);
+  EXPECT_EQ(transport.requests[0].expected_size, 5u);  // the transport's deadline scales with it
+  std::error_code ec;
+  EXPECT_FALSE(fs::exists(dir.path() / "cache" / "artifacts", ec));
+  EXPECT_TRUE(fs::is_empty(dir.path() / "cache" / "tmp", ec));
+}
+
+TEST_F(FetchTest, TheIndexSizeBoundsADownloadWhenTheLockHasNone) {
+  auto r = request("demo", "demo-1.0-py3-none-any.whl", "right");
+  r.size.reset();  // poetry.lock has no sizes
+  transport.script(
+      "http://idx/simple/demo/",
+      {{200, TransferStatus::ok,
+        R"({"meta":{"api-version":"1.1"},"files":[{"filename":"demo-1.0-py3-none-any.whl","url":"/f/demo.whl","hashes":{},"size":5}]})",
+        "application/vnd.pypi.simple.v1+json"}});
+  transport.script("http://idx/f/demo.whl", {{200, TransferStatus::ok, "right and then some"}});
+  auto fetched = fetch_all({r}, options(), transport, credentials, observer);
+  ASSERT_FALSE(fetched);
+  EXPECT_NE(fetched.error().message.find("more than the expected 5 bytes"), std::string::npos)
+      << fetched.error().message;
+
+  // An index that contradicts the lock's size is not downloaded from.
+  FakeTransport other;
+  other.script(
+      "http://idx/simple/demo/",
+      {{200, TransferStatus::ok,
+        R"({"meta":{"api-version":"1.1"},"files":[{"filename":"demo-1.0-py3-none-any.whl","url":"/f/demo.whl","hashes":{},"size":6}]})",
+        "application/vnd.pypi.simple.v1+json"}});
+  r.size = 5;
+  fetched = fetch_all({r}, options(), other, credentials, observer);
+  ASSERT_FALSE(fetched);
+  EXPECT_NE(fetched.error().message.find("lists 6 bytes, the lock 5"), std::string::npos)
+      << fetched.error().message;
+  EXPECT_EQ(other.count("http://idx/f/demo.whl"), 0u);
+}
+
 TEST_F(FetchTest, FindLinksFileWithWrongHashIsIgnored) {
   auto r = request("a", "a-1.0-py3-none-any.whl", "right");
   r.url = "http://files/a-1.0-py3-none-any.whl";

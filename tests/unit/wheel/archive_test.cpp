@@ -1,5 +1,8 @@
 #include "wheel/archive.hpp"
 
+#include <cstdlib>
+#include <tuple>
+
 #include <gtest/gtest.h>
 
 #include "support/tempdir.hpp"
@@ -106,6 +109,115 @@ TEST(ArchiveReader, RefusesOversizedEntriesAndTotals) {
   EXPECT_NE(message.find("b.bin"), std::string::npos) << message;
 
   EXPECT_EQ(read_members({{"a.bin", big}, {"b.bin", big}}), "");
+}
+
+// Rewrites the uncompressed size the central directory declares for `name` (and the local header's,
+// when it holds one): a zip whose entry lies about its size.
+void declare_size(const std::filesystem::path& zip, std::string_view name, std::uint32_t declared) {
+  std::string bytes = *util::read_file(zip);
+  auto u16 = [&](std::size_t at) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(bytes[at])) |
+           static_cast<std::size_t>(static_cast<unsigned char>(bytes[at + 1])) << 8;
+  };
+  auto put32 = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + static_cast<std::size_t>(i)] = static_cast<char>(v >> (8 * i));
+  };
+  int patched = 0;
+  for (auto [sig, header, name_len_at, size_at] :
+       {std::tuple{std::string_view("PK\x03\x04", 4), 30u, 26u, 22u},
+        std::tuple{std::string_view("PK\x01\x02", 4), 46u, 28u, 24u}}) {
+    for (std::size_t i = bytes.find(sig); i != std::string::npos; i = bytes.find(sig, i + 4)) {
+      if (std::string_view(bytes).substr(i + header, u16(i + name_len_at)) != name) continue;
+      bool central = header == 46u;
+      if (central || bytes.substr(i + size_at, 4) != std::string(4, '\0')) put32(i + size_at, declared);
+      patched += central ? 1 : 0;
+    }
+  }
+  ASSERT_EQ(patched, 1) << "no central directory entry for " << name;
+  ASSERT_TRUE(util::write_file_atomic(zip, bytes));
+}
+
+TEST(ArchiveReader, StopsAnEntryAtItsDeclaredSize) {
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  ASSERT_TRUE(write_zip(path, {{"ok.txt", "hello"}, {"big.txt", std::string(8 << 20, 'a')}}));
+  declare_size(path, "big.txt", 1000);
+  auto reader = ArchiveReader::open(path, {});
+  ASSERT_TRUE(reader) << reader.error().message;
+  std::uint64_t received = 0;
+  std::string message;
+  while (message.empty()) {
+    auto e = reader->next();
+    ASSERT_TRUE(e) << e.error().message;
+    ASSERT_TRUE(*e) << "the lying entry was read to the end";
+    auto ok = reader->read([&](std::string_view chunk) -> Result<void> {
+      received += chunk.size();
+      return {};
+    });
+    if (!ok) message = ok.error().message;
+  }
+  EXPECT_NE(message.find("\"big.txt\": it inflates beyond its declared size of 1000 bytes"),
+            std::string::npos)
+      << message;
+  EXPECT_LE(received, 5u + 1000u);  // nothing beyond the declared size reached the sink
+
+  // Shorter than declared is refused too.
+  ASSERT_TRUE(write_zip(path, {{"small.txt", std::string(5000, 'b')}}));
+  declare_size(path, "small.txt", 6000);
+  message = read_all(path);
+  EXPECT_NE(message.find("inflates to 5000 bytes, not its declared 6000"), std::string::npos) << message;
+}
+
+TEST(ArchiveReader, RefusesAnArchiveWithoutItsEndOfCentralDirectory) {
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  ASSERT_TRUE(write_zip(path, {{"a.py", "print(1)\n"}, {"b.py", "print(2)\n"}}));
+  EXPECT_EQ(read_all(path), "");
+  std::string bytes = *util::read_file(path);
+  ASSERT_TRUE(util::write_file_atomic(path, bytes.substr(0, bytes.size() - 22)));  // the EOCD record
+  std::string message = read_all(path);
+  EXPECT_NE(message.find("t-1.0-py3-none-any.whl: cannot open as a zip archive"), std::string::npos)
+      << message;
+}
+
+TEST(ArchiveReader, BoundsTheRatioOfUnpackedToArchiveSize) {
+  ArchiveLimits limits;
+  limits.ratio_floor = 1 << 20;  // 4 MiB of zeros deflate to a few KiB: far beyond 50 times
+  std::string message = read_members({{"a.txt", "x"}, {"zeros.bin", std::string(4 << 20, '\0')}}, limits);
+  EXPECT_NE(message.find("\"zeros.bin\""), std::string::npos) << message;
+  EXPECT_NE(message.find("50 times the archive's size"), std::string::npos) << message;
+  EXPECT_NE(message.find("STRATA_MAX_UNPACK_RATIO"), std::string::npos) << message;
+
+  // Refused on the declared sizes: nothing was inflated. With lying sizes, while inflating.
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  ASSERT_TRUE(write_zip(path, {{"zeros.bin", std::string(4 << 20, '\0')}}));
+  declare_size(path, "zeros.bin", 0x7fffffff);
+  limits.max_entry_size = 0x7fffffff;
+  limits.max_total_size = 0x7fffffff;
+  limits.max_ratio = 0;  // the declared 2 GiB pass without a ratio bound
+  message = read_all(path, limits);
+  EXPECT_NE(message.find("inflates to 4194304 bytes"), std::string::npos) << message;
+  limits.max_ratio = 50;
+  message = read_all(path, limits);
+  EXPECT_NE(message.find("declares more than"), std::string::npos) << message;
+
+  // The default bound lets through what real wheels do, and small archives of any ratio.
+  EXPECT_EQ(read_members({{"zeros.bin", std::string(4 << 20, '\0')}}), "");
+}
+
+TEST(ArchiveLimits, RatioFromTheEnvironment) {
+  ::setenv("STRATA_MAX_UNPACK_RATIO", "7", 1);
+  auto limits = archive_limits_from_env();
+  ASSERT_TRUE(limits);
+  EXPECT_EQ(limits->max_ratio, 7u);
+  ::setenv("STRATA_MAX_UNPACK_RATIO", "lots", 1);
+  limits = archive_limits_from_env();
+  ASSERT_FALSE(limits);
+  EXPECT_EQ(limits.error().kind, ErrorKind::usage);
+  EXPECT_NE(limits.error().message.find("STRATA_MAX_UNPACK_RATIO"), std::string::npos);
+  ::unsetenv("STRATA_MAX_UNPACK_RATIO");
+  EXPECT_EQ(archive_limits_from_env()->max_ratio, ArchiveLimits{}.max_ratio);
 }
 
 TEST(ArchiveReader, NotAZip) {

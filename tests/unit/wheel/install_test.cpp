@@ -213,6 +213,21 @@ TEST(InstallWheel, RefusesInconsistentWheels) {
   w.extra = {{"demo/unlisted.py", "evil\n"}};
   expect_refused(w, "\"demo/unlisted.py\" is not listed in RECORD");
 
+  TestWheel absent;
+  absent.files = {{"demo/a.py", "x = 1\n"}};
+  absent.extra_record = "demo/gone.py," + TestWheel::hash("y\n") + ",2\n";
+  expect_refused(absent, "RECORD lists \"demo/gone.py\", which is not a file in the wheel");
+  absent.extra_record = "../outside.py,,\n";
+  expect_refused(absent, "RECORD lists \"../outside.py\"");
+  TestWheel signed_record;  // rows for RECORD's signature files are no error, present or not
+  signed_record.extra_record = "demo-1.0.dist-info/RECORD.jws,,\n";
+  signed_record.extra = {{"demo-1.0.dist-info/RECORD.p7s", "sig"}};
+  {
+    Env env;
+    auto installed = install_wheel(signed_record.write(env.wheels), env.target, env.options);
+    EXPECT_TRUE(installed) << installed.error().message;
+  }
+
   TestWheel mismatch;
   mismatch.dist_info_override = "other-1.0.dist-info";
   expect_refused(mismatch, "does not match the wheel's project name \"demo\"");

@@ -17,6 +17,7 @@ struct TestWheel {
   std::string wheel_version = "1.0";
   std::vector<wheel::ZipMember> files;  ///< payload (hashed into RECORD)
   std::vector<wheel::ZipMember> extra;  ///< written after RECORD, not listed in it
+  std::string extra_record;             ///< rows appended to RECORD as given
   std::string entry_points;             ///< entry_points.txt content (empty: none)
   std::string dist_info_override;       ///< dist-info directory name to use instead
 
@@ -45,7 +46,7 @@ struct TestWheel {
     for (const auto& m : members)
       if (m.kind == wheel::ZipMember::Kind::file)
         record += m.name + "," + hash(m.data) + "," + std::to_string(m.data.size()) + "\n";
-    record += di + "/RECORD,,\n";
+    record += di + "/RECORD,,\n" + extra_record;
     members.push_back({di + "/RECORD", record});
     for (const auto& m : extra) members.push_back(m);
     auto path = dir / filename();

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "support/tempdir.hpp"
@@ -50,6 +52,52 @@ TEST(Unpack, ExtractsOnceAtomically) {
   ASSERT_TRUE(second) << second.error().message;
   EXPECT_EQ(second->entries.size(), first->entries.size());
   EXPECT_EQ(second->entries[2].hash, first->entries[2].hash);
+}
+
+TEST(Unpack, AFileChangedInTheTreeBreaksTheSealAndTheTreeIsUnpackedAgain) {
+  testing::TempDir tmp;
+  auto wheel = sample().write(tmp.path());
+  const fs::path cache = tmp.path() / "unpacked";
+  auto first = unpack_to_cache(wheel, kSha, cache, {});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(check_seal(*first));
+  const fs::path file = first->tree / "demo/__init__.py";
+
+  // The same size, other bytes, mode restored: only the mtime tells.
+  fs::permissions(file, fs::perms::owner_write, fs::perm_options::add);
+  std::ofstream(file, std::ios::in | std::ios::out) << "VALUE = 2\n";  // in place, as a hard link would
+  fs::permissions(file, fs::perms::owner_write, fs::perm_options::remove);
+  auto broken = check_seal(*first);
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("demo/__init__.py: modified after it was unpacked"),
+            std::string::npos)
+      << broken.error().message;
+  auto again = unpack_to_cache(wheel, kSha, cache, {});
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*util::read_file(again->tree / "demo/__init__.py"), "VALUE = 1\n");
+  EXPECT_TRUE(check_seal(*again));
+
+  // Made writable (as through an environment's hard link): refused as well.
+  fs::permissions(again->tree / "demo/run.sh", fs::perms::owner_write, fs::perm_options::add);
+  broken = check_seal(*again);
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("made writable"), std::string::npos) << broken.error().message;
+
+  // A broken tree is never used again: without the wheel, there is nothing to unpack from.
+  fs::remove(wheel);
+  EXPECT_FALSE(unpack_to_cache(wheel, kSha, cache, {}));
+  EXPECT_FALSE(fs::exists(cache / kSha));
+  EXPECT_TRUE(fs::is_empty(cache));
+}
+
+TEST(Unpack, DiscardRemovesTheTree) {
+  testing::TempDir tmp;
+  auto wheel = sample().write(tmp.path());
+  auto unpacked = unpack_to_cache(wheel, kSha, tmp.path() / "unpacked", {});
+  ASSERT_TRUE(unpacked) << unpacked.error().message;
+  discard_unpacked(unpacked->dir);
+  EXPECT_TRUE(fs::is_empty(tmp.path() / "unpacked"));
+  discard_unpacked(unpacked->dir);  // gone already: no error
 }
 
 TEST(Unpack, RefusesHostileWheelsAndLeavesNothing) {
