@@ -1,5 +1,6 @@
-// Replays every file of fuzz/corpus/ through the fuzzer's entry point (built here with g++), so CI
-// checks that no corpus input crashes or hangs the lock readers.
+// Replays every file of fuzz/corpus/ through the fuzzer's entry point (built here with g++), then a
+// fixed number of mutations of them (fuzz/mutate.hpp, fixed seed), so CI checks that no corpus
+// input, and none of those mutants, crashes or hangs the lock readers.
 
 #include <filesystem>
 #include <string>
@@ -9,6 +10,7 @@
 #include "util/fs.hpp"
 
 #include "../../../fuzz/lock_fuzzer.cpp"
+#include "../../../fuzz/mutate.hpp"
 
 namespace {
 
@@ -25,6 +27,14 @@ TEST(LockFuzzCorpus, EveryCorpusFileRunsThroughTheReaders) {
     ++files;
   }
   EXPECT_GT(files, 0);
+}
+
+TEST(LockFuzzCorpus, BoundedMutationRun) {
+  strata::fuzz::Mutator mutator(strata::fuzz::read_corpus(STRATA_FUZZ_CORPUS_DIR), 17);
+  for (int run = 0; run < 3000; ++run) {
+    std::string input = mutator.next();
+    ASSERT_EQ(LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size()), 0);
+  }
 }
 
 }  // namespace
