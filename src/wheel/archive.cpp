@@ -47,11 +47,11 @@ Result<ArchiveReader> ArchiveReader::open(const std::filesystem::path& wheel, co
     state->skip_dot = true;
   }
   if (archive_read_open_filename(state->a, wheel.c_str(), 1 << 16) != ARCHIVE_OK)
-    return fail(
-        ErrorKind::runtime,
-        fmt::format("{}: cannot open as a {} archive: {}", wheel.string(),
-                    format == ArchiveFormat::zip ? "zip (truncated, or no central directory)" : "tar or zip",
-                    archive_error_string(state->a)));
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: cannot open as a {}: {}", wheel.string(),
+                            format == ArchiveFormat::zip ? "zip archive (truncated, or no central directory)"
+                                                         : "tar or zip archive",
+                            archive_error_string(state->a)));
   std::error_code ec;
   const std::uint64_t file_size = std::filesystem::file_size(wheel, ec);
   std::uint64_t bound = limits.max_total_size;
