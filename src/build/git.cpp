@@ -5,9 +5,9 @@
 
 #include <fmt/format.h>
 
-#include "fetch/url.hpp"
 #include "util/process.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::build {
 namespace fs = std::filesystem;
@@ -57,7 +57,7 @@ Result<void> git_ok(const std::vector<std::string>& argv, std::string_view what)
 }  // namespace
 
 Result<std::vector<RemoteRef>> GitCli::list_refs(const std::string& url) {
-  const std::string what = fetch::redact_url(url);
+  const std::string what = util::redact_url(url);
   auto out = run_git(git_command({"ls-remote", "--", url}), what);
   if (!out) return std::unexpected(out.error());
   if (out->exit_code != 0)
@@ -73,7 +73,7 @@ Result<std::vector<RemoteRef>> GitCli::list_refs(const std::string& url) {
 }
 
 Result<void> GitCli::checkout(const std::string& url, const std::string& commit, const fs::path& dest) {
-  const std::string what = fmt::format("{} at {}", fetch::redact_url(url), commit);
+  const std::string what = fmt::format("{} at {}", util::redact_url(url), commit);
   const std::string dir = dest.string();
   if (auto ok = git_ok(git_command({"clone", "--quiet", "--no-checkout", "--", url, dir}), what); !ok)
     return ok;
@@ -120,7 +120,7 @@ Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const fs::pat
     return fail(ErrorKind::usage,
                 fmt::format("{}: the lock names no full commit for {} (got \"{}\"); strata installs git "
                             "sources only at an exact, locked commit",
-                            spec.package, fetch::redact_url(url), spec.commit));
+                            spec.package, util::redact_url(url), spec.commit));
   // A revision given as a (short) sha is the commit itself; a branch or tag must still point at it.
   const std::string ref = spec.reference;
   const bool is_revision =
@@ -133,7 +133,7 @@ Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const fs::pat
       return fail(ErrorKind::runtime,
                   fmt::format("{}: {} \"{}\" now points at {}, not the locked commit {}; the lock is out "
                               "of date (re-lock to take the new commit)",
-                              spec.package, fetch::redact_url(url), ref.empty() ? "HEAD" : ref, now, commit));
+                              spec.package, util::redact_url(url), ref.empty() ? "HEAD" : ref, now, commit));
   }
   const fs::path parent = cache_root / "sources" / "git";
   const fs::path dir = parent / commit;

@@ -50,6 +50,20 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_flag("--allow-replace", o.allow_replace, "Replace conflicting installed versions");
   cmd->add_flag("--locked", o.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--layer", o.layer, "Install one layer manifest written by `strata plan`");
+  cmd->add_flag("--no-build", o.no_build,
+                "Build nothing: fail (exit 3) listing the packages that need a build");
+  cmd->add_option("--only-binary", o.only_binary,
+                  "Never build NAME (comma-separated; :all: for every package)");
+  cmd->add_flag("--no-build-isolation", o.no_build_isolation,
+                "Build with the target interpreter's own packages, nothing installed for the build");
+  cmd->add_option("--no-build-isolation-package", o.no_build_isolation_packages,
+                  "Build NAME without isolation (comma-separated)");
+  cmd->add_option("--build-constraints", o.build_constraints,
+                  "Pinned, hashed requirements file for build requirements (pip-compile --generate-hashes)");
+  cmd->add_option("--build-jobs", o.build_jobs, "Builds at once (default: the cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--install-project", o.install_project, "Also build and install the project itself");
+  cmd->add_flag("--no-editable", o.no_editable, "Build editable path dependencies as ordinary wheels");
   return cmd;
 }
 
@@ -59,6 +73,8 @@ int run_install(const InstallOptions& flags, const Console& console) {
   options.with = split_list(flags.with);
   options.without = split_list(flags.without);
   options.extras = split_list(flags.extras);
+  options.only_binary = split_list(flags.only_binary);
+  options.no_build_isolation_packages = split_list(flags.no_build_isolation_packages);
 
   ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
   plan::InstallReport report = plan::run_install(options, progress);

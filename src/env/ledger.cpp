@@ -105,6 +105,11 @@ Result<Ledger> Ledger::parse(std::string_view text, std::string_view source) {
                                 key, repair_hint(source)));
       entry.installed_at = it->get<std::string>();
     }
+    if (auto it = value.find("built_from"); it != value.end() && it->is_string())
+      entry.built_from = it->get<std::string>();
+    if (auto it = value.find("build_requirements"); it != value.end() && it->is_array())
+      for (const auto& r : *it)
+        if (r.is_string()) entry.build_requirements.push_back(r.get<std::string>());
     ledger.entries_.emplace(entry.name, std::move(entry));
   }
   return ledger;
@@ -119,6 +124,10 @@ std::string Ledger::dump() const {
                              {"sha256", entry.sha256},
                              {"dist_info", entry.dist_info}};
     if (entry.installed_at) object["installed_at"] = *entry.installed_at;
+    if (entry.built_from) {
+      object["built_from"] = *entry.built_from;
+      object["build_requirements"] = entry.build_requirements;
+    }
     distributions[name] = std::move(object);
   }
   nlohmann::json document = {{"format", kFormat}, {"distributions", std::move(distributions)}};

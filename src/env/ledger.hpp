@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -30,6 +31,10 @@ struct LedgerEntry {
   std::string
       dist_info;  ///< the `.dist-info` directory (its RECORD lists the files), as the installer gives it
   std::optional<std::string> installed_at;  ///< optional, caller-supplied; omitted by default
+  /// A wheel strata built: what from ("sha256:<hex>" of the sdist, "git:<commit>", "dir:<hash>"),
+  /// and the build requirements used ("name==version"). Omitted for locked wheels.
+  std::optional<std::string> built_from;
+  std::vector<std::string> build_requirements;
 
   bool operator==(const LedgerEntry&) const = default;
 };

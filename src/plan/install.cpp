@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "build/git.hpp"
 #include "env/env_lock.hpp"
 #include "env/installed.hpp"
 #include "env/ledger.hpp"
@@ -23,7 +24,9 @@
 #include "fetch/fetch.hpp"
 #include "lock/json.hpp"
 #include "lock/model.hpp"
+#include "pep/name.hpp"
 #include "plan/artifacts.hpp"
+#include "plan/builds.hpp"
 #include "plan/decide.hpp"
 #include "plan/prepare.hpp"
 #include "util/strings.hpp"
@@ -53,6 +56,18 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
+BuildPolicy build_policy(const InstallOptions& options) {
+  BuildPolicy policy;
+  policy.allow = true;
+  policy.no_build = options.no_build;
+  for (const auto& name : options.only_binary)
+    policy.only_binary.insert(name == ":all:" ? name : pep::normalize_name(name));
+  for (const auto& dir : options.find_links) policy.find_links.emplace_back(fs::absolute(dir));
+  policy.install_project = options.install_project;
+  policy.no_editable = options.no_editable;
+  return policy;
+}
+
 PlanRequest plan_request(const InstallOptions& options) {
   return {.lock = options.lock,
           .env = options.env,
@@ -66,7 +81,8 @@ PlanRequest plan_request(const InstallOptions& options) {
           .cache_dir = options.cache_dir,
           .locked = options.locked,
           .allow_replace = options.allow_replace,
-          .overlay = true};
+          .overlay = true,
+          .build = build_policy(options)};
 }
 
 /// Creates the virtual environment of a target planned against its base interpreter.
@@ -142,6 +158,38 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
   return report;
 }
 
+/// Lists the packages this install would build (--json "builds", and a line each); with
+/// --no-build they are a problem (exit 3) instead.
+std::vector<std::string> would_build(const Plan& plan) {
+  std::vector<std::string> names;
+  for (const auto& d : plan.overlay.decisions.decisions)
+    if (const ChosenBuild* b = plan.build(d.name);
+        b && (d.action == Action::install || d.action == Action::replace))
+      names.push_back(fmt::format("{} {} ({})", d.name, b->version, to_string(b->from)));
+  return names;
+}
+
+void plan_builds(const Plan& plan, const InstallOptions& options, InstallObserver& observer,
+                 InstallReport& report) {
+  nlohmann::json builds = nlohmann::json::array();
+  std::vector<std::string> names;
+  for (const auto& d : plan.overlay.decisions.decisions) {
+    if (d.action != Action::install && d.action != Action::replace) continue;
+    const ChosenBuild* b = plan.build(d.name);
+    if (b == nullptr) continue;
+    builds.push_back({{"name", d.name},
+                      {"version", b->version},
+                      {"from", to_string(b->from)},
+                      {"source", b->source_key},
+                      {"editable", b->editable},
+                      {"project", b->project}});
+    names.push_back(fmt::format("{} {} ({})", d.name, b->version, to_string(b->from)));
+  }
+  report.json["builds"] = builds;
+  if (options.dry_run && !options.no_build)
+    for (const auto& name : names) observer.on_phase(fmt::format("Would build {}", name));
+}
+
 /// Finishes a report that stops before fetching: exit 3 with its problems, or a dry run.
 InstallReport stopped(InstallReport report, const Plan& plan, Clock::time_point started) {
   report.elapsed = since(started);
@@ -167,14 +215,17 @@ void adopt_orphans(Plan& plan) {
     if (d.action != Action::keep || !d.installed_owner.empty() || d.installer != "strata") continue;
     const auto* dist = plan.overlay.installed.find(d.name);
     if (!dist) continue;
-    const auto& chosen = plan.wheel(d.name);
-    plan.overlay.ledger.record_install({.name = d.name,
-                                        .version = dist->version,
-                                        .owner = plan.owner,
-                                        .wheel = chosen.request.filename,
-                                        .sha256 = chosen.request.sha256,
-                                        .dist_info = dist->path.string(),
-                                        .installed_at = std::nullopt});
+    const auto* build = plan.build(d.name);
+    plan.overlay.ledger.record_install(
+        {.name = d.name,
+         .version = dist->version,
+         .owner = plan.owner,
+         .wheel = build ? build->source_key : plan.wheel(d.name).request.filename,
+         .sha256 = build ? std::string() : plan.wheel(d.name).request.sha256,
+         .dist_info = dist->path.string(),
+         .installed_at = std::nullopt,
+         .built_from = build ? std::optional<std::string>(build->source_key) : std::nullopt,
+         .build_requirements = {}});
   }
 }
 
@@ -205,6 +256,16 @@ class PreparePool {
       std::lock_guard lock(mutex_);
       if (!queued_.insert(it->second).second) return;
       queue_.push({artifact.size, it->second, artifact});
+    }
+    changed_.notify_one();
+  }
+
+  /// Queues the wheel of the decision at `index` (a built wheel, not known before the build).
+  void add_at(std::size_t index, const fetch::FetchedArtifact& artifact) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!queued_.insert(index).second) return;
+      queue_.push({artifact.size, index, artifact});
     }
     changed_.notify_one();
   }
@@ -298,10 +359,29 @@ class PipelineObserver : public fetch::ProgressObserver {
   PreparePool& pool_;
 };
 
+/// Build events as phase and detail lines.
+class BuildEvents : public build::BuildObserver {
+ public:
+  explicit BuildEvents(InstallObserver& inner) : inner_(inner) {}
+  void on_build_start(const build::BuildSource& source) override {
+    std::lock_guard lock(mutex_);
+    inner_.on_phase(fmt::format("Building {} {}", source.name, source.version));
+  }
+  void on_detail(std::string_view message) override {
+    std::lock_guard lock(mutex_);
+    inner_.on_detail(message);
+  }
+
+ private:
+  InstallObserver& inner_;
+  std::mutex mutex_;
+};
+
 /// The wheels to install, fetched and prepared in staging, in decision order.
 struct Staged {
   std::vector<const Decision*> todo;
   std::vector<fetch::FetchedArtifact> fetched;
+  std::vector<std::optional<BuildOutcome>> built;  ///< per todo entry: the build that made its wheel
   std::vector<wheel::PreparedWheel> prepared;
   Clock::time_point planned, fetched_at, prepared_at;
 };
@@ -350,22 +430,87 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     if (!prepared) wheel::discard_unpacked(unpacked_dir);
     return prepared;
   };
+  // One request per wheel to install and per sdist/archive to build; git and directory sources
+  // need no download.
   std::vector<fetch::ArtifactRequest> requests;
-  for (const auto* d : todo) requests.push_back(plan.wheel(d->name).request);
-  observer.on_phase(fmt::format("Installing {} packages", requests.size()));
+  std::vector<std::size_t> request_of(todo.size(), SIZE_MAX);
+  std::vector<std::size_t> build_todo;  // todo index of each build
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    const ChosenBuild* build = plan.build(todo[i]->name);
+    if (build) build_todo.push_back(i);
+    if (build && !build->request) continue;
+    request_of[i] = requests.size();
+    requests.push_back(build ? *build->request : plan.wheel(todo[i]->name).request);
+  }
+  observer.on_phase(build_todo.empty() ? fmt::format("Installing {} packages", todo.size())
+                                       : fmt::format("Installing {} packages ({} built from source)",
+                                                     todo.size(), build_todo.size()));
   PreparePool pool(
-      todo, [&](const Decision& d) { return plan.wheel(d.name).request.sha256; }, prepare);
+      todo,
+      [&](const Decision& d) {
+        return plan.build(d.name) ? "build:" + d.name : plan.wheel(d.name).request.sha256;
+      },
+      prepare);
   PipelineObserver pipeline(observer, pool);
   fetch::CurlGlobal curl;
   fetch::CurlTransport transport(curl, value_or_throw(fetch::curl_options_from_env()));
   fetch::CredentialResolver credentials(fetch::process_env());
-  staged.fetched = value_or_throw(
-      fetch::fetch_all(requests, fetch_options(options, plan.cache_root), transport, credentials, pipeline));
-  for (const auto& f : staged.fetched) {
+  const fetch::FetchOptions fetching = fetch_options(options, plan.cache_root);
+  auto fetched = value_or_throw(fetch::fetch_all(requests, fetching, transport, credentials, pipeline));
+  staged.fetched.resize(todo.size());
+  staged.built.resize(todo.size());
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    if (request_of[i] == SIZE_MAX) continue;
+    const auto& f = fetched[request_of[i]];
     report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
-    pool.add(f);  // in case the fetch layer reported it done without the event
+    if (!plan.build(todo[i]->name)) {
+      staged.fetched[i] = f;
+      pool.add(f);  // in case the fetch layer reported it done without the event
+    }
   }
   staged.fetched_at = Clock::now();
+  if (!build_todo.empty()) {
+    std::vector<BuildJob> jobs;
+    for (std::size_t i : build_todo)
+      jobs.push_back(
+          {plan.build(todo[i]->name), request_of[i] == SIZE_MAX ? nullptr : &fetched[request_of[i]]});
+    BuildRunOptions run;
+    run.build.interpreter = target.interpreter;
+    run.build.cache_root = plan.cache_root;
+    run.build.fetch = fetching;
+    if (!options.build_constraints.empty())
+      run.build.build_constraints = fs::absolute(options.build_constraints);
+    run.no_isolation = options.no_build_isolation;
+    for (const auto& name : options.no_build_isolation_packages)
+      run.no_isolation_packages.insert(pep::normalize_name(name));
+    run.jobs = options.build_jobs;
+    for (const auto& job : jobs)
+      if (job.build->editable)
+        observer.on_warning(
+            fmt::format("{}: editable installs (PEP 660) are not supported yet; building and "
+                        "installing it as an ordinary wheel",
+                        job.build->package->name));
+    build::GitCli git;
+    BuildEvents events(observer);
+    std::mutex built_mutex;
+    auto outcomes = run_builds(jobs, run, git, transport, credentials, events,
+                               [&](std::size_t j, const BuildOutcome& outcome) {
+                                 const std::size_t i = build_todo[j];
+                                 fetch::FetchedArtifact file{.package = todo[i]->name,
+                                                             .filename = outcome.wheel.filename,
+                                                             .sha256 = outcome.wheel.sha256,
+                                                             .path = outcome.wheel.wheel,
+                                                             .size = 0,
+                                                             .origin = fetch::ArtifactOrigin::cache};
+                                 {
+                                   std::lock_guard lock(built_mutex);
+                                   staged.fetched[i] = file;
+                                   staged.built[i] = outcome;
+                                 }
+                                 pool.add_at(i, file);
+                               });
+    if (!outcomes) throw CommandError(outcomes.error());  // the pool discards what it staged
+  }
   staged.prepared = value_or_throw(pool.finish());
   staged.prepared_at = Clock::now();
   return staged;
@@ -391,21 +536,48 @@ nlohmann::json commit(Plan& plan, Staged& staged, InstallObserver& observer, Ins
       (void)ledger.save(plan.target.root);
       throw CommandError(done.error());
     }
-    ledger.record_install({.name = d.name,
-                           .version = done->version,
-                           .owner = plan.owner,
-                           .wheel = fetched.filename,
-                           .sha256 = fetched.sha256,
-                           .dist_info = done->dist_info.string(),
-                           .installed_at = std::nullopt});
+    const auto& built = staged.built[i];
+    const ChosenWheel* chosen = built ? nullptr : &plan.wheel(d.name);
+    // A built wheel is recorded under its source key (decide compares it with the next plan's).
+    ledger.record_install(
+        {.name = d.name,
+         .version = done->version,
+         .owner = plan.owner,
+         .wheel = built ? built->source_key : fetched.filename,
+         .sha256 = fetched.sha256,
+         .dist_info = done->dist_info.string(),
+         .installed_at = std::nullopt,
+         .built_from = built ? std::optional<std::string>(built->source_key) : std::nullopt,
+         .build_requirements = built ? built->wheel.build_requirements : std::vector<std::string>{}});
     (d.action == Action::replace ? report.replaced : report.installed) += 1;
-    results.push_back({{"name", d.name},
-                       {"version", done->version},
-                       {"action", to_string(d.action)},
-                       {"wheel", fetched.filename},
-                       {"origin", fetch::to_string(fetched.origin)},
-                       {"files", done->files.size()},
-                       {"compiled", done->compiled}});
+    nlohmann::json result = {
+        {"name", d.name},
+        {"version", done->version},
+        {"action", to_string(d.action)},
+        {"wheel", fetched.filename},
+        {"sha256", fetched.sha256},
+        {"origin", built ? std::string("build") : std::string(fetch::to_string(fetched.origin))},
+        {"locked", chosen == nullptr || !chosen->unlocked},
+        {"files", done->files.size()},
+        {"compiled", done->compiled}};
+    if (built) {
+      const ChosenBuild* build = plan.build(d.name);
+      result["build"] = {{"from", to_string(build->from)},
+                         {"source", built->source_key},
+                         {"build_requirements", built->wheel.build_requirements},
+                         {"backend", built->wheel.backend},
+                         {"cached", built->wheel.cached},
+                         {"duration_ms", built->wheel.duration.count()},
+                         {"editable", false},
+                         {"editable_requested", built->editable_requested}};
+      if (build->from == BuildFrom::git) result["build"]["commit"] = build->package->source.commit_id;
+      if (!built->wheel.log.empty()) result["build"]["log"] = built->wheel.log.string();
+      if (built->wheel.cached)
+        ++report.builds_cached;
+      else
+        ++report.built;
+    }
+    results.push_back(std::move(result));
     observer.on_installed(d.name, i + 1, staged.todo.size());
   }
   return results;
@@ -442,10 +614,14 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
     throw CommandError(ErrorKind::usage,
                        "install --layer: layer manifests come with `strata plan`, not in this build");
   Plan plan = prepare(plan_request(options), observer);
+  if (auto names = would_build(plan); options.no_build && !names.empty())
+    plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
+                                                names.size(), util::join(names, ", ")));
   std::optional<env::EnvLock> env_lock;
   if (plan.problems().empty() && !options.dry_run)
     env_lock.emplace(lock_environment(plan, options, observer));
   InstallReport report = planned_report(plan, options, observer);
+  plan_builds(plan, options, observer, report);
   if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
   Staged staged = fetch_and_prepare(plan, options, observer, report);
   check_conflicts(plan, staged);

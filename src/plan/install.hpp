@@ -36,6 +36,15 @@ struct InstallOptions {
   bool allow_replace = false;
   bool locked = false;  ///< a stale poetry.lock is an error, not a warning
   std::string layer;    ///< --layer: one manifest written by `strata plan` (not available yet)
+  // Builds (SPEC "Builds").
+  bool no_build = false;                                 ///< --no-build: exit 3 listing what would be built
+  std::vector<std::string> only_binary;                  ///< --only-binary NAME (":all:" for every package)
+  bool no_build_isolation = false;                       ///< --no-build-isolation
+  std::vector<std::string> no_build_isolation_packages;  ///< --no-build-isolation-package NAME
+  std::string build_constraints;                         ///< --build-constraints FILE
+  unsigned build_jobs = 0;                               ///< --build-jobs N; 0: the cores
+  bool install_project = false;                          ///< --install-project
+  bool no_editable = false;                              ///< --no-editable
 };
 
 /// What the flow tells its caller while it runs (phases, warnings, download progress).
@@ -50,6 +59,7 @@ struct InstallReport {
   int exit_code = 0;  ///< 0, or 3 when conflicts / missing wheels stopped the install
   std::size_t installed = 0, replaced = 0, kept = 0, conflicts = 0;
   std::size_t downloaded = 0;
+  std::size_t built = 0, builds_cached = 0;  ///< wheels built from source, and found built in the cache
   std::chrono::milliseconds elapsed{0};
   std::string summary;  ///< one human line, e.g. "Installed 42 packages (3 replaced, 12 kept) in 1.8s"
   std::vector<std::string> problems;  ///< human lines explaining a nonzero exit code

@@ -114,6 +114,12 @@ nlohmann::json to_json(const Target& target) {
           {"exists", target.exists}};
 }
 
+const ChosenBuild* Plan::build(std::string_view name) const {
+  for (const auto& b : choices.builds)
+    if (b.package->name == name) return &b;
+  return nullptr;
+}
+
 const ChosenWheel& Plan::wheel(std::string_view name) const {
   for (const auto& c : choices.chosen)
     if (c.package->name == name) return c;
@@ -159,10 +165,21 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   plan.selection =
       value_or_throw(lock::select(plan.lock, selection_request(request, plan.target.interpreter)));
   const TagRanking ranking(pep::supported_tags(plan.target.interpreter.tag_env));
-  plan.choices =
-      choose_wheels(plan.lock, plan.selection, ranking, fs::absolute(plan.files.lock).parent_path());
+  plan.choices = choose_wheels(plan.lock, plan.selection, ranking,
+                               fs::absolute(plan.files.lock).parent_path(), request.build);
+  for (const auto& note : plan.choices.notes) observer.on_phase(note);
   for (const auto& c : plan.choices.chosen)
     plan.selected.push_back({c.package->name, c.package->version, c.request.filename, c.request.sha256});
+  // A built package is "the same wheel" when it comes from the same source: the ledger records
+  // the source key as its wheel.
+  for (const auto& b : plan.choices.builds) {
+    auto version = pep::Version::parse(b.version);
+    if (!version) {
+      plan.choices.problems.push_back(fmt::format("{}: invalid version \"{}\"", b.package->name, b.version));
+      continue;
+    }
+    plan.selected.push_back({b.package->name, *version, b.source_key, ""});
+  }
 
   // Decide the overlay: what is installed, who owns it. A first look, without the environment
   // lock: it decides whether anything is to be written at all (writers look again once locked).

@@ -36,6 +36,7 @@ struct PlanRequest {
   bool locked = false;         ///< a stale poetry.lock is an error (exit 3), not a warning
   bool allow_replace = false;  ///< conflicts become replacements
   bool overlay = true;         ///< false: the environment is not read and nothing is decided (fetch)
+  BuildPolicy build;           ///< what to do with packages the lock has only as source
 };
 
 /// The environment strata writes into, with everything needed to install there.
@@ -77,6 +78,8 @@ struct Plan {
 
   /// The chosen wheel of a selected package (normalized name); throws for an unknown one.
   const ChosenWheel& wheel(std::string_view name) const;
+  /// The build chosen for a selected package, or nullptr when it installs a wheel.
+  const ChosenBuild* build(std::string_view name) const;
   /// Every reason the plan cannot be carried out: packages without a wheel, then conflicts.
   std::vector<std::string> problems() const;
 };

@@ -18,7 +18,9 @@ LedgerEntry entry(std::string name, std::string version, std::string owner) {
           .wheel = "pkg-" + version + "-py3-none-any.whl",
           .sha256 = std::string(64, 'a'),
           .dist_info = "lib/python3.11/site-packages/pkg-" + version + ".dist-info",
-          .installed_at = std::nullopt};
+          .installed_at = std::nullopt,
+          .built_from = std::nullopt,
+          .build_requirements = {}};
 }
 
 TEST(Ledger, MissingFileIsAnEmptyLedger) {

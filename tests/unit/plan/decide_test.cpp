@@ -45,7 +45,9 @@ env::LedgerEntry owned(std::string name, std::string version, std::string owner,
           .wheel = name + "-" + version + "-py3-none-any.whl",
           .sha256 = sha(hash),
           .dist_info = "x",
-          .installed_at = std::nullopt};
+          .installed_at = std::nullopt,
+          .built_from = std::nullopt,
+          .build_requirements = {}};
 }
 
 pep::MarkerEnvironment py311() {
