@@ -163,6 +163,7 @@ def commands(lock, run, ok, host):
         "venv": [["venv", run / "venv", "--python", PYTHON]],
         "cache dir": [["cache", "dir", "--cache-dir", cache]],
         "cache clean": [["cache", "clean", "--cache-dir", cache]],
+        "plan": [["plan", lock, "--out", run / "plan", "--python", PYTHON, "--cache-dir", cache]],
     }
 
 

@@ -59,10 +59,18 @@ std::string source_name_of(const Lock& lock, const Package& p) {
   return {};
 }
 
+/// What a manifest may keep of a URL: no userinfo, and nothing at all when its query carries a
+/// credential (a presigned or token URL): manifests are copied into images. Such an artifact is
+/// then found through its package's index at install time, by file name and hash.
+std::string storable_url(std::string_view url) {
+  std::string bare = util::without_userinfo(url);
+  return util::redact_url(bare) == bare ? bare : std::string();
+}
+
 void write_artifact(std::string& out, const Artifact& a, std::string_view prefix) {
   out += "\n[[packages.artifacts]]\n";
   opt_key(out, "name", a.filename);
-  opt_key(out, "url", util::without_userinfo(a.url));
+  opt_key(out, "url", storable_url(a.url));
   opt_key(out, "path", relocate(a.path, prefix));
   std::vector<std::string> hashes;
   for (const auto& [algo, hex] : a.hashes) hashes.push_back(fmt::format("{} = {}", algo, quote(hex)));
@@ -77,11 +85,11 @@ void write_package(std::string& out, const Lock& lock, const Package& p, std::st
   opt_key(out, "requires-python", p.requires_python);
   const Source& s = p.source;
   if (s.kind == SourceKind::index) {
-    opt_key(out, "index", util::without_userinfo(s.url));
+    opt_key(out, "index", storable_url(s.url));
     opt_key(out, "source", source_name_of(lock, p));
   } else {
     key(out, "kind", to_string(s.kind));
-    opt_key(out, "url", util::without_userinfo(s.url));
+    opt_key(out, "url", storable_url(s.url));
     opt_key(out, "path", relocate(s.path, prefix));
     opt_key(out, "vcs", s.vcs);
     opt_key(out, "requested-revision", s.requested_revision);

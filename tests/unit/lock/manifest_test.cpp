@@ -138,6 +138,17 @@ TEST(Manifest, NeverWritesUserinfo) {
   EXPECT_EQ(text.find("user"), std::string::npos);
 }
 
+TEST(Manifest, LeavesOutAUrlWhoseQueryCarriesACredential) {
+  Lock lock = pylock();
+  ASSERT_FALSE(lock.packages.empty());
+  ASSERT_FALSE(lock.packages[0].artifacts.empty());
+  lock.packages[0].artifacts[0].url = "https://files.example/attrs.whl?X-Amz-Signature=deadbeef&v=1";
+  std::string text = write_manifest(lock, "private", all(lock));
+  EXPECT_EQ(text.find("deadbeef"), std::string::npos);
+  EXPECT_EQ(text.find("files.example"), std::string::npos);
+  EXPECT_NE(text.find(lock.packages[0].artifacts[0].filename), std::string::npos);
+}
+
 TEST(Manifest, RoundTripsIntoTheLockModel) {
   Lock lock = pylock();
   std::string text = write_manifest(lock, "top", all(lock));
