@@ -33,8 +33,10 @@ struct Pipe {
   }
 };
 
-// Starts argv with its stdin, stdout and stderr on the given descriptors (stderr -1: /dev/null).
-Result<pid_t> start_process(const std::vector<std::string>& argv, int in, int out, int err) {
+// Starts argv with its stdin, stdout and stderr on the given descriptors (stderr -1: /dev/null),
+// with the environment `env` (nullptr: strata's own).
+Result<pid_t> start_process(const std::vector<std::string>& argv, int in, int out, int err,
+                            const std::vector<std::string>* env = nullptr) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in, 0);
@@ -46,8 +48,13 @@ Result<pid_t> start_process(const std::vector<std::string>& argv, int in, int ou
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;
+  if (env) {
+    for (const auto& e : *env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), env ? envp.data() : environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return fail(ErrorKind::runtime, fmt::format("cannot run {}: {}", argv[0], std::strerror(rc)));
   return pid;
@@ -159,12 +166,19 @@ Result<LoggedExit> run_logged(const LoggedProcess& process) {
   return result;
 }
 
-Result<Child> Child::spawn(const std::vector<std::string>& argv) {
+std::vector<std::string> current_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+Result<Child> Child::spawn(const std::vector<std::string>& argv,
+                           const std::optional<std::vector<std::string>>& env) {
   if (argv.empty()) return fail(ErrorKind::runtime, "Child::spawn: empty command");
   Pipe in, out;
   if (::pipe2(in.fds, O_CLOEXEC) != 0 || ::pipe2(out.fds, O_CLOEXEC) != 0)
     return fail(ErrorKind::runtime, fmt::format("cannot create pipes: {}", std::strerror(errno)));
-  auto spawned = start_process(argv, in.fds[0], out.fds[1], -1);
+  auto spawned = start_process(argv, in.fds[0], out.fds[1], -1, env ? &*env : nullptr);
   if (!spawned) return std::unexpected(spawned.error());
   const pid_t pid = *spawned;
   Child child(pid, std::exchange(in.fds[1], -1), std::exchange(out.fds[0], -1), argv[0]);

@@ -45,12 +45,17 @@ struct LoggedExit {
 /// when it cannot be started (the error names argv[0]) or the log cannot be opened.
 Result<LoggedExit> run_logged(const LoggedProcess& process);
 
+/// strata's own environment ("NAME=value" entries), to change for a child.
+std::vector<std::string> current_environment();
+
 /// A running child process with a pipe to its stdin and one from its stdout; its stderr goes to
 /// /dev/null. The destructor closes stdin and waits for the process to exit.
 class Child {
  public:
-  /// Starts argv[0] (searched on PATH when it has no slash). Fails when it cannot be started.
-  static Result<Child> spawn(const std::vector<std::string>& argv);
+  /// Starts argv[0] (searched on PATH when it has no slash) with the environment `env`
+  /// ("NAME=value" entries), or strata's own when it is nullopt. Fails when it cannot be started.
+  static Result<Child> spawn(const std::vector<std::string>& argv,
+                             const std::optional<std::vector<std::string>>& env = std::nullopt);
 
   Child(Child&& other) noexcept;
   Child& operator=(Child&& other) noexcept;

@@ -16,8 +16,27 @@ namespace {
 // (source, dfile, cfile) triples from stdin, each batch ended by an empty field, and answers each
 // job with "1" (written) or "0" (did not compile). Exits at end of input, and when orphaned, so a
 // killed strata leaves no compiler writing behind it.
+//
+// A pyc must not depend on what the worker compiled or imported before (which files went to which
+// worker, in which order), nor on the worker's hash seed. marshal writes what the interpreter's
+// state says about an object, so the script fixes that state:
+// - The one-character latin-1 strings are singletons: whether a constant such as "{" or "\xdf"
+//   is written as interned depends on whether anything interned that singleton before (a file
+//   with the identifier \xdf, sharp s). The worker interns all 256 first, as CPython 3.13 does
+//   at start-up.
+// - Before 3.11, marshal flags an interned string for back-references only when something else
+//   holds it, i.e. depending on the modules loaded so far (a coding cookie loads a codec). While
+//   a code object is dumped the worker holds its interned strings, so every one is flagged, as
+//   3.11's marshal does for all interned strings (CPython gh-78214).
+// - Before 3.11, frozenset constants are written in set order, which follows the hash seed:
+//   strata starts the workers with PYTHONHASHSEED=0 (and without -I, which would ignore it).
+// - No site (-S): .pth files of the environment being installed into do not run in the worker.
 constexpr const char* kCompileScript = R"PY(
-import importlib.util, os, py_compile, sys, warnings
+import sys
+sys.path[:] = [p for p in sys.path if p]  # -c put the working directory first
+for i in range(256):
+    sys.intern(chr(i))
+import importlib.util, marshal, os, py_compile, warnings
 warnings.filterwarnings("ignore")
 kwargs = {}
 hash_based = hasattr(py_compile, "PycInvalidationMode")
@@ -44,12 +63,41 @@ except ImportError:
     code_to_hash_pyc = None
 if not hash_based:
     code_to_hash_pyc = None
+def pinned(code):
+    return None
+if sys.version_info < (3, 11):
+    interned = frozenset(b"ZAt")  # TYPE_SHORT_ASCII_INTERNED, TYPE_ASCII_INTERNED, TYPE_INTERNED
+    code_type = type(pinned.__code__)
+    def pin_const(c, out):
+        t = type(c)
+        if t is str:
+            if marshal.dumps(c)[0] & 0x7f in interned:
+                out.append(c)
+        elif t is tuple or t is frozenset:
+            for x in c:
+                pin_const(x, out)
+        elif t is code_type:
+            pin_code(c, out)
+    def pin_code(code, out):
+        out.extend(code.co_names)  # names are always interned
+        out.extend(code.co_varnames)
+        out.extend(code.co_freevars)
+        out.extend(code.co_cellvars)
+        pin_const(code.co_name, out)
+        for c in code.co_consts:
+            pin_const(c, out)
+    def pinned(code):
+        out = []
+        pin_code(code, out)
+        return out
 made = set()
 def compile_lean(source, dfile, cfile):
     with open(source, "rb") as f:
         data = f.read()
     code = compile(data, dfile, "exec", dont_inherit=True, optimize=0)
+    pins = pinned(code)
     pyc = code_to_hash_pyc(code, source_hash(data), False)
+    del pins
     parent = os.path.dirname(cfile)
     if parent not in made:
         os.makedirs(parent, exist_ok=True)
@@ -135,11 +183,17 @@ struct Compiler::Request {
 Result<std::unique_ptr<Compiler>> Compiler::start(const std::filesystem::path& python, unsigned workers) {
   if (workers == 0) workers = std::max(1u, std::thread::hardware_concurrency());
   std::unique_ptr<Compiler> compiler(new Compiler(python));
-  const std::vector<std::string> argv = {python.string(), "-I", "-B", "-c", kCompileScript};
+  // Not -I (isolated), which ignores PYTHONHASHSEED: the same isolation by hand, no PYTHON*
+  // variable but the seed, no user or site directories.
+  const std::vector<std::string> argv = {python.string(), "-S", "-s", "-B", "-c", kCompileScript};
+  std::vector<std::string> env;
+  for (auto& e : util::current_environment())
+    if (!e.starts_with("PYTHON")) env.push_back(std::move(e));
+  env.push_back("PYTHONHASHSEED=0");
   std::vector<util::Child> children;
   for (unsigned i = 0; i < workers; ++i) {
     // Spawned from the calling thread: the workers' parent-death signal follows its lifetime.
-    auto child = util::Child::spawn(argv);
+    auto child = util::Child::spawn(argv, env);
     if (!child) return std::unexpected(child.error());
     children.push_back(std::move(*child));
   }
