@@ -275,18 +275,22 @@ std::set<std::string> extra_package_names(const Lock& lock, const std::set<std::
   return seen;
 }
 
-Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Selection selection) {
-  std::map<std::string, std::vector<std::size_t>> by_name;  // highest version first
-  for (std::size_t i = 0; i < lock.packages.size(); ++i) by_name[lock.packages[i].name].push_back(i);
-  for (auto& [name, indexes] : by_name) {
-    std::stable_sort(indexes.begin(), indexes.end(), [&](std::size_t a, std::size_t b) {
-      return lock.packages[a].version > lock.packages[b].version;
-    });
-  }
-  std::set<std::string> extra_names = extra_package_names(lock, target.extras);
-  std::map<std::size_t, std::string> why_not;  // package index -> reason, for excluded ones
+// One walk of the dependency graph from the requested groups' roots. `known` holds, per name, the
+// constraints the previous walk met: a candidate must allow them too, so that a name with several
+// locked versions gets the one every dependent allows (Poetry's installer resolves the lock's
+// packages again; the exporter's walk would keep the first match and pick two).
+struct Walk {
+  std::set<std::size_t> chosen;
   std::map<std::string, std::string> name_why_not;
+  /// Per name, every applying edge from a chosen package: (constraint, who requires it).
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> constraints;
+};
 
+Result<Walk> walk_once(const Lock& lock, const Target& target,
+                       const std::map<std::string, std::vector<std::size_t>>& by_name,
+                       const std::set<std::string>& extra_names,
+                       const std::map<std::string, std::set<std::pair<std::string, std::string>>>& known) {
+  Walk w;
   struct Edge {
     const Dependency* dependency;
     std::string parent;
@@ -297,13 +301,16 @@ Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Sel
     for (const auto& root : group.roots) {
       if (root.name == lock.project_name) continue;
       if (root.optional && !extra_names.contains(root.name)) {
-        name_why_not.emplace(root.name, "optional; no requested extra needs it");
+        w.name_why_not.emplace(root.name, "optional; no requested extra needs it");
         continue;
       }
       queue.push_back(Edge{&root, "the project"});
     }
   }
-  std::set<std::size_t> chosen;
+  auto allows = [](const std::string& text, const pep::Version& v) {
+    auto c = PoetryConstraint::parse(text);
+    return !c || c->allows(v);
+  };
   std::set<std::pair<std::size_t, std::string>> visited;  // (package, extra) processed
   while (!queue.empty()) {
     Edge edge = queue.front();
@@ -311,7 +318,7 @@ Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Sel
     const Dependency& d = *edge.dependency;
     std::string why;
     if (!dependency_applies(d, target, why)) {
-      name_why_not.emplace(d.name, fmt::format("{} (required by {})", why, edge.parent));
+      w.name_why_not.emplace(d.name, fmt::format("{} (required by {})", why, edge.parent));
       continue;
     }
     auto candidates = by_name.find(d.name);
@@ -319,27 +326,34 @@ Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Sel
       return fail(ErrorKind::usage, fmt::format("{}: \"{}\" (required by {}) is not in the lock",
                                                 lock.source_name, d.display_name, edge.parent));
     }
-    std::optional<PoetryConstraint> constraint;
-    if (!d.direct) {
-      auto c = PoetryConstraint::parse(d.constraint);
-      if (c) constraint = std::move(*c);
-    }
+    const std::string constraint = d.direct ? std::string() : d.constraint;
+    if (!constraint.empty()) w.constraints[d.name].emplace(constraint, edge.parent);
+    const auto learned = known.find(d.name);
+    auto allowed_by_all = [&](const Package& p) {
+      if (learned == known.end()) return true;
+      for (const auto& [text, parent] : learned->second)
+        if (!allows(text, p.version)) return false;
+      return true;
+    };
     std::optional<std::size_t> pick, fallback;
-    for (std::size_t index : candidates->second) {
-      const Package& p = lock.packages[index];
-      if (constraint && !constraint->allows(p.version)) continue;
-      if (!fallback) fallback = index;
-      // A version already chosen wins (one version per name), as the exporter's walk keeps it.
-      if (chosen.contains(index)) {
-        pick = index;
-        break;
+    for (bool all : {true, false}) {  // what every dependent allows; else what this edge allows
+      for (std::size_t index : candidates->second) {
+        const Package& p = lock.packages[index];
+        if (!allows(constraint, p.version) || (all && !allowed_by_all(p))) continue;
+        if (!fallback) fallback = index;
+        // A version already chosen wins (one version per name), as the exporter's walk keeps it.
+        if (w.chosen.contains(index)) {
+          pick = index;
+          break;
+        }
+        bool python_ok = true;
+        if (!p.requires_python.empty()) {
+          auto pc = PoetryConstraint::parse(p.requires_python);
+          python_ok = !pc || pc->allows_python(target.python_full, target.python_short);
+        }
+        if (python_ok && !pick) pick = index;
       }
-      bool python_ok = true;
-      if (!p.requires_python.empty()) {
-        auto pc = PoetryConstraint::parse(p.requires_python);
-        python_ok = !pc || pc->allows_python(target.python_full, target.python_short);
-      }
-      if (python_ok && !pick) pick = index;
+      if (pick || fallback) break;
     }
     if (!pick) pick = fallback;
     if (!pick) {
@@ -347,7 +361,7 @@ Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Sel
                   fmt::format("{}: no locked version of \"{}\" satisfies \"{}\" (required by {})",
                               lock.source_name, d.display_name, d.constraint, edge.parent));
     }
-    chosen.insert(*pick);
+    w.chosen.insert(*pick);
     const Package& p = lock.packages[*pick];
     std::vector<std::string> features{""};
     features.insert(features.end(), d.extras.begin(), d.extras.end());
@@ -365,11 +379,69 @@ Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Sel
     }
     for (const auto& dep : p.dependencies) {
       if (dep.optional)
-        name_why_not.emplace(
+        w.name_why_not.emplace(
             dep.name,
             fmt::format("optional dependency of {} for an extra that was not requested", p.display_name));
     }
   }
+  return w;
+}
+
+// The first name the walk chose several versions of, or whose chosen version a dependent's
+// constraint refuses: an error naming the versions and what each dependent requires.
+std::optional<std::string> inconsistency(const Lock& lock, const Walk& w) {
+  std::map<std::string, std::vector<std::size_t>> chosen_by_name;
+  for (auto index : w.chosen) chosen_by_name[lock.packages[index].name].push_back(index);
+  for (const auto& [name, indexes] : chosen_by_name) {
+    bool ok = indexes.size() == 1;
+    if (auto it = w.constraints.find(name); ok && it != w.constraints.end()) {
+      for (const auto& [text, parent] : it->second) {
+        auto c = PoetryConstraint::parse(text);
+        if (c && !c->allows(lock.packages[indexes[0]].version)) ok = false;
+      }
+    }
+    if (ok) continue;
+    std::vector<std::string> versions, wants;
+    for (const auto& p : lock.packages)
+      if (p.name == name) versions.push_back(p.version_text);
+    if (auto it = w.constraints.find(name); it != w.constraints.end())
+      for (const auto& [text, parent] : it->second)
+        wants.push_back(fmt::format("{} (required by {})", text, parent));
+    return fmt::format(
+        "{}: no locked version of \"{}\" satisfies every package that requires it: {}; the lock has {}",
+        lock.source_name, lock.packages[indexes[0]].display_name, util::join(wants, ", "),
+        util::join(versions, ", "));
+  }
+  return std::nullopt;
+}
+
+Result<Selection> select_poetry_walk(const Lock& lock, const Target& target, Selection selection) {
+  std::map<std::string, std::vector<std::size_t>> by_name;  // highest version first
+  for (std::size_t i = 0; i < lock.packages.size(); ++i) by_name[lock.packages[i].name].push_back(i);
+  for (auto& [name, indexes] : by_name) {
+    std::stable_sort(indexes.begin(), indexes.end(), [&](std::size_t a, std::size_t b) {
+      return lock.packages[a].version > lock.packages[b].version;
+    });
+  }
+  std::set<std::string> extra_names = extra_package_names(lock, target.extras);
+  // Walk again with what the last walk learned until one version per name satisfies every
+  // dependent; a lock with one version per name needs one walk.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> known;
+  std::optional<Walk> done;
+  for (int round = 0; round < 8 && !done; ++round) {
+    auto w = walk_once(lock, target, by_name, extra_names, known);
+    if (!w) return std::unexpected(w.error());
+    auto problem = inconsistency(lock, *w);
+    if (!problem) {
+      done = std::move(*w);
+    } else if (w->constraints == known || round == 7) {
+      return fail(ErrorKind::usage, *problem);
+    } else {
+      known = std::move(w->constraints);
+    }
+  }
+  const std::set<std::size_t>& chosen = done->chosen;
+  const auto& name_why_not = done->name_why_not;
   std::set<std::string> chosen_names;
   for (auto index : chosen) chosen_names.insert(lock.packages[index].name);
   for (std::size_t i = 0; i < lock.packages.size(); ++i) {
@@ -407,9 +479,7 @@ Result<Selection> select_poetry_category(const Lock& lock, const Target& target,
   return selection;
 }
 
-}  // namespace
-
-Result<Selection> select(const Lock& lock, const SelectionRequest& request) {
+Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) {
   auto target = make_target(lock, request);
   if (!target) return std::unexpected(target.error());
   if (auto ok = check_requires_python(lock, *target); !ok) return std::unexpected(ok.error());
@@ -425,6 +495,23 @@ Result<Selection> select(const Lock& lock, const SelectionRequest& request) {
   if (lock.groups_and_markers) return select_poetry_groups(lock, *target, std::move(selection));
   if (lock.has_project) return select_poetry_walk(lock, *target, std::move(selection));
   return select_poetry_category(lock, *target, std::move(selection));
+}
+
+}  // namespace
+
+Result<Selection> select(const Lock& lock, const SelectionRequest& request) {
+  auto selection = select_for(lock, request);
+  if (!selection) return selection;
+  // One distribution per name reaches an install, whatever the lock format says.
+  std::map<std::string, const Package*> seen;
+  for (const auto& p : selection->packages) {
+    auto [it, inserted] = seen.emplace(p.name, &p);
+    if (!inserted)
+      return fail(ErrorKind::usage,
+                  fmt::format("{}: two locked versions of \"{}\" are selected for this target: {} and {}",
+                              lock.source_name, p.display_name, it->second->version_text, p.version_text));
+  }
+  return selection;
 }
 
 bool is_installable(const Package& package) {

@@ -498,3 +498,112 @@ TEST(Poetry, DependencyGroupCycleIsAnError) {
 
 }  // namespace
 }  // namespace strata::lock
+
+namespace strata::lock {
+namespace {
+
+// Two locked numpy versions (as Poetry 1.8 locks them for two Python ranges): the project allows
+// both, numba (extra "jit") only the older one. Poetry's installer then installs 1.26.4 alone;
+// strata's walk used to take 2.2.1 for the project and 1.26.4 for numba, and the install hung.
+constexpr std::string_view kTwoNumpyLock = R"L([[package]]
+name = "numba"
+version = "0.59.1"
+description = ""
+optional = true
+python-versions = ">=3.9"
+files = []
+
+[package.dependencies]
+numpy = ">=1.22,<1.27"
+
+[[package]]
+name = "numpy"
+version = "1.26.4"
+description = ""
+optional = false
+python-versions = ">=3.9"
+files = []
+
+[[package]]
+name = "numpy"
+version = "2.2.1"
+description = ""
+optional = false
+python-versions = ">=3.10"
+files = []
+
+[[package]]
+name = "wants-new"
+version = "1.0"
+description = ""
+optional = true
+python-versions = "*"
+files = []
+
+[package.dependencies]
+numpy = ">=2"
+
+[extras]
+jit = ["numba"]
+new = ["wants-new"]
+
+[metadata]
+lock-version = "2.0"
+python-versions = ">=3.9,<3.14"
+content-hash = "0000000000000000000000000000000000000000000000000000000000000000"
+)L";
+
+constexpr std::string_view kTwoNumpyPyproject = R"L([tool.poetry]
+name = "app"
+version = "1"
+
+[tool.poetry.dependencies]
+python = ">=3.9,<3.14"
+numpy = ">=1.21"
+numba = {version = "0.59.1", optional = true}
+wants-new = {version = "1.0", optional = true}
+
+[tool.poetry.extras]
+jit = ["numba"]
+new = ["wants-new"]
+)L";
+
+std::map<std::string, std::string> versions(const Selection& s) {
+  std::map<std::string, std::string> out;
+  for (const auto& p : s.packages) out[p.name] = p.version_text;
+  return out;
+}
+
+TEST(Select, SeveralLockedVersionsGiveTheOneEveryDependentAllows) {
+  auto lock = read_poetry(kTwoNumpyLock, "poetry.lock", PyprojectText{kTwoNumpyPyproject, "pyproject.toml"});
+  ASSERT_TRUE(lock) << lock.error().message;
+  auto plain = select(*lock, linux311());
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(versions(*plain), (std::map<std::string, std::string>{{"numpy", "2.2.1"}}));
+  auto request = linux311();
+  request.extras = {"jit"};
+  auto jit = select(*lock, request);
+  ASSERT_TRUE(jit) << jit.error().message;
+  EXPECT_EQ(versions(*jit), (std::map<std::string, std::string>{{"numba", "0.59.1"}, {"numpy", "1.26.4"}}));
+  for (const auto& e : jit->excluded) {
+    if (e.name == "numpy") {
+      EXPECT_EQ(e.version, "2.2.1");
+    }
+  }
+}
+
+TEST(Select, SeveralLockedVersionsNoneOfWhichEveryDependentAllowsIsAnErrorNamingThem) {
+  auto lock = read_poetry(kTwoNumpyLock, "poetry.lock", PyprojectText{kTwoNumpyPyproject, "pyproject.toml"});
+  ASSERT_TRUE(lock) << lock.error().message;
+  auto request = linux311();
+  request.extras = {"jit", "new"};
+  auto r = select(*lock, request);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, ErrorKind::usage);
+  for (std::string_view part : {"\"numpy\"", "1.26.4", "2.2.1", ">=1.22,<1.27 (required by numba 0.59.1)",
+                                ">=2 (required by wants-new 1.0)"})
+    EXPECT_NE(r.error().message.find(part), std::string::npos) << part << " in: " << r.error().message;
+}
+
+}  // namespace
+}  // namespace strata::lock
