@@ -157,3 +157,38 @@ def test_kill_9_at_random_points_then_rerun_matches_an_uninterrupted_install(tmp
         report = json.loads(install(env, index, cache).stdout)
         assert report["ok"] is True, attempt
         assert tree(env) == expected, f"attempt {attempt}: differs from the uninterrupted install"
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 3 MiB tmpfs (root only), unmounted at teardown: too small for the example, and another
+    file system than the cache's."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mnt], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", mnt], check=False)
+
+
+def error_of(proc):
+    assert proc.returncode == 1, proc.stderr
+    return json.loads(proc.stdout)["error"]["message"]
+
+
+def test_a_full_disk_reports_no_space_with_the_path_not_a_generic_error(tmp_path, index, small_fs):
+    message = error_of(install(small_fs / "env", index, tmp_path / "cache", check=False))
+    assert "No space left on device" in message and str(small_fs) in message, message
+    assert "never prepared" not in message and "internal error" not in message, message
+
+
+def test_links_across_file_systems_name_the_mode_that_works(tmp_path, index, small_fs):
+    cache = tmp_path / "cache"  # on another file system than small_fs
+    message = error_of(install(small_fs / "hard", index, cache, "--link-mode", "hardlink", check=False))
+    assert "cannot hard-link across file systems: use --link-mode copy" in message, message
+    message = error_of(install(small_fs / "ref", index, cache, "--link-mode", "reflink", check=False))
+    assert "cannot reflink" in message and "use --link-mode copy" in message, message
+    assert "never prepared" not in message, message

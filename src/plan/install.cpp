@@ -230,7 +230,8 @@ void adopt_orphans(Plan& plan) {
 }
 
 /// Prepares wheels on worker threads as their files arrive, largest first; finish() waits for all
-/// of them. Results are kept in the order of the decisions they belong to.
+/// of them, and never for a wheel that cannot come. Results are kept in the order of the decisions
+/// they belong to.
 class PreparePool {
  public:
   using Prepare = std::function<Result<wheel::PreparedWheel>(const fetch::FetchedArtifact&, const Decision&)>;
@@ -238,7 +239,19 @@ class PreparePool {
   PreparePool(const std::vector<const Decision*>& todo, std::function<std::string(const Decision&)> sha256_of,
               Prepare prepare)
       : todo_(todo), prepare_(std::move(prepare)), results_(todo.size()) {
-    for (std::size_t i = 0; i < todo.size(); ++i) index_of_[sha256_of(*todo[i])] = i;
+    for (std::size_t i = 0; i < todo.size(); ++i) {
+      auto [it, inserted] = index_of_.emplace(sha256_of(*todo[i]), i);
+      // Two decisions for one file (two versions of one name given one wheel): the second would
+      // never be prepared. Refuse before any work starts.
+      if (!inserted)
+        throw CommandError(
+            fail(ErrorKind::runtime,
+                 fmt::format("internal error: {} {} and {} {} are to be installed from the same "
+                             "file (sha256 {})",
+                             todo[it->second]->name, todo[it->second]->version.str(), todo[i]->name,
+                             todo[i]->version.str(), it->first))
+                .error());
+    }
     const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
     for (unsigned i = 0; i < std::min<std::size_t>(threads, todo.size()); ++i)
       threads_.emplace_back([this] { work(); });
@@ -270,18 +283,25 @@ class PreparePool {
     changed_.notify_one();
   }
 
-  /// Waits until every wheel is prepared; the first failure, if any.
+  /// Waits until every queued wheel is prepared, once every file has been added; the first real
+  /// failure, if any (a disk full, a refused wheel), never a generic one in its place. A wheel
+  /// whose file never arrived is an error naming it, not a wait.
   Result<std::vector<wheel::PreparedWheel>> finish() {
     {
       std::unique_lock lock(mutex_);
-      done_changed_.wait(lock, [&] { return finished_ == results_.size() || failed_; });
+      done_changed_.wait(lock, [&] { return finished_ == queued_.size() || failed_; });
     }
     close();
-    std::vector<wheel::PreparedWheel> out;
     for (auto& r : results_) {
-      if (!r) return fail(ErrorKind::runtime, "internal error: a wheel was never prepared");
-      if (!*r) return std::unexpected(r->error());
+      if (r && !*r) return std::unexpected(r->error());
     }
+    for (std::size_t i = 0; i < results_.size(); ++i) {
+      if (!results_[i])
+        return fail(ErrorKind::runtime,
+                    fmt::format("internal error: {} {} was never prepared (its file {})", todo_[i]->name,
+                                todo_[i]->version.str(), queued_.contains(i) ? "arrived" : "never arrived"));
+    }
+    std::vector<wheel::PreparedWheel> out;
     for (auto& r : results_) out.push_back(std::move(**r));
     return out;
   }

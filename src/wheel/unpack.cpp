@@ -290,8 +290,14 @@ int copy_contents(const fs::path& from, const fs::path& to) {
 
 Result<LinkMode> link_file(const fs::path& from, const fs::path& to, LinkMode mode) {
   auto failed = [&](std::string_view how, int e) {
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: cannot {} from {}: {}", to.string(), how, from.string(), std::strerror(e)));
+    // The link modes a file system cannot do say which mode works instead.
+    std::string hint;
+    if (how == "hardlink" && e == EXDEV)
+      hint = ": cannot hard-link across file systems: use --link-mode copy";
+    if (how == "reflink" && (e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY || e == ENOSYS))
+      hint = ": the file system cannot reflink here: use --link-mode copy";
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot {} from {}: {}{}", to.string(), how,
+                                                from.string(), std::strerror(e), hint));
   };
   if (mode == LinkMode::reflink || mode == LinkMode::automatic) {
     int e = try_reflink(from, to);
