@@ -222,7 +222,7 @@ def test_image_installs_the_lock_with_strata_and_runs_the_app(buildah, images, f
                                 volumes=[f"{images['bundle']}:/opt/strata:ro"]).stdout)
     dists = listing["distributions"]
     assert sorted(f"{d['normalized_name']}=={d['version']}" for d in dists) == lock_names
-    assert {d["owner"] for d in dists} == {"lock:/app/poetry.lock"}
+    assert {d["owner"] for d in dists} == {"strata-example-webapp"}
     assert {d["installer"] for d in dists} == {"strata"}
 
     # Neither strata nor the wheel cache is part of the image: both were mounts of the RUN step.

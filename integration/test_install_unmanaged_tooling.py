@@ -127,7 +127,7 @@ def test_shared_deps_kept_new_ones_installed_poetry_untouched(tmp_path, poetry_e
 
     assert poetry_version(env) == "Poetry (version 2.5.1)"
     dists = listing(env)
-    owner = f"lock:{(LOCK / 'poetry.lock').resolve()}"
+    owner = "tooling-app"  # the project of LOCK's pyproject.toml
     assert dists["poetry"]["owner"] == "unmanaged"
     assert dists["poetry"]["installer"] == "pip"
     for name in SHARED | {"poetry-core", "cleo", "dulwich"}:

@@ -87,7 +87,8 @@ def test_pip_installed_packages_are_unmanaged(venv, tmp_path):
     doc = list_json("--env", str(venv))
     assert doc["ok"] is True
     assert doc["environment"] == str(venv)
-    assert doc["ledger"] == str(venv / ".strata" / "ledger.json")
+    assert doc["owners_dir"] == str(venv / ".strata" / "owners")
+    assert doc["owners"] == [] and doc["state_files"] == []
     dists = by_name(doc)
     assert dists["six"]["version"] == SIX
     assert dists["packaging"]["version"] == PACKAGING
@@ -116,7 +117,9 @@ def test_ledger_claims_what_strata_installed(venv, ledger):
                           "sha256": "1" * 64, "dist_info": "packaging-23.0.dist-info"},
         },
     }))
-    dists = by_name(list_json("--env", str(venv)))
+    doc = list_json("--env", str(venv))
+    dists = by_name(doc)
+    assert doc["state_files"] == [str(venv / ".strata" / "ledger.json")]  # an older strata's ledger is read
     assert dists["six"]["owner"] == OWNER
     assert dists["packaging"]["owner"] == "unmanaged"
     assert dists["pip"]["owner"] == "unmanaged"
@@ -125,6 +128,22 @@ def test_ledger_claims_what_strata_installed(venv, ledger):
     assert human.stdout == ""  # human text goes to stderr
     six_line = next(line for line in human.stderr.splitlines() if line.startswith("six "))
     assert six_line.split() == ["six", SIX, OWNER, "pip"]
+
+
+def test_owners_come_from_every_owner_file(venv, ledger):
+    owners = venv / ".strata" / "owners"  # the ledger fixture removes .strata/ afterwards
+    owners.mkdir(parents=True)
+    for owner, name, version in (("layer:base", "six", SIX), ("webapp", "packaging", PACKAGING)):
+        file = owners / ("layer%3Abase.json" if owner == "layer:base" else f"{owner}.json")
+        file.write_text(json.dumps({"format": 2, "owner": owner, "distributions": {name: {
+            "version": version, "wheel": f"{name}-{version}-py3-none-any.whl", "sha256": "0" * 64,
+            "dist_info": f"{name}-{version}.dist-info"}}}))
+    doc = list_json("--env", str(venv))
+    dists = by_name(doc)
+    assert (dists["six"]["owner"], dists["packaging"]["owner"], dists["pip"]["owner"]) == (
+        "layer:base", "webapp", "unmanaged")
+    assert doc["owners"] == ["layer:base", "webapp"]
+    assert len(doc["state_files"]) == 2
 
 
 def test_python_alone_lists_that_interpreters_environment(venv):

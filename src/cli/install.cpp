@@ -48,8 +48,17 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
       ->check(CLI::IsMember({"auto", "copy", "hardlink", "reflink"}))
       ->default_str("auto");
   cmd->add_flag("--allow-replace", o.allow_replace, "Replace conflicting installed versions");
+  cmd->add_option("--owner", o.owner,
+                  "Owner of what this install writes (default: the lock's project name; for a pylock.toml "
+                  "without one, its directory's name). The same owner replaces its own packages; another "
+                  "owner's are a conflict");
+  cmd->add_flag(
+      "--keep-removed", o.keep_removed,
+      "Keep packages this owner installed before that the lock no longer has (default: remove them)");
   cmd->add_flag("--locked", o.locked, "Fail when poetry.lock is stale against pyproject.toml");
-  cmd->add_option("--layer", o.layer, "Install one layer manifest written by `strata plan`");
+  cmd->add_option("--layer", o.layer,
+                  "Install one layer manifest written by `strata plan` (DIR/NN-<name>.toml), owned by "
+                  "layer:<name>: a later manifest of that layer replaces its packages");
   cmd->add_flag("--no-build", o.no_build,
                 "Build nothing: fail (exit 3) listing the packages that need a build");
   cmd->add_option("--only-binary", o.only_binary,
@@ -86,6 +95,14 @@ int run_install(const InstallOptions& flags, const Console& console) {
     if (d.contains("installed_version") && d["action"] != "keep")
       line += fmt::format(" (installed: {})", d["installed_version"].get<std::string>());
     if (options.dry_run || d["action"] == "conflict")
+      console.info(line);
+    else
+      console.detail(line);
+  }
+  for (const auto& r : report.json["plan"].value("removed", nlohmann::json::array())) {
+    std::string line = fmt::format("  {} {} {} (no longer in the lock)", r.value("action", ""),
+                                   r.value("name", ""), r.value("version", ""));
+    if (options.dry_run)
       console.info(line);
     else
       console.detail(line);

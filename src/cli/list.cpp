@@ -1,4 +1,5 @@
-// `strata list`: every distribution visible to an environment's interpreter, with its owner.
+// `strata list`: every distribution visible to an environment's interpreter, with its owner (from
+// every owner file under <env>/.strata/owners/, and a legacy ledger.json).
 
 #include <algorithm>
 #include <system_error>
@@ -103,6 +104,8 @@ int run_list(const ListOptions& options, const Console& console) {
   }
 
   if (console.json()) {
+    nlohmann::json state_files = nlohmann::json::array();
+    for (const auto& file : ledger.files()) state_files.push_back(file.string());
     nlohmann::json list = nlohmann::json::array();
     for (const Row& row : rows) list.push_back(row_json(*row.distribution, row.owner));
     nlohmann::json shadowed = nlohmann::json::array();
@@ -110,7 +113,9 @@ int run_list(const ListOptions& options, const Console& console) {
     console.emit({{"ok", true},
                   {"environment", root.string()},
                   {"interpreter", interpreter.executable.string()},
-                  {"ledger", env::Ledger::file_for(root).string()},
+                  {"owners_dir", env::Ledger::owners_dir(root).string()},
+                  {"owners", ledger.owners()},
+                  {"state_files", state_files},
                   {"distributions", std::move(list)},
                   {"shadowed", std::move(shadowed)},
                   {"problems", installed.problems}});

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -19,14 +23,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The pid the holder wrote into the lock file, or "unknown" while it has not written it yet.
+// The pid of the process holding a flock on the file open as `fd`, from /proc/locks
+// ("1: FLOCK  ADVISORY  WRITE 123 fe:00:4711 0 EOF": pid, device major:minor in hex, inode), or
+// "unknown".
 std::string holder_pid(int fd) {
-  char buf[32];
-  ssize_t got = ::pread(fd, buf, sizeof buf - 1, 0);
-  if (got <= 0) return "unknown";
-  std::string_view text = util::trim(std::string_view(buf, static_cast<std::size_t>(got)));
-  if (!util::parse_uint(text)) return "unknown";
-  return std::string(text);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return "unknown";
+  const std::string device = fmt::format("{:02x}:{:02x}:{}", major(st.st_dev), minor(st.st_dev), st.st_ino);
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string id, kind, mode, access, pid, where;
+    if (!(fields >> id >> kind >> mode >> access >> pid >> where)) continue;
+    if (id == "->") continue;  // a waiter, listed under the holder
+    if (kind == "FLOCK" && where == device && util::parse_uint(pid)) return pid;
+  }
+  return "unknown";
 }
 
 // Takes the lock without blocking: true when taken, false when someone else holds it.
@@ -41,20 +54,17 @@ Result<bool> try_lock(int fd, const fs::path& path) {
 
 }  // namespace
 
-fs::path EnvLock::file_for(const fs::path& env_dir) { return env_dir / ".strata" / "lock"; }
-
 Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& options) {
-  fs::path path = file_for(env_dir);
+  const fs::path path = env_dir;
   std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
+  fs::create_directories(path, ec);
   if (ec)
     return fail(ErrorKind::runtime,
-                fmt::format("{}: cannot create directory: {}", path.parent_path().string(), ec.message()));
+                fmt::format("{}: cannot create directory: {}", path.string(), ec.message()));
   // O_CLOEXEC: children (bytecode compilers) must not inherit, or they would keep the lock alive.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return fail(ErrorKind::runtime, fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-  // Until the lock is ours, failures close the descriptor without touching the holder's file.
   auto give_up = [fd](Error error) {
     ::close(fd);
     return std::unexpected(std::move(error));
@@ -65,7 +75,6 @@ Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& 
   if (!*taken) {
     auto start = std::chrono::steady_clock::now();
     bool announced = false;
-    int polls = 0;
     while (true) {
       auto waited = std::chrono::steady_clock::now() - start;
       if (options.timeout && waited >= *options.timeout) {
@@ -76,13 +85,11 @@ Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& 
                 "wait for it to finish, or stop it if it is stuck",
                 path.string(), holder_pid(fd), static_cast<double>(options.timeout->count()) / 1000.0)});
       }
-      // The holder writes its pid just after locking; give it a few polls before saying "unknown".
-      std::string pid = holder_pid(fd);
-      if (!announced && (pid != "unknown" || polls >= 10)) {
+      if (!announced) {
         announced = true;
         if (options.on_wait)
-          options.on_wait(
-              fmt::format("waiting for another strata process (pid {}) holding {}", pid, path.string()));
+          options.on_wait(fmt::format("waiting for another strata process (pid {}) holding the lock of {}",
+                                      holder_pid(fd), path.string()));
       }
       auto pause = options.poll_interval;
       if (options.timeout) {
@@ -90,24 +97,16 @@ Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& 
         if (left < pause) pause = left;
       }
       std::this_thread::sleep_for(pause);
-      ++polls;
       taken = try_lock(fd, path);
       if (!taken) return give_up(taken.error());
       if (*taken) break;
     }
-  }
-  // Record our pid for waiters. Best effort: a failure here only makes messages say "unknown".
-  std::string pid = fmt::format("{}\n", ::getpid());
-  if (::ftruncate(fd, 0) == 0) {
-    [[maybe_unused]] ssize_t written = ::pwrite(fd, pid.data(), pid.size(), 0);
   }
   return EnvLock(fd, path);
 }
 
 void EnvLock::release() noexcept {
   if (fd_ < 0) return;
-  // Leave the file empty, so that it does not differ between otherwise identical installs.
-  [[maybe_unused]] int truncated = ::ftruncate(fd_, 0);
   ::close(fd_);  // closing the only descriptor drops the flock
   fd_ = -1;
 }

@@ -1,6 +1,8 @@
 #pragma once
-// One writer per environment: an exclusive flock(2) on `<env>/.strata/lock`. The kernel drops the
-// lock when the holder exits in any way (kill -9 included), so a stale lock cannot exist.
+// One writer per environment: an exclusive flock(2) on the environment directory itself (an
+// O_RDONLY descriptor of it). No lock file, so nothing of the lock ends up in an image layer. The
+// kernel drops the lock when the holder exits in any way (kill -9 included), so a stale lock
+// cannot exist.
 
 #include <chrono>
 #include <filesystem>
@@ -16,21 +18,20 @@ struct EnvLockOptions {
   /// How long to wait for another holder; nullopt waits forever, zero fails at once.
   std::optional<std::chrono::milliseconds> timeout;
   /// Called once, when another process holds the lock and we start waiting, with a line such as
-  /// "waiting for another strata process (pid 123) holding /venv/.strata/lock".
+  /// "waiting for another strata process (pid 123) holding the lock of /venv".
   std::function<void(std::string_view)> on_wait;
   /// How often a waiter retries.
   std::chrono::milliseconds poll_interval{50};
 };
 
 /// A held environment lock; released by the destructor (or by the process ending).
-/// The lock belongs to the open file, so a second EnvLock on the same environment inside the
-/// same process waits like another process would.
+/// The lock belongs to the open file description, so a second EnvLock on the same environment
+/// inside the same process waits like another process would.
 class EnvLock {
  public:
-  /// `<env>/.strata/lock`.
-  static std::filesystem::path file_for(const std::filesystem::path& env_dir);
-  /// Takes the lock of `env_dir`, creating `<env>/.strata/` when needed. On timeout the error
-  /// (kind runtime) names the lock file and the holder's pid.
+  /// Takes the lock of `env_dir`, creating the directory when needed (so that two installs into
+  /// one new environment serialize). On timeout the error (kind runtime) names the directory and
+  /// the holder's pid (from /proc/locks; "unknown" when it cannot be told).
   static Result<EnvLock> acquire(const std::filesystem::path& env_dir, const EnvLockOptions& options);
 
   ~EnvLock();
@@ -39,6 +40,7 @@ class EnvLock {
   EnvLock(const EnvLock&) = delete;
   EnvLock& operator=(const EnvLock&) = delete;
 
+  /// The locked directory.
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -1,5 +1,6 @@
 #include "env/ledger.hpp"
 
+#include <algorithm>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -13,11 +14,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kFormat = 1;
+constexpr int kLegacyFormat = 1;  // <env>/.strata/ledger.json: every owner in one file
+constexpr int kOwnerFormat = 2;   // <env>/.strata/owners/<owner>.json: one owner
 
 std::string repair_hint(std::string_view source) {
   return fmt::format(
-      "; to repair, restore it or delete {} (strata then treats every installed distribution as "
+      "; to repair, restore it or delete {} (strata then treats the distributions it listed as "
       "unmanaged; re-run the install with --allow-replace to take them back)",
       source);
 }
@@ -29,6 +31,51 @@ Result<std::string> required_string(const nlohmann::json& object, const char* ke
     return fail(ErrorKind::runtime, fmt::format("{}: distribution \"{}\": expected a string for \"{}\"{}",
                                                 source, name, key, repair_hint(source)));
   return it->get<std::string>();
+}
+
+// One distribution object; `owner` is the file's owner (format 2) or nullopt (format 1: each
+// entry names its own).
+Result<LedgerEntry> parse_entry(const std::string& key, const nlohmann::json& value, std::string_view source,
+                                const std::optional<std::string>& owner) {
+  if (!value.is_object())
+    return fail(ErrorKind::runtime, fmt::format("{}: distribution \"{}\": expected an object{}", source, key,
+                                                repair_hint(source)));
+  LedgerEntry entry;
+  entry.name = pep::normalize_name(key);
+  if (entry.name != key)
+    return fail(ErrorKind::runtime, fmt::format("{}: distribution \"{}\": key is not a normalized name{}",
+                                                source, key, repair_hint(source)));
+  std::vector<std::pair<const char*, std::string*>> fields = {{"version", &entry.version},
+                                                              {"wheel", &entry.wheel},
+                                                              {"sha256", &entry.sha256},
+                                                              {"dist_info", &entry.dist_info}};
+  if (owner)
+    entry.owner = *owner;
+  else
+    fields.insert(fields.begin() + 1, {"owner", &entry.owner});
+  for (auto [field, target] : fields) {
+    auto string = required_string(value, field, source, key);
+    if (!string) return std::unexpected(string.error());
+    *target = std::move(*string);
+  }
+  if (auto it = value.find("installed_at"); it != value.end()) {
+    if (!it->is_string())
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: distribution \"{}\": expected a string for \"installed_at\"{}", source,
+                              key, repair_hint(source)));
+    entry.installed_at = it->get<std::string>();
+  }
+  if (auto it = value.find("built_from"); it != value.end() && it->is_string())
+    entry.built_from = it->get<std::string>();
+  if (auto it = value.find("build_requirements"); it != value.end() && it->is_array())
+    for (const auto& r : *it)
+      if (r.is_string()) entry.build_requirements.push_back(r.get<std::string>());
+  return entry;
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return !path.empty() && fs::exists(path, ec);
 }
 
 }  // namespace
@@ -46,18 +93,95 @@ Result<std::string> lock_owner(const fs::path& lock_file) {
 
 std::string layer_owner(std::string_view layer_name) { return fmt::format("layer:{}", layer_name); }
 
-fs::path Ledger::file_for(const fs::path& env_dir) { return env_dir / ".strata" / "ledger.json"; }
+Result<std::string> project_owner(std::string_view name, std::string_view what) {
+  if (!pep::is_valid_name(name))
+    return fail(
+        ErrorKind::usage,
+        fmt::format("{} \"{}\" is not a project name (letters, digits, \".\", \"-\" and \"_\", starting "
+                    "and ending with a letter or digit)",
+                    what, name));
+  return pep::normalize_name(name);
+}
+
+std::string owner_file_name(std::string_view owner) {
+  std::string out;
+  for (char c : owner) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || c == '-' || c == '_')
+      out += c;
+    else
+      out += fmt::format("%{:02X}", u);
+  }
+  return out + ".json";
+}
+
+fs::path Ledger::owners_dir(const fs::path& env_dir) { return env_dir / ".strata" / "owners"; }
+
+fs::path Ledger::file_for(const fs::path& env_dir, std::string_view owner) {
+  return owners_dir(env_dir) / owner_file_name(owner);
+}
+
+fs::path Ledger::legacy_file_for(const fs::path& env_dir) { return env_dir / ".strata" / "ledger.json"; }
 
 Result<Ledger> Ledger::load(const fs::path& env_dir) {
-  fs::path file = file_for(env_dir);
+  Ledger ledger;
+  auto read_one = [&](const fs::path& file) -> Result<Ledger> {
+    auto text = util::read_file(file);
+    if (!text) return std::unexpected(text.error());
+    return parse(*text, file.string());
+  };
+
   std::error_code ec;
-  if (!fs::exists(file, ec)) {
-    if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot stat: {}", file.string(), ec.message()));
-    return Ledger{};
+  const fs::path legacy = legacy_file_for(env_dir);
+  if (fs::exists(legacy, ec)) {
+    auto old = read_one(legacy);
+    if (!old) return std::unexpected(old.error());
+    ledger.entries_ = std::move(old->entries_);
+    ledger.legacy_ = true;
+    ledger.files_.push_back(legacy);
+  } else if (ec) {
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot stat: {}", legacy.string(), ec.message()));
   }
-  auto text = util::read_file(file);
-  if (!text) return std::unexpected(text.error());
-  return parse(*text, file.string());
+
+  const fs::path dir = owners_dir(env_dir);
+  std::vector<fs::path> files;
+  if (fs::is_directory(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      // Skips what an interrupted atomic write left (NAME.tmp.PID.X) and anything not ours.
+      if (name.starts_with(".") || !name.ends_with(".json")) continue;
+      files.push_back(it->path());
+    }
+    if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot list: {}", dir.string(), ec.message()));
+  }
+  std::sort(files.begin(), files.end());
+  std::set<std::string, std::less<>> claimed;  // names an owner file holds
+  for (const fs::path& file : files) {
+    auto text = util::read_file(file);
+    if (!text) return std::unexpected(text.error());
+    auto one = parse(*text, file.string());
+    if (!one) return std::unexpected(one.error());
+    if (one->on_disk_.size() != 1)
+      return fail(ErrorKind::runtime, fmt::format("{}: expected an owner file (format {}){}", file.string(),
+                                                  kOwnerFormat, repair_hint(file.string())));
+    const std::string& owner = one->on_disk_.begin()->first;
+    if (owner_file_name(owner) != file.filename().string())
+      return fail(ErrorKind::runtime, fmt::format("{}: holds owner \"{}\", whose file is {}{}", file.string(),
+                                                  owner, owner_file_name(owner), repair_hint(file.string())));
+    ledger.on_disk_[owner] = std::move(*text);
+    ledger.files_.push_back(file);
+    for (auto& [name, entry] : one->entries_) {
+      auto it = ledger.entries_.find(name);
+      // Two owner files claim one name only when a run stopped between writing the new owner's
+      // file and the old one's (a forced replacement): the claim whose .dist-info exists wins.
+      if (it != ledger.entries_.end() && claimed.contains(name) && exists(it->second.dist_info) &&
+          !exists(entry.dist_info))
+        continue;
+      claimed.insert(name);
+      ledger.entries_.insert_or_assign(name, std::move(entry));
+    }
+  }
+  return ledger;
 }
 
 Result<Ledger> Ledger::parse(std::string_view text, std::string_view source) {
@@ -70,56 +194,41 @@ Result<Ledger> Ledger::parse(std::string_view text, std::string_view source) {
   if (format == document.end() || !format->is_number_integer())
     return fail(ErrorKind::runtime,
                 fmt::format("{}: missing integer \"format\"{}", source, repair_hint(source)));
-  if (format->get<long long>() != kFormat)
+  const long long version = format->get<long long>();
+  if (version != kLegacyFormat && version != kOwnerFormat)
     return fail(
         ErrorKind::runtime,
-        fmt::format("{}: ledger format {} is not supported by this strata (it reads format {}); use the "
-                    "strata version that wrote it",
-                    source, format->dump(), kFormat));
+        fmt::format("{}: ledger format {} is not supported by this strata (it reads formats {} and {}); use "
+                    "the strata version that wrote it",
+                    source, format->dump(), kLegacyFormat, kOwnerFormat));
+  std::optional<std::string> owner;
+  if (version == kOwnerFormat) {
+    auto it = document.find("owner");
+    if (it == document.end() || !it->is_string() || it->get<std::string>().empty())
+      return fail(ErrorKind::runtime, fmt::format("{}: expected a non-empty string for \"owner\"{}", source,
+                                                  repair_hint(source)));
+    owner = it->get<std::string>();
+  }
   auto distributions = document.find("distributions");
   if (distributions == document.end() || !distributions->is_object())
     return fail(ErrorKind::runtime,
                 fmt::format("{}: expected an object for \"distributions\"{}", source, repair_hint(source)));
 
   Ledger ledger;
+  if (owner) ledger.on_disk_[*owner] = std::string(text);
   for (const auto& [key, value] : distributions->items()) {
-    if (!value.is_object())
-      return fail(ErrorKind::runtime, fmt::format("{}: distribution \"{}\": expected an object{}", source,
-                                                  key, repair_hint(source)));
-    LedgerEntry entry;
-    entry.name = pep::normalize_name(key);
-    if (entry.name != key)
-      return fail(ErrorKind::runtime, fmt::format("{}: distribution \"{}\": key is not a normalized name{}",
-                                                  source, key, repair_hint(source)));
-    for (auto [field, target] : {std::pair{"version", &entry.version}, std::pair{"owner", &entry.owner},
-                                 std::pair{"wheel", &entry.wheel}, std::pair{"sha256", &entry.sha256},
-                                 std::pair{"dist_info", &entry.dist_info}}) {
-      auto string = required_string(value, field, source, key);
-      if (!string) return std::unexpected(string.error());
-      *target = std::move(*string);
-    }
-    if (auto it = value.find("installed_at"); it != value.end()) {
-      if (!it->is_string())
-        return fail(ErrorKind::runtime,
-                    fmt::format("{}: distribution \"{}\": expected a string for \"installed_at\"{}", source,
-                                key, repair_hint(source)));
-      entry.installed_at = it->get<std::string>();
-    }
-    if (auto it = value.find("built_from"); it != value.end() && it->is_string())
-      entry.built_from = it->get<std::string>();
-    if (auto it = value.find("build_requirements"); it != value.end() && it->is_array())
-      for (const auto& r : *it)
-        if (r.is_string()) entry.build_requirements.push_back(r.get<std::string>());
-    ledger.entries_.emplace(entry.name, std::move(entry));
+    auto entry = parse_entry(key, value, source, owner);
+    if (!entry) return std::unexpected(entry.error());
+    ledger.entries_.emplace(entry->name, std::move(*entry));
   }
   return ledger;
 }
 
-std::string Ledger::dump() const {
+std::string Ledger::dump(std::string_view owner) const {
   nlohmann::json distributions = nlohmann::json::object();
   for (const auto& [name, entry] : entries_) {
+    if (entry.owner != owner) continue;
     nlohmann::json object = {{"version", entry.version},
-                             {"owner", entry.owner},
                              {"wheel", entry.wheel},
                              {"sha256", entry.sha256},
                              {"dist_info", entry.dist_info}};
@@ -130,20 +239,45 @@ std::string Ledger::dump() const {
     }
     distributions[name] = std::move(object);
   }
-  nlohmann::json document = {{"format", kFormat}, {"distributions", std::move(distributions)}};
+  nlohmann::json document = {
+      {"format", kOwnerFormat}, {"owner", owner}, {"distributions", std::move(distributions)}};
   return document.dump(2) + "\n";
 }
 
-Result<void> Ledger::save(const fs::path& env_dir) const {
-  fs::path file = file_for(env_dir);
+Result<void> Ledger::save(const fs::path& env_dir) {
+  const std::set<std::string> now = owners();
   std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec)
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: cannot create directory: {}", file.parent_path().string(), ec.message()));
-  // Not fsynced, like the files it describes; a ledger lost with a power cut is rebuilt from
-  // INSTALLER = strata at the locked versions (run_install adopts such distributions).
-  return util::write_file_atomic(file, dump(), util::Durability::process_crash);
+  for (const std::string& owner : now) {
+    std::string text = dump(owner);
+    auto it = on_disk_.find(owner);
+    if (it != on_disk_.end() && it->second == text) continue;
+    fs::create_directories(owners_dir(env_dir), ec);
+    if (ec)
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create directory: {}", owners_dir(env_dir).string(), ec.message()));
+    // Not fsynced, like the files it describes; a ledger lost with a power cut is rebuilt from
+    // INSTALLER = strata at the locked versions (run_install adopts such distributions).
+    auto written = util::write_file_atomic(file_for(env_dir, owner), text, util::Durability::process_crash);
+    if (!written) return written;
+    on_disk_.insert_or_assign(owner, std::move(text));
+  }
+  for (auto it = on_disk_.begin(); it != on_disk_.end();) {
+    if (now.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    fs::path file = file_for(env_dir, it->first);
+    if (!fs::remove(file, ec) && ec)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot remove: {}", file.string(), ec.message()));
+    it = on_disk_.erase(it);
+  }
+  if (legacy_) {
+    fs::path legacy = legacy_file_for(env_dir);
+    if (!fs::remove(legacy, ec) && ec)
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot remove: {}", legacy.string(), ec.message()));
+    legacy_ = false;
+  }
+  return {};
 }
 
 void Ledger::record_install(LedgerEntry entry) {
@@ -157,6 +291,22 @@ bool Ledger::record_removal(std::string_view name) {
   if (it == entries_.end()) return false;
   entries_.erase(it);
   return true;
+}
+
+std::size_t Ledger::reassign(std::string_view from, std::string_view to) {
+  std::size_t moved = 0;
+  for (auto& [name, entry] : entries_) {
+    if (entry.owner != from) continue;
+    entry.owner = std::string(to);
+    ++moved;
+  }
+  return moved;
+}
+
+std::set<std::string> Ledger::owners() const {
+  std::set<std::string> out;
+  for (const auto& [name, entry] : entries_) out.insert(entry.owner);
+  return out;
 }
 
 const LedgerEntry* Ledger::find(std::string_view name) const {

@@ -1,18 +1,25 @@
 #pragma once
-// The ledger: what strata installed into an environment and for which owner, kept in
-// `<env>/.strata/ledger.json`.
+// The ledger: what strata installed into an environment and for which owner, one state file per
+// owner under `<env>/.strata/owners/` (SPEC "Installing": no file is written by two layers, so
+// that each layer's diff holds only its own files).
 //
 // Owners are opaque strings compared for equality:
-//   "lock:<path>"  — the absolute, symlink-resolved path of the lock file. The path, not the
-//                    content: editing the lock (bumping a version) and re-installing must replace
-//                    the packages the same lock installed before, not conflict with them.
+//   "<project>"    — a project: the normalized `[project].name` / `[tool.poetry].name` of the
+//                    lock's pyproject.toml, `--owner NAME`, or for a pylock.toml without one the
+//                    normalized name of its directory. The same project at a bumped lock replaces
+//                    its own packages; another project's are a conflict.
 //   "layer:<name>" — a `strata plan` layer manifest, by its layer name.
-// The file holds no timestamps unless a caller sets `installed_at`, so that installing the
+//   "lock:<path>"  — legacy: what strata wrote before owners were projects (the lock file's
+//                    absolute path). Read from the old `<env>/.strata/ledger.json`; an install of
+//                    the lock at that path takes them over (Ledger::reassign), and the next save
+//                    moves every entry into the owner files and deletes ledger.json.
+// The files hold no timestamps unless a caller sets `installed_at`, so that installing the
 // same lock twice writes the same bytes (reproducible image layers).
 
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +32,7 @@ namespace strata::env {
 struct LedgerEntry {
   std::string name;     ///< PEP 503 normalized
   std::string version;  ///< as installed (METADATA Version)
-  std::string owner;    ///< "lock:<path>" or "layer:<name>"
+  std::string owner;    ///< see the file comment
   std::string wheel;    ///< wheel file name
   std::string sha256;   ///< hex sha256 of the wheel file
   std::string
@@ -39,33 +46,51 @@ struct LedgerEntry {
   bool operator==(const LedgerEntry&) const = default;
 };
 
-/// The owner identity of a lock file: "lock:" + its absolute path with symlinks resolved (the
-/// file need not exist). Fails only when the current directory cannot be read.
+/// The legacy owner identity of a lock file: "lock:" + its absolute path with symlinks resolved
+/// (the file need not exist). Fails only when the current directory cannot be read.
 Result<std::string> lock_owner(const std::filesystem::path& lock_file);
 /// The owner identity of a layer manifest: "layer:" + name.
 std::string layer_owner(std::string_view layer_name);
+/// A project owner from a name (a project name or `--owner NAME`): PEP 503 normalized. Not a
+/// valid project name (letters, digits, ".", "-", "_", starting and ending with a letter or
+/// digit): a usage error naming `what`.
+Result<std::string> project_owner(std::string_view name, std::string_view what);
+/// The state file name of an owner: every byte but ASCII letters, digits, "-" and "_"
+/// percent-encoded, then ".json" ("layer:base" -> "layer%3Abase.json"). One owner, one name.
+std::string owner_file_name(std::string_view owner);
 
-/// The ledger of one environment, in memory. Load it, change it, save it (under the
-/// environment lock, see env_lock.hpp).
+/// The ledger of one environment, in memory: the union of its owner files. Load it, change it,
+/// save it (under the environment lock, see env_lock.hpp).
 class Ledger {
  public:
-  /// `<env>/.strata/ledger.json`.
-  static std::filesystem::path file_for(const std::filesystem::path& env_dir);
-  /// Loads the ledger of `env_dir`; a missing file is an empty ledger. A corrupt file is an
-  /// error (kind runtime) naming the file and how to repair it.
+  /// `<env>/.strata/owners`.
+  static std::filesystem::path owners_dir(const std::filesystem::path& env_dir);
+  /// `<env>/.strata/owners/<owner_file_name(owner)>`.
+  static std::filesystem::path file_for(const std::filesystem::path& env_dir, std::string_view owner);
+  /// `<env>/.strata/ledger.json`: the single ledger older strata versions wrote.
+  static std::filesystem::path legacy_file_for(const std::filesystem::path& env_dir);
+
+  /// Loads every owner file of `env_dir` and the legacy ledger.json (owner files win for a name
+  /// both hold). Nothing there is an empty ledger. A corrupt file is an error (kind runtime)
+  /// naming the file and how to repair it. Loading writes nothing.
   static Result<Ledger> load(const std::filesystem::path& env_dir);
-  /// Parses ledger JSON; errors name `source`.
+  /// Parses one state file: an owner file (format 2) or a legacy ledger (format 1); errors name
+  /// `source`.
   static Result<Ledger> parse(std::string_view text, std::string_view source);
 
-  /// Canonical JSON text (sorted keys, 2-space indent, trailing newline).
-  std::string dump() const;
-  /// Writes the ledger atomically, creating `<env>/.strata/` when needed.
-  Result<void> save(const std::filesystem::path& env_dir) const;
+  /// The canonical text of one owner's file (sorted keys, 2-space indent, trailing newline).
+  std::string dump(std::string_view owner) const;
+  /// Writes the file of every owner whose entries differ from what is on disk, removes the file
+  /// of an owner left with none, and after a migration removes the legacy ledger.json; files of
+  /// unchanged owners are not touched. Creates `<env>/.strata/owners/` when needed.
+  Result<void> save(const std::filesystem::path& env_dir);
 
   /// Records an install (replacing any entry of the same name). `entry.name` is normalized here.
   void record_install(LedgerEntry entry);
   /// Forgets a distribution; false when the ledger did not know it.
   bool record_removal(std::string_view name);
+  /// Gives every entry of owner `from` to owner `to`; how many moved.
+  std::size_t reassign(std::string_view from, std::string_view to);
 
   /// The entry for `name` (normalized or not), or nullptr.
   const LedgerEntry* find(std::string_view name) const;
@@ -73,9 +98,18 @@ class Ledger {
   std::optional<std::string> owner_of(std::string_view name) const;
   /// Every entry, by normalized name.
   const std::map<std::string, LedgerEntry, std::less<>>& entries() const { return entries_; }
+  /// Every owner that holds an entry, sorted.
+  std::set<std::string> owners() const;
+  /// The state files load() read, sorted (the legacy ledger first).
+  const std::vector<std::filesystem::path>& files() const { return files_; }
+  /// Whether load() read the legacy ledger.json.
+  bool has_legacy() const { return legacy_; }
 
  private:
   std::map<std::string, LedgerEntry, std::less<>> entries_;
+  std::map<std::string, std::string, std::less<>> on_disk_;  ///< owner -> its file's text as read
+  std::vector<std::filesystem::path> files_;
+  bool legacy_ = false;
 };
 
 }  // namespace strata::env

@@ -149,11 +149,15 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
     result.decisions.push_back(std::move(decision));
   }
 
-  // Which installed distributions would a replacement break? Only those that stay: the ones
-  // being replaced themselves get the lock's (consistent) versions.
+  // Which installed distributions would a replacement break? For conflicts too, so that the
+  // conflict itself says what --allow-replace would cost. Only those that stay count: the ones
+  // being replaced (or conflicting, as if replaced) get the lock's consistent versions.
+  auto replacing = [](const Decision& d) {
+    return d.action == Action::replace || d.action == Action::conflict;
+  };
   std::set<std::string, std::less<>> replaced;
   for (const Decision& decision : result.decisions) {
-    if (decision.action == Action::replace) replaced.insert(decision.name);
+    if (replacing(decision)) replaced.insert(decision.name);
   }
   if (replaced.empty()) return result;
 
@@ -161,7 +165,7 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
   context.environment = &options.markers;
   std::map<const env::InstalledDistribution*, ParsedRequires> cache;
   for (Decision& decision : result.decisions) {
-    if (decision.action != Action::replace) continue;
+    if (!replacing(decision)) continue;
     for (const env::InstalledDistribution& dependent : installed.distributions) {
       if (replaced.contains(dependent.name)) continue;
       for (const auto& [text, requirement] :

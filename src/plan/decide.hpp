@@ -59,13 +59,14 @@ struct Decision {
   bool forced = false;
   /// One sentence saying why, e.g. "2.31.0 is installed, unmanaged (installer pip)".
   std::string reason;
-  /// For replacements: installed distributions (other than ones being replaced) that require
-  /// a version of this package that the new version does not satisfy.
+  /// For replacements and conflicts: installed distributions (other than ones being replaced or
+  /// conflicting) that require a version of this package that the locked version does not
+  /// satisfy — what the replacement breaks, or would break with allow_replace.
   std::vector<BrokenDependent> broken;
 };
 
 struct DecideOptions {
-  std::string owner;               ///< the current owner, "lock:…" or "layer:…" (see ledger.hpp)
+  std::string owner;               ///< the current owner: a project or "layer:…" (see ledger.hpp)
   bool allow_replace = false;      ///< turn conflicts into replacements
   pep::MarkerEnvironment markers;  ///< the target's marker environment (for Requires-Dist markers)
 };

@@ -69,7 +69,10 @@ BuildPolicy build_policy(const InstallOptions& options) {
 }
 
 PlanRequest plan_request(const InstallOptions& options) {
-  return {.lock = options.lock,
+  if (!options.layer.empty() && options.lock != ".")
+    throw CommandError(ErrorKind::usage, fmt::format("give either a lock ({}) or --layer {}, not both",
+                                                     options.lock, options.layer));
+  return {.lock = options.layer.empty() ? options.lock : options.layer,
           .env = options.env,
           .python = options.python,
           .prefix = options.prefix,
@@ -81,6 +84,8 @@ PlanRequest plan_request(const InstallOptions& options) {
           .cache_dir = options.cache_dir,
           .locked = options.locked,
           .allow_replace = options.allow_replace,
+          .owner = options.owner,
+          .layer = !options.layer.empty(),
           .overlay = true,
           .build = build_policy(options)};
 }
@@ -107,12 +112,27 @@ fetch::FetchOptions fetch_options(const InstallOptions& options, const fs::path&
   return fetch;
 }
 
+/// "1 package", "2 packages".
+std::string packages(std::size_t n) { return fmt::format("{} package{}", n, n == 1 ? "" : "s"); }
+
+/// ", removed 2 no longer locked" and the like, or "".
+std::string removal_text(const InstallReport& report, bool dry_run) {
+  std::string out;
+  if (report.removed > 0)
+    out += fmt::format(", {} {} no longer locked", dry_run ? "remove" : "removed", report.removed);
+  if (report.kept_removed > 0)
+    out += fmt::format(", kept {} no longer locked (--keep-removed)", report.kept_removed);
+  return out;
+}
+
 std::string summary_line(const InstallReport& report) {
   double seconds = static_cast<double>(report.elapsed.count()) / 1000.0;
-  if (report.installed == 0 && report.replaced == 0)
-    return fmt::format("Nothing to do: {} packages already installed ({:.2f}s)", report.kept, seconds);
-  return fmt::format("Installed {} packages ({} replaced, {} kept) in {:.2f}s",
-                     report.installed + report.replaced, report.replaced, report.kept, seconds);
+  if (report.installed == 0 && report.replaced == 0 && report.removed == 0)
+    return fmt::format("Nothing to do: {} already installed{} ({:.2f}s)", packages(report.kept),
+                       removal_text(report, false), seconds);
+  return fmt::format("Installed {}, kept {} from the base, replaced {}{} in {:.2f}s",
+                     packages(report.installed + report.replaced), report.kept, report.replaced,
+                     removal_text(report, false), seconds);
 }
 
 /// Takes the environment lock (before a new venv is made, so two installs into one new path do
@@ -136,24 +156,38 @@ env::EnvLock lock_environment(Plan& plan, const InstallOptions& options, Install
 /// The report of the plan as decided: warnings, counts, problems and the --json document's plan.
 InstallReport planned_report(const Plan& plan, const InstallOptions& options, InstallObserver& observer) {
   const Overlay& overlay = plan.overlay;
+  if (overlay.migrated > 0)
+    observer.on_phase(fmt::format("Owner {}: takes over {} recorded for {} by an older strata", plan.owner,
+                                  packages(overlay.migrated), plan.legacy_owner));
   for (const auto& problem : overlay.installed.problems) observer.on_warning(problem);
   for (const auto& warning : overlay.decisions.warnings) observer.on_warning(warning);
   for (const auto& d : overlay.decisions.decisions)
-    for (const auto& b : d.broken)
-      observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
-                                      d.version.str(), b.name, b.version, b.requirement));
+    if (d.action == Action::replace)  // a conflict's line says it already
+      for (const auto& b : d.broken)
+        observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
+                                        d.version.str(), b.name, b.version, b.requirement));
   InstallReport report;
   report.problems = plan.problems();
   report.kept = overlay.decisions.count(Action::keep);
   report.conflicts = overlay.decisions.count(Action::conflict);
+  (options.keep_removed ? report.kept_removed : report.removed) = overlay.removed.size();
   report.json = {{"lock", plan.files.lock.string()},
-                 {"format", plan.lock.format == lock::Format::poetry ? "poetry" : "pylock"},
+                 {"format", plan.lock.format == lock::Format::poetry     ? "poetry"
+                            : plan.lock.format == lock::Format::manifest ? "manifest"
+                                                                         : "pylock"},
                  {"lock_version", plan.lock.lock_version},
                  {"owner", plan.owner},
                  {"target", to_json(plan.target)},
                  {"selection", lock::to_json(plan.selection)},
                  {"plan", to_json(overlay.decisions)},
                  {"dry_run", options.dry_run}};
+  nlohmann::json removed = nlohmann::json::array();
+  for (const auto& entry : overlay.removed)
+    removed.push_back({{"name", entry.name},
+                       {"version", entry.version},
+                       {"action", options.keep_removed ? "keep" : "remove"},
+                       {"reason", "no longer in the lock"}});
+  report.json["plan"]["removed"] = std::move(removed);
   if (plan.fresh) report.json["content_hash_fresh"] = *plan.fresh;
   return report;
 }
@@ -201,8 +235,9 @@ InstallReport stopped(InstallReport report, const Plan& plan, Clock::time_point 
   }
   report.installed = plan.overlay.decisions.count(Action::install);
   report.replaced = plan.overlay.decisions.count(Action::replace);
-  report.summary = fmt::format("Would install {} packages ({} replaced, {} kept); nothing was changed",
-                               report.installed + report.replaced, report.replaced, report.kept);
+  report.summary = fmt::format("Would install {}, keep {} from the base, replace {}{}; nothing was changed",
+                               packages(report.installed + report.replaced), report.kept, report.replaced,
+                               removal_text(report, true));
   report.json["ok"] = true;
   report.json["summary"] = report.summary;
   return report;
@@ -603,8 +638,47 @@ nlohmann::json commit(Plan& plan, Staged& staged, InstallObserver& observer, Ins
   return results;
 }
 
-/// Saves what was committed to the environment's state.
-void record(const Plan& plan) { value_or_throw(plan.overlay.ledger.save(plan.target.root)); }
+/// Removes what this owner installed before and the lock no longer has (unless --keep-removed):
+/// only a distribution still installed at the version the ledger records, inside the target's
+/// library directories; an entry whose distribution is gone or was replaced by someone else is
+/// only forgotten.
+nlohmann::json remove_unlocked(Plan& plan, const InstallOptions& options, InstallObserver& observer,
+                               InstallReport& report) {
+  nlohmann::json results = nlohmann::json::array();
+  if (options.keep_removed) return results;
+  const Target& target = plan.target;
+  for (const auto& entry : plan.overlay.removed) {
+    const auto* dist = plan.overlay.installed.find(entry.name);
+    if (dist && owner_of(*dist, plan.overlay.ledger) == plan.owner &&
+        (inside(dist->path, target.scheme.purelib) || inside(dist->path, target.scheme.platlib))) {
+      wheel::InstallTarget install_target{.scheme = target.scheme,
+                                          .python = target.interpreter.executable,
+                                          .state_dir = target.root / ".strata",
+                                          .replacing = std::nullopt};
+      auto removed = wheel::remove_distribution(dist->path, install_target);
+      if (!removed) {
+        (void)plan.overlay.ledger.save(target.root);
+        throw CommandError(removed.error());
+      }
+      observer.on_phase(
+          fmt::format("Removed {} {} (no longer in the lock)", dist->display_name, dist->version));
+      results.push_back({{"name", entry.name},
+                         {"version", entry.version},
+                         {"action", "remove"},
+                         {"files", removed->files}});
+    }
+    plan.overlay.ledger.record_removal(entry.name);
+  }
+  report.removed = results.size();
+  return results;
+}
+
+/// Saves what was committed to the environment's state (only this owner's file changes, unless a
+/// replacement took another owner's package), and leaves no empty state directories behind.
+void record(Plan& plan) {
+  value_or_throw(plan.overlay.ledger.save(plan.target.root));
+  wheel::remove_empty_state_dirs(plan.target.root / ".strata");
+}
 
 /// Finishes the report of an install that ran: summary, per-package results and timings.
 InstallReport finished(InstallReport report, nlohmann::json results, const Staged& staged,
@@ -630,9 +704,6 @@ InstallReport finished(InstallReport report, nlohmann::json results, const Stage
 
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {
   const auto started = Clock::now();
-  if (!options.layer.empty())
-    throw CommandError(ErrorKind::usage,
-                       "install --layer: layer manifests come with `strata plan`, not in this build");
   Plan plan = prepare(plan_request(options), observer);
   if (auto names = would_build(plan); options.no_build && !names.empty())
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
@@ -646,6 +717,8 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   Staged staged = fetch_and_prepare(plan, options, observer, report);
   check_conflicts(plan, staged);
   nlohmann::json results = commit(plan, staged, observer, report);
+  for (auto& removed : remove_unlocked(plan, options, observer, report))
+    results.push_back(std::move(removed));
   record(plan);
   return finished(std::move(report), std::move(results), staged, started);
 }

@@ -34,8 +34,10 @@ struct InstallOptions {
   bool no_compile = false;
   std::string link_mode = "auto";
   bool allow_replace = false;
-  bool locked = false;  ///< a stale poetry.lock is an error, not a warning
-  std::string layer;    ///< --layer: one manifest written by `strata plan` (not available yet)
+  bool locked = false;        ///< a stale poetry.lock is an error, not a warning
+  std::string layer;          ///< --layer: one manifest written by `strata plan` (not available yet)
+  std::string owner;          ///< --owner NAME: the owner instead of the lock's project
+  bool keep_removed = false;  ///< --keep-removed: keep this owner's packages the lock no longer has
   // Builds (SPEC "Builds").
   bool no_build = false;                                 ///< --no-build: exit 3 listing what would be built
   std::vector<std::string> only_binary;                  ///< --only-binary NAME (":all:" for every package)
@@ -58,10 +60,12 @@ class InstallObserver : public PlanObserver, public fetch::ProgressObserver {
 struct InstallReport {
   int exit_code = 0;  ///< 0, or 3 when conflicts / missing wheels stopped the install
   std::size_t installed = 0, replaced = 0, kept = 0, conflicts = 0;
+  std::size_t removed = 0, kept_removed = 0;  ///< this owner's packages the lock no longer has
   std::size_t downloaded = 0;
   std::size_t built = 0, builds_cached = 0;  ///< wheels built from source, and found built in the cache
   std::chrono::milliseconds elapsed{0};
-  std::string summary;  ///< one human line, e.g. "Installed 42 packages (3 replaced, 12 kept) in 1.8s"
+  /// One human line, e.g. "Installed 42 packages, kept 12 from the base, replaced 3 in 1.80s".
+  std::string summary;
   std::vector<std::string> problems;  ///< human lines explaining a nonzero exit code
   nlohmann::json json;                ///< the --json document
 };

@@ -1,12 +1,18 @@
 #include "plan/prepare.hpp"
 
+#include <cctype>
+#include <set>
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include "env/cache_dir.hpp"
 #include "env/venv.hpp"
 #include "lock/content_hash.hpp"
+#include "lock/project.hpp"
 #include "pep/tags.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 namespace strata::plan {
 namespace fs = std::filesystem;
@@ -82,6 +88,52 @@ Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe
   return with_scheme(std::move(target), !request.prefix.empty());
 }
 
+/// The owner of what this plan installs (env/ledger.hpp): --owner, else the lock's project, else
+/// for a pylock the project of a pyproject.toml beside it, else the lock's directory name.
+std::string owner_for(const PlanRequest& request, const lock::LockFiles& files, const lock::Lock& lock,
+                      PlanObserver& observer) {
+  if (lock.format == lock::Format::manifest) {
+    if (!request.owner.empty())
+      throw CommandError(ErrorKind::usage,
+                         fmt::format("{}: --owner does not apply to a layer manifest: its owner is {}",
+                                     files.lock.string(), env::layer_owner(lock.layer)));
+    return env::layer_owner(lock.layer);
+  }
+  if (request.layer)
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("{}: --layer takes a layer manifest written by `strata plan` (NN-<name>.toml); "
+                    "install a lock without --layer",
+                    files.lock.string()));
+  if (!request.owner.empty()) return value_or_throw(env::project_owner(request.owner, "--owner"));
+  if (!lock.project_name.empty()) return lock.project_name;
+  const fs::path dir = fs::weakly_canonical(fs::absolute(files.lock)).parent_path();
+  const fs::path pyproject = dir / "pyproject.toml";
+  std::error_code ec;
+  if (files.format != lock::Format::poetry && fs::is_regular_file(pyproject, ec)) {
+    auto text = util::read_file(pyproject);
+    auto name = text ? lock::read_project_name(*text, pyproject.string()) : std::unexpected(text.error());
+    if (name && !name->empty()) return *name;
+    if (!name)
+      observer.on_warning(fmt::format(
+          "{} (the owner is the lock's directory name instead; set one with --owner)", name.error().message));
+  }
+  // A directory name as a project name: what is not a letter, digit, ".", "-" or "_" becomes "-".
+  std::string base = dir.filename().string();
+  for (char& c : base)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '-';
+  while (!base.empty() && !std::isalnum(static_cast<unsigned char>(base.front()))) base.erase(base.begin());
+  while (!base.empty() && !std::isalnum(static_cast<unsigned char>(base.back()))) base.pop_back();
+  auto owner = env::project_owner(base, "directory name");
+  if (!owner)
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("{}: the lock names no project and its directory {} gives no name; name the "
+                    "owner with --owner NAME",
+                    files.lock.string(), dir.string()));
+  return *owner;
+}
+
 lock::SelectionRequest selection_request(const PlanRequest& request, const env::Interpreter& interpreter) {
   lock::SelectionRequest out;
   out.only = request.only;
@@ -138,12 +190,23 @@ Overlay check_overlay(const Plan& plan, bool allow_replace) {
     o.installed = value_or_throw(env::scan_installed(plan.target.site_dirs));
     o.ledger = value_or_throw(env::Ledger::load(plan.target.root));
   }
+  if (!plan.legacy_owner.empty()) o.migrated = o.ledger.reassign(plan.legacy_owner, plan.owner);
   o.decisions = decide(
       plan.selected, o.installed, o.ledger,
       {.owner = plan.owner, .allow_replace = allow_replace, .markers = plan.target.interpreter.markers});
-  for (const auto& d : o.decisions.decisions)
-    if (d.action == Action::conflict)
-      o.conflicts.push_back(fmt::format("{} {}: {}", d.name, d.version.str(), d.reason));
+  std::set<std::string, std::less<>> locked;
+  for (const auto& package : plan.lock.packages) locked.insert(package.name);
+  for (const auto& [name, entry] : o.ledger.entries())
+    if (entry.owner == plan.owner && !locked.contains(name)) o.removed.push_back(entry);
+  for (const auto& d : o.decisions.decisions) {
+    if (d.action != Action::conflict) continue;
+    std::string line = fmt::format("{} {}: {}", d.name, d.version.str(), d.reason);
+    std::vector<std::string> broken;
+    for (const auto& b : d.broken)
+      broken.push_back(fmt::format("{} {} (requires {})", b.name, b.version, b.requirement));
+    if (!broken.empty()) line += fmt::format("; replacing it would break {}", util::join(broken, ", "));
+    o.conflicts.push_back(std::move(line));
+  }
   return o;
 }
 
@@ -183,8 +246,11 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
 
   // Decide the overlay: what is installed, who owns it. A first look, without the environment
   // lock: it decides whether anything is to be written at all (writers look again once locked).
-  plan.owner = value_or_throw(env::lock_owner(plan.files.lock));
-  if (request.overlay) plan.overlay = check_overlay(plan, request.allow_replace);
+  if (!request.overlay) return plan;
+  plan.owner = owner_for(request, plan.files, plan.lock, observer);
+  if (plan.lock.format != lock::Format::manifest)  // layers never had "lock:<path>" owners
+    plan.legacy_owner = value_or_throw(env::lock_owner(plan.files.lock));
+  plan.overlay = check_overlay(plan, request.allow_replace);
   return plan;
 }
 

@@ -35,8 +35,10 @@ struct PlanRequest {
   std::string cache_dir;       ///< --cache-dir ("" = STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)
   bool locked = false;         ///< a stale poetry.lock is an error (exit 3), not a warning
   bool allow_replace = false;  ///< conflicts become replacements
-  bool overlay = true;         ///< false: the environment is not read and nothing is decided (fetch)
-  BuildPolicy build;           ///< what to do with packages the lock has only as source
+  std::string owner;           ///< --owner NAME ("" = the lock's project, see env/ledger.hpp)
+  bool layer = false;          ///< --layer: `lock` must be a layer manifest (its owner: the layer)
+  bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
+  BuildPolicy build;    ///< what to do with packages the lock has only as source
 };
 
 /// The environment strata writes into, with everything needed to install there.
@@ -53,7 +55,11 @@ struct Overlay {
   env::InstalledSet installed;
   env::Ledger ledger;
   Decisions decisions;
-  std::vector<std::string> conflicts;  ///< one line per conflict: "name version: reason"
+  std::vector<std::string> conflicts;  ///< one line per conflict: "name version: reason; breaks …"
+  /// What this owner installed before and the lock no longer has (not even at another version):
+  /// removed by install unless --keep-removed. Never another owner's or an unmanaged one.
+  std::vector<env::LedgerEntry> removed;
+  std::size_t migrated = 0;  ///< legacy "lock:<path>" entries of this lock taken over by the owner
 };
 
 /// The front half's result. Move-only: the chosen wheels point into `lock` and `selection`.
@@ -74,6 +80,7 @@ struct Plan {
   WheelChoices choices;                   ///< chosen wheels; problems: packages without one
   std::vector<SelectedPackage> selected;  ///< the chosen wheels, as the overlay check sees them
   std::string owner;                      ///< who the installed packages will belong to
+  std::string legacy_owner;               ///< "lock:<path>": what older strata called this lock's owner
   Overlay overlay;                        ///< empty when the request asked for no overlay
 
   /// The chosen wheel of a selected package (normalized name); throws for an unknown one.
@@ -100,6 +107,8 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer);
 
 /// Reads the target's installed set and ledger again and decides every selected package (what
 /// another writer did since prepare() counts). Nothing is read for a target that does not exist.
+/// Ledger entries an older strata recorded for this lock's path ("lock:<path>") count as the
+/// plan's owner's (env/ledger.hpp: the migration).
 Overlay check_overlay(const Plan& plan, bool allow_replace);
 
 /// Fills a target's scheme paths and the site dirs the overlay check reads (with --prefix, the

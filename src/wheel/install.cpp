@@ -1077,4 +1077,57 @@ Result<RecoveryReport> recover(const fs::path& state_dir) {
   return report;
 }
 
+namespace {
+
+// The files RECORD lists for the .dist-info at `di`, as absolute paths.
+Result<std::vector<fs::path>> record_files(const fs::path& di) {
+  auto text = util::read_file(di / "RECORD");
+  if (!text) return std::unexpected(text.error());
+  auto rows = parse_record(*text, (di / "RECORD").string());
+  if (!rows) return std::unexpected(rows.error());
+  std::vector<fs::path> out;
+  for (const auto& row : *rows) out.push_back((di.parent_path() / row.path).lexically_normal());
+  return out;
+}
+
+}  // namespace
+
+Result<RemovedDistribution> remove_distribution(const fs::path& dist_info, const InstallTarget& target) {
+  auto files = record_files(dist_info);
+  if (!files) return std::unexpected(files.error());
+  // Files another distribution of the same library directory also claims stay.
+  std::set<fs::path> shared;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(dist_info.parent_path(), ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    if (!it->path().filename().string().ends_with(".dist-info") || it->path() == dist_info) continue;
+    if (auto others = record_files(it->path())) shared.insert(others->begin(), others->end());
+  }
+  const std::vector<fs::path> roots = {target.scheme.purelib, target.scheme.platlib, target.scheme.scripts,
+                                       target.scheme.data, target.scheme.headers};
+  const fs::path staging = target.state_dir / "staging" / random_suffix();
+  util::DirMaker dirs;
+  if (auto ok = dirs.ensure(staging); !ok) return std::unexpected(ok.error());
+  const fs::path aside = staging / dist_info.filename();
+  if (auto ok = move_into_place(dist_info, aside, dirs); !ok) return std::unexpected(ok.error());
+
+  RemovedDistribution removed{.dist_info = dist_info, .files = 0};
+  for (const fs::path& file : *files) {
+    if (is_within(file, dist_info) || is_within(file, target.state_dir) || shared.contains(file)) continue;
+    bool inside = false;
+    for (const auto& root : roots) inside = inside || is_within(file, root);
+    if (!inside || !fs::exists(fs::symlink_status(file, ec))) continue;
+    remove_old_file(file, roots);
+    ++removed.files;
+  }
+  fs::remove_all(staging, ec);
+  return removed;
+}
+
+void remove_empty_state_dirs(const fs::path& state_dir) {
+  std::error_code ec;  // a directory that is not empty (or not there) stays as it is
+  for (const char* dir : {"staging", "journal"}) fs::remove(state_dir / dir, ec);
+  fs::remove(state_dir, ec);
+}
+
 }  // namespace strata::wheel

@@ -162,4 +162,24 @@ struct RecoveryReport {
 /// lock held, before installing.
 Result<RecoveryReport> recover(const std::filesystem::path& state_dir);
 
+/// What remove_distribution() deleted.
+struct RemovedDistribution {
+  std::filesystem::path dist_info;  ///< the .dist-info that was removed
+  std::size_t files = 0;            ///< RECORD files deleted (pycs not counted)
+};
+
+/// Uninstalls the distribution whose `.dist-info` is `dist_info` from `target`'s scheme paths.
+/// The .dist-info is first renamed into staging (from then on the distribution is not installed;
+/// a kill later leaves at worst unclaimed files, never a half-present distribution), then every
+/// RECORD file inside the scheme paths (never under `target.state_dir`, never one another
+/// .dist-info in the same library directory also lists, such as a shared namespace
+/// `__init__.py`) is deleted with its pycs, emptied directories are pruned, and staging goes.
+Result<RemovedDistribution> remove_distribution(const std::filesystem::path& dist_info,
+                                                const InstallTarget& target);
+
+/// Removes the staging and journal directories under `state_dir` when they are empty, and then
+/// `state_dir` itself when empty, so that an install leaves no new state entries behind (an image
+/// layer holds only what it installed). Call it with the writer lock held, after the last commit.
+void remove_empty_state_dirs(const std::filesystem::path& state_dir);
+
 }  // namespace strata::wheel

@@ -77,23 +77,26 @@ class LockHolder {
   int release_ = -1;
 };
 
-TEST(EnvLock, TakesAndReleasesTheLockFile) {
+TEST(EnvLock, LocksTheDirectoryItselfAndLeavesNothingInIt) {
   testing::TempDir tmp;
   {
     auto lock = EnvLock::acquire(tmp.path() / "venv", {});
     ASSERT_TRUE(lock) << lock.error().message;
-    EXPECT_EQ(lock->path(), tmp.path() / "venv" / ".strata" / "lock");
-    EXPECT_TRUE(fs::exists(lock->path()));
+    EXPECT_EQ(lock->path(), tmp.path() / "venv");
+    EXPECT_TRUE(fs::is_directory(lock->path()));
+    EXPECT_FALSE(EnvLock::acquire(tmp.path() / "venv", options(0ms)));  // held
   }
-  // Released: taking it again succeeds at once, and the file is left empty.
+  // Released: taking it again succeeds at once; no lock file was ever made (an image layer
+  // holds nothing of the lock).
   auto again = EnvLock::acquire(tmp.path() / "venv", options(0ms));
   ASSERT_TRUE(again) << again.error().message;
   again = EnvLock::acquire(tmp.path() / "other", {});  // move-assign releases the first
   ASSERT_TRUE(again);
-  EXPECT_EQ(fs::file_size(tmp.path() / "venv" / ".strata" / "lock"), 0u);
+  EXPECT_TRUE(EnvLock::acquire(tmp.path() / "venv", options(0ms)));
+  EXPECT_TRUE(fs::is_empty(tmp.path() / "venv"));
 }
 
-TEST(EnvLock, SecondProcessTimesOutNamingTheFileAndPid) {
+TEST(EnvLock, SecondProcessTimesOutNamingTheDirectoryAndPid) {
   testing::TempDir tmp;
   LockHolder holder(tmp.path());
   ASSERT_TRUE(holder.wait_locked());
@@ -102,12 +105,12 @@ TEST(EnvLock, SecondProcessTimesOutNamingTheFileAndPid) {
       EnvLock::acquire(tmp.path(), options(300ms, [&](std::string_view line) { waits.emplace_back(line); }));
   ASSERT_FALSE(lock);
   const std::string pid = std::to_string(holder.pid());
-  const std::string file = (tmp.path() / ".strata" / "lock").string();
+  const std::string dir = tmp.path().string();
   EXPECT_EQ(lock.error().kind, ErrorKind::runtime);
-  EXPECT_NE(lock.error().message.find(file), std::string::npos) << lock.error().message;
+  EXPECT_EQ(lock.error().message.rfind(dir + ": ", 0), 0u) << lock.error().message;
   EXPECT_NE(lock.error().message.find("(pid " + pid + ")"), std::string::npos) << lock.error().message;
   ASSERT_EQ(waits.size(), 1u);
-  EXPECT_EQ(waits[0], "waiting for another strata process (pid " + pid + ") holding " + file);
+  EXPECT_EQ(waits[0], "waiting for another strata process (pid " + pid + ") holding the lock of " + dir);
 }
 
 TEST(EnvLock, SecondProcessWaitsUntilTheFirstLetsGo) {
@@ -146,9 +149,9 @@ TEST(EnvLock, HeldWithinOneProcessStillExcludes) {
 TEST(EnvLock, UncreatableDirectoryIsAnErrorNamingIt) {
   testing::TempDir tmp;
   std::ofstream(tmp.path() / "file") << "x";
-  auto lock = EnvLock::acquire(tmp.path() / "file", {});
+  auto lock = EnvLock::acquire(tmp.path() / "file" / "venv", {});
   ASSERT_FALSE(lock);
-  EXPECT_NE(lock.error().message.find((tmp.path() / "file" / ".strata").string()), std::string::npos)
+  EXPECT_NE(lock.error().message.find((tmp.path() / "file" / "venv").string()), std::string::npos)
       << lock.error().message;
 }
 

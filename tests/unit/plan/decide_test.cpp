@@ -7,7 +7,7 @@
 namespace strata::plan {
 namespace {
 
-const std::string kOwner = "lock:/app/poetry.lock";
+const std::string kOwner = "webapp";
 const std::string kOther = "layer:base";
 
 pep::Version v(std::string_view text) {
@@ -232,11 +232,23 @@ TEST(Decide, PreReleaseReplacementSatisfiesAnAdmittingSpecifier) {
   EXPECT_EQ(d.broken[0].name, "strict");
 }
 
-TEST(Decide, NothingIsParsedOrReportedWithoutReplacements) {
+TEST(Decide, AConflictSaysWhatItsReplacementWouldBreak) {
+  Fixture f;
+  f.installed.add(dist("six", "1.15.0"));
+  f.installed.add(dist("old-tool", "0.1", {"six<1.16"}));
+  f.installed.add(dist("other", "1.0", {"six>=1.10"}));
+  auto d = f.run({pkg("six", "1.16.0")}).decisions[0];
+  EXPECT_EQ(d.action, Action::conflict);
+  ASSERT_EQ(d.broken.size(), 1u);
+  EXPECT_EQ(d.broken[0].name, "old-tool");
+  EXPECT_EQ(d.broken[0].requirement, "six<1.16");
+}
+
+TEST(Decide, NothingIsParsedOrReportedWithoutReplacementsOrConflicts) {
   Fixture f;
   f.installed.add(dist("junk", "1.0", {"((("}));
-  f.installed.add(dist("six", "1.15.0"));
-  auto result = f.run({pkg("six", "1.16.0")});  // a conflict, not a replacement
+  f.installed.add(dist("six", "1.16.0"));
+  auto result = f.run({pkg("six", "1.16.0"), pkg("idna", "3.7")});  // a keep and an install
   EXPECT_TRUE(result.warnings.empty());
   EXPECT_TRUE(result.decisions[0].broken.empty());
 }
