@@ -6,10 +6,11 @@ import hashlib
 import json
 import os
 import pathlib
+import urllib.request
 
 import pytest
 
-from support import strata
+from support import Servers, free_port, strata, venv_python, SERVER_LIFETIME
 
 SOURCE = pathlib.Path(os.environ.get("STRATA_SOURCE_DIR", pathlib.Path(__file__).resolve().parent.parent))
 PYTHON = pathlib.Path.home() / ".pyenv/versions/3.11.7/bin/python3.11"
@@ -44,13 +45,14 @@ def manifests(out):
 
 def test_the_same_lock_gives_the_same_bytes_anywhere(tmp_path):
     a, b = tmp_path / "a" / "layers", tmp_path / "b" / "deep" / "plan"
-    plan(WIDE, a, "--cache-dir", tmp_path / "cache1")
+    # --offline: sizes only from the lock (a Poetry lock has none) and the cache, never the index.
+    plan(WIDE, a, "--cache-dir", tmp_path / "cache1", "--offline")
     env = dict(os.environ, TZ="Asia/Tokyo", STRATA_CACHE_DIR=str(tmp_path / "cache2"), LC_ALL="C")
     other_cwd = tmp_path / "elsewhere"
     other_cwd.mkdir()
     os.umask(0o077)
     try:
-        plan(WIDE, b, cwd=other_cwd, env=env)
+        plan(WIDE, b, "--offline", cwd=other_cwd, env=env)
     finally:
         os.umask(0o022)
     assert manifests(a) == manifests(b)
@@ -60,7 +62,7 @@ def test_the_same_lock_gives_the_same_bytes_anywhere(tmp_path):
         assert str(tmp_path).encode() not in text
     # Re-planning the unchanged lock into the same directory changes nothing at all.
     before = {p.name: p.read_bytes() for p in a.iterdir()}
-    report = plan(WIDE, a)
+    report = plan(WIDE, a, "--offline")
     assert report["changed"] == []
     assert {p.name: p.read_bytes() for p in a.iterdir()} == before
 
@@ -126,3 +128,77 @@ def test_the_layers_add_up_to_the_lock(tmp_path):
     final = json.loads(strata("--json", "install", SOURCE / "examples/webapp", "--env", env).stdout)
     assert {d["action"] for d in final["plan"]["decisions"]} == {"keep"}
     assert {d["name"] for d in final["plan"]["decisions"]} == installed
+
+
+def poetry_lock(packages):
+    lines = ["# strata test_plan: a Poetry lock without sizes", ""]
+    for name, version in packages:
+        wheel = f"{name}-{version}-py3-none-any.whl"
+        digest = hashlib.sha256(wheel.encode()).hexdigest()
+        lines += ["[[package]]", f'name = "{name}"', f'version = "{version}"', 'description = ""',
+                  "optional = false", 'python-versions = ">=3.8"', 'groups = ["main"]',
+                  f'files = [{{file = "{wheel}", hash = "sha256:{digest}"}}]', ""]
+    lines += ["[metadata]", 'lock-version = "2.1"', 'python-versions = ">=3.8"', 'content-hash = "0"', ""]
+    return "\n".join(lines)
+
+
+def test_poetry_sizes_come_from_the_index_json_pages_once(tmp_path):
+    # A loopback PEP 691 index (fault_server.py's /json/simple/, PEP 700 sizes) listing the locked
+    # wheels' names: bigwheel's file is 3 MB (at or above the default policy's 1 MiB alone rule).
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    packages = [("bigwheel", "1.0")] + [(f"tiny{i}", "1.0") for i in range(6)]
+    for name, version in packages:
+        with open(wheels / f"{name}-{version}-py3-none-any.whl", "wb") as f:
+            f.truncate(3_000_000 if name == "bigwheel" else 1000)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "poetry.lock").write_text(poetry_lock(packages))
+    (app / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0"\n')
+    servers = Servers()
+    port = free_port()
+    try:
+        base = servers.start([venv_python(), str(SOURCE / "integration/fault_server.py"), str(port),
+                              str(wheels), SERVER_LIFETIME], port)
+
+        def index_requests():
+            with urllib.request.urlopen(f"{base}/count", timeout=10) as r:
+                hits = json.load(r)
+            return sum(n for path, n in hits.items() if path.startswith("/json/simple/"))
+
+        def where(report, name):
+            return {p["name"]: (l["file"], p) for l in report["plan"]["layers"] for p in l["packages"]}[name]
+
+        cache = tmp_path / "cache"
+        # --offline with an empty cache: no size known, bigwheel lands in a bucket.
+        offline = plan(app / "poetry.lock", tmp_path / "offline", "--cache-dir", cache, "--offline", "--fresh",
+                       "--index-url", f"{base}/json/simple/")
+        layer, entry = where(offline, "bigwheel")
+        assert not layer.endswith("-bigwheel.toml") and entry["size"] is None
+        assert index_requests() == 0 and offline["sizes"]["index_requests"] == 0
+
+        first = plan(app / "poetry.lock", tmp_path / "online", "--cache-dir", cache,
+                     "--index-url", f"{base}/json/simple/")
+        layer, entry = where(first, "bigwheel")
+        assert layer.endswith("-bigwheel.toml")
+        assert (entry["size"], entry["size-source"]) == (3_000_000, "index")
+        assert where(first, "tiny0")[1]["size"] == 1000
+        assert index_requests() == len(packages) == first["sizes"]["index_requests"]
+        # Manifests stay lock-derived: the index's sizes are not written into them.
+        manifest = (tmp_path / "online" / layer).read_text()
+        assert "bigwheel-1.0-py3-none-any.whl" in manifest and "size" not in manifest
+
+        # A second plan (fresh, so placement is decided again) asks the index nothing: the cache.
+        second = plan(app / "poetry.lock", tmp_path / "again", "--cache-dir", cache, "--fresh",
+                      "--index-url", f"{base}/json/simple/")
+        assert where(second, "bigwheel")[0].endswith("-bigwheel.toml")
+        assert second["sizes"] == {"from_cache": len(packages), "index_requests": 0}
+        assert index_requests() == len(packages)
+        # --offline with the warm cache (kept per index URL) places it the same way, asking nothing.
+        warm = plan(app / "poetry.lock", tmp_path / "warm", "--cache-dir", cache, "--offline",
+                    "--index-url", f"{base}/json/simple/")
+        assert where(warm, "bigwheel")[0].endswith("-bigwheel.toml")
+        assert manifests(tmp_path / "warm") == manifests(tmp_path / "again")
+        assert index_requests() == len(packages)
+    finally:
+        servers.stop()

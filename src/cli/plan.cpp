@@ -39,6 +39,11 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
   cmd->add_flag("--all-extras", o.request.all_extras, "Include every extra");
   cmd->add_option("--cache-dir", o.request.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
+  cmd->add_option("--index-url", o.index_url, "Replace the default index (PyPI) for size look-ups")
+      ->envname("STRATA_INDEX_URL");
+  cmd->add_option("--source", o.sources, "Use URL for the lock's source NAME (NAME=URL) for size look-ups");
+  cmd->add_flag("--offline", o.offline,
+                "Sizes only from the lock and the cache: no index requests (unknown sizes count as small)");
   cmd->add_option("--policy", o.policy, "Layer policy TOML (default: the built-in layers/default.toml)");
   cmd->add_option("--max-layers", o.max_layers, "At most N layers (default: the policy's, 32)");
   cmd->add_flag("--fresh", o.fresh, "Ignore DIR/plan.json: place every package by the policy");

@@ -89,6 +89,32 @@ IndexChoice choose_index(const ArtifactRequest& request, const FetchOptions& opt
   return {request.index_url, request.source_name, false};
 }
 
+// The transfer of one project page into `sink`, with the index's credentials when it has some.
+TransferJob page_job(const std::string& page_url, const IndexChoice& index, MemorySink& sink,
+                     const std::optional<Credentials>& creds, CredentialResolver& credentials) {
+  TransferJob job;
+  job.request.url = strip_userinfo(page_url);
+  job.request.headers = {fmt::format("Accept: {}", kSimpleAccept)};
+  job.request.accept_compressed = true;
+  if (creds) {
+    job.request.username = creds->username;
+    job.request.password = creds->password;
+  }
+  job.display_url = redact_url(page_url);
+  job.begin = [&sink]() -> Result<ResponseSink*> {
+    sink.body.clear();
+    return &sink;
+  };
+  job.finish = [](const HttpResponse&) { return Verdict{}; };
+  job.explain = [&credentials, index](const HttpResponse& response) {
+    if (response.http_status == 401 || response.http_status == 403)
+      return credentials.hint(index.source_name, index.index_url);
+    if (response.http_status == 404) return std::string("the index has no such project");
+    return std::string();
+  };
+  return job;
+}
+
 bool is_remote(std::string_view url) { return url.starts_with("http://") || url.starts_with("https://"); }
 
 std::optional<fs::path> local_path(std::string_view url) {
@@ -299,27 +325,9 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
   if (!pages.empty()) {
     std::vector<TransferJob> jobs;
     for (auto& page : pages) {
-      TransferJob job;
-      job.request.url = strip_userinfo(page->page_url);
-      job.request.headers = {fmt::format("Accept: {}", kSimpleAccept)};
-      job.request.accept_compressed = true;
       auto creds = credentials_for_index(page->index);
       if (!creds) return std::unexpected(creds.error());
-      apply(job.request, *creds);
-      job.display_url = redact_url(page->page_url);
-      PageLookup* lookup = page.get();
-      job.begin = [lookup]() -> Result<ResponseSink*> {
-        lookup->sink.body.clear();
-        return &lookup->sink;
-      };
-      job.finish = [](const HttpResponse&) { return Verdict{}; };
-      job.explain = [&credentials, lookup](const HttpResponse& response) {
-        if (response.http_status == 401 || response.http_status == 403)
-          return credentials.hint(lookup->index.source_name, lookup->index.index_url);
-        if (response.http_status == 404) return std::string("the index has no such project");
-        return std::string();
-      };
-      jobs.push_back(std::move(job));
+      jobs.push_back(page_job(page->page_url, page->index, page->sink, *creds, credentials));
     }
     run_transfers(jobs, transport, options.limits, observer);
     for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -473,6 +481,62 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
     if (!r) return fail(ErrorKind::runtime, "internal error: a file was neither found nor fetched");
     out.push_back(std::move(*r));
   }
+  return out;
+}
+
+std::string project_page_for(const ArtifactRequest& request, const FetchOptions& options) {
+  return project_page_url(choose_index(request, options).index_url,
+                          request.project.empty() ? request.package : request.project);
+}
+
+std::vector<Result<ProjectPage>> fetch_project_pages(const std::vector<ArtifactRequest>& requests,
+                                                     const FetchOptions& options, HttpTransport& transport,
+                                                     CredentialResolver& credentials,
+                                                     ProgressObserver& observer) {
+  struct Page {
+    IndexChoice index;
+    std::string url;
+    MemorySink sink;
+  };
+  std::vector<std::unique_ptr<Page>> pages;
+  std::map<std::string, std::size_t> page_by_url;
+  std::vector<std::size_t> page_of(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    std::string url = project_page_for(requests[i], options);
+    auto [it, added] = page_by_url.try_emplace(url, pages.size());
+    if (added) {
+      pages.push_back(std::make_unique<Page>());
+      pages.back()->index = choose_index(requests[i], options);
+      pages.back()->url = url;
+    }
+    page_of[i] = it->second;
+  }
+  std::vector<Result<ProjectPage>> parsed(pages.size(), fail(ErrorKind::runtime, "not looked up"));
+  std::vector<TransferJob> jobs;
+  std::vector<std::size_t> job_page;
+  for (std::size_t j = 0; j < pages.size(); ++j) {
+    auto creds = credentials.for_source(pages[j]->index.source_name, pages[j]->index.index_url);
+    if (!creds) {
+      parsed[j] = std::unexpected(creds.error());
+      continue;
+    }
+    jobs.push_back(page_job(pages[j]->url, pages[j]->index, pages[j]->sink, *creds, credentials));
+    job_page.push_back(j);
+  }
+  run_transfers(jobs, transport, options.limits, observer);
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    Page& page = *pages[job_page[k]];
+    if (!jobs[k].succeeded) {
+      parsed[job_page[k]] = std::unexpected(*jobs[k].error);
+      continue;
+    }
+    const std::string& effective = jobs[k].last_response.effective_url;
+    parsed[job_page[k]] = parse_project_page(page.sink.body, jobs[k].last_response.content_type,
+                                             effective.empty() ? page.url : effective);
+  }
+  std::vector<Result<ProjectPage>> out;
+  out.reserve(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) out.push_back(parsed[page_of[i]]);
   return out;
 }
 

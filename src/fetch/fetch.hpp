@@ -12,6 +12,7 @@
 
 #include "fetch/auth.hpp"
 #include "fetch/progress.hpp"
+#include "fetch/simple_api.hpp"
 #include "fetch/transfer.hpp"
 #include "fetch/transport.hpp"
 #include "util/error.hpp"
@@ -66,5 +67,15 @@ const char* to_string(ArtifactOrigin origin);
 Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest>& requests,
                                                const FetchOptions& options, HttpTransport& transport,
                                                CredentialResolver& credentials, ProgressObserver& observer);
+
+/// The project page a request's file is looked up on, after --index-url / --source overrides.
+std::string project_page_for(const ArtifactRequest& request, const FetchOptions& options);
+
+/// Looks up the project page of every request (one transfer per distinct page, in parallel,
+/// retried as downloads are); result i is request i's parsed page or why it is missing.
+std::vector<Result<ProjectPage>> fetch_project_pages(const std::vector<ArtifactRequest>& requests,
+                                                     const FetchOptions& options, HttpTransport& transport,
+                                                     CredentialResolver& credentials,
+                                                     ProgressObserver& observer);
 
 }  // namespace strata::fetch

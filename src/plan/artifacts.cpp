@@ -20,25 +20,6 @@ std::string source_name_for(const lock::Lock& lock, const lock::Package& package
   return {};
 }
 
-fetch::ArtifactRequest request_for(const lock::Lock& lock, const lock::Package& package,
-                                   const lock::Artifact& artifact, const fs::path& lock_dir) {
-  fetch::ArtifactRequest request;
-  request.package = fmt::format("{} {}", package.display_name, package.version_text);
-  request.project = package.name;
-  request.filename = artifact.filename;
-  if (!artifact.url.empty())
-    request.url = artifact.url;
-  else if (!artifact.path.empty())
-    request.url = (lock_dir / artifact.path).lexically_normal().string();
-  if (package.source.kind == lock::SourceKind::index) {
-    request.index_url = package.source.url;
-    request.source_name = source_name_for(lock, package);
-  }
-  if (auto sha = artifact.hashes.find("sha256"); sha != artifact.hashes.end()) request.sha256 = sha->second;
-  request.size = artifact.size;
-  return request;
-}
-
 std::string label(const lock::Package& package) {
   std::string name = package.display_name.empty() ? package.name : package.display_name;
   return package.version_text.empty() ? name : fmt::format("{} {}", name, package.version_text);
@@ -275,6 +256,25 @@ Result<std::map<std::string, std::string>> parse_source_overrides(const std::vec
     out[source.substr(0, eq)] = source.substr(eq + 1);
   }
   return out;
+}
+
+fetch::ArtifactRequest request_for(const lock::Lock& lock, const lock::Package& package,
+                                   const lock::Artifact& artifact, const fs::path& lock_dir) {
+  fetch::ArtifactRequest request;
+  request.package = fmt::format("{} {}", package.display_name, package.version_text);
+  request.project = package.name;
+  request.filename = artifact.filename;
+  if (!artifact.url.empty())
+    request.url = artifact.url;
+  else if (!artifact.path.empty())
+    request.url = (lock_dir / artifact.path).lexically_normal().string();
+  if (package.source.kind == lock::SourceKind::index) {
+    request.index_url = package.source.url;
+    request.source_name = source_name_for(lock, package);
+  }
+  if (auto sha = artifact.hashes.find("sha256"); sha != artifact.hashes.end()) request.sha256 = sha->second;
+  request.size = artifact.size;
+  return request;
 }
 
 }  // namespace strata::plan

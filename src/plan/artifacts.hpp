@@ -86,6 +86,10 @@ WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& select
                            const TagRanking& ranking, const std::filesystem::path& lock_dir,
                            const BuildPolicy& policy = {});
 
+/// The fetch request of one locked artifact of `package` (`lock_dir` resolves relative paths).
+fetch::ArtifactRequest request_for(const lock::Lock& lock, const lock::Package& package,
+                                   const lock::Artifact& artifact, const std::filesystem::path& lock_dir);
+
 /// Parses `--source NAME=URL` values; a malformed one is a usage error (URL credentials redacted).
 Result<std::map<std::string, std::string>> parse_source_overrides(const std::vector<std::string>& values);
 

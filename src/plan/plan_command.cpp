@@ -11,6 +11,7 @@
 #include "fetch/url.hpp"
 #include "lock/manifest.hpp"
 #include "plan/dockerfile.hpp"
+#include "plan/index_sizes.hpp"
 #include "plan/layers.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -96,6 +97,50 @@ std::string megabytes(std::uint64_t bytes) {
   return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
 }
 
+// Sizes the lock lacks, from the index's project pages (or their cached sizes): the chosen
+// wheel's file, else the largest locked wheel. Only index packages are looked up. Manifests stay
+// lock-derived: these sizes decide placement and appear in plan.json only.
+SizeLookupStats add_index_sizes(const PlanCommandOptions& o, const Plan& plan,
+                                std::vector<PlanInput>& inputs) {
+  std::map<std::string, const ChosenWheel*> chosen;
+  for (const auto& c : plan.choices.chosen) chosen[c.package->name] = &c;
+  std::vector<SizeQuery> queries;
+  std::vector<std::size_t> query_input;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const lock::Package& p = *inputs[i].package;
+    if (inputs[i].size || p.source.kind != lock::SourceKind::index) continue;
+    SizeQuery query;
+    if (auto it = chosen.find(p.name); it != chosen.end()) {
+      query.request = it->second->request;
+      query.filenames = {it->second->artifact->filename};
+    } else {
+      for (const auto& a : p.artifacts) {
+        if (!a.filename.ends_with(".whl")) continue;
+        if (query.filenames.empty())
+          query.request = request_for(plan.lock, p, a, plan.files.lock.parent_path());
+        query.filenames.push_back(a.filename);
+      }
+      if (query.filenames.empty()) continue;
+    }
+    queries.push_back(std::move(query));
+    query_input.push_back(i);
+  }
+  SizeLookupStats stats;
+  if (queries.empty()) return stats;
+  fetch::FetchOptions fetch;
+  fetch.index_url = o.index_url;
+  fetch.source_urls = value_or_throw(parse_source_overrides(o.sources));
+  fetch.offline = o.offline;
+  fetch.cache_dir = plan.cache_root;
+  auto sizes = index_sizes(queries, fetch, stats);
+  for (std::size_t q = 0; q < queries.size(); ++q) {
+    if (!sizes[q]) continue;
+    inputs[query_input[q]].size = sizes[q];
+    inputs[query_input[q]].size_source = "index";
+  }
+  return stats;
+}
+
 }  // namespace
 
 PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& observer) {
@@ -137,6 +182,11 @@ PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& ob
     }
     input.private_source = p.source.kind == lock::SourceKind::index && !is_default_index(p.source.url);
     inputs.push_back(std::move(input));
+  }
+  const SizeLookupStats size_stats = add_index_sizes(o, plan, inputs);
+  for (const auto& warning : size_stats.warnings) {
+    observer.on_warning(warning);
+    report.warnings.push_back(warning);
   }
 
   const fs::path out = o.out;
@@ -211,6 +261,7 @@ PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& ob
                  {"warnings", report.warnings},
                  {"plan", nlohmann::json::parse(plan_text)},
                  {"changed", changed},
+                 {"sizes", {{"from_cache", size_stats.from_cache}, {"index_requests", size_stats.requested}}},
                  {"dockerfile_layers", (out / "Dockerfile.layers").string()},
                  {"dockerfile", dockerfile_json}};
   return report;

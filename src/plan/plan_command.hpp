@@ -25,6 +25,9 @@ struct PlanCommandOptions {
   std::string image_env = "/opt/venv";  ///< --image-env: the environment inside the image
   std::string strata_image;             ///< --strata-image: bind-mount strata from this image
   std::vector<std::string> secrets;     ///< --secret SOURCE: credentials as build secrets
+  std::string index_url;                ///< --index-url / STRATA_INDEX_URL: replaces PyPI for sizes
+  std::vector<std::string> sources;     ///< --source NAME=URL overrides for sizes
+  bool offline = false;                 ///< sizes only from the lock and the cache
 };
 
 /// What `strata plan` did.
