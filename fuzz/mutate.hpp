@@ -23,9 +23,10 @@ inline const std::vector<std::string>& tokens() {
       "lock-version = \"2.1\"\n", "markers = ", "groups = [\"main\"]\n", "extra == \"x\"",
       "python_version < \"3\"", "^1.2", "~1", "||", ".*", "version = ", "optional = true\n",
       "files = [{file = \"a-1-py3-none-any.whl\", hash = "
-      "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"}]", "[package.dependencies]\n",
-      "[package.extras]\n", "wheels = [", "hashes = {}", "size = -1", "name = \"a\"\n", "\\u0000", "1e400",
-      "[dependency-groups]\n", "{include-group = \"a\"}", "[tool.poetry.group.a.dependencies]\n",
+      "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"}]",
+      "[package.dependencies]\n", "[package.extras]\n", "wheels = [", "hashes = {}", "size = -1",
+      "name = \"a\"\n", "\\u0000", "1e400", "[dependency-groups]\n", "{include-group = \"a\"}",
+      "[tool.poetry.group.a.dependencies]\n",
       // wheel metadata
       "\"\"", "\r\n", ",sha256=", ",,", ",18446744073709551616", ",-1", "../", "/", "\\", ".dist-info/",
       ".data/scripts/", "Name: ", "Version: ", "Wheel-Version: 1.0\n", "Root-Is-Purelib: true\n", ": ",
