@@ -8,10 +8,26 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/console.hpp"
+#include "plan/check.hpp"
 #include "plan/install.hpp"
 #include "plan/plan_command.hpp"
 
 namespace strata::cli {
+
+/// The front half's phase lines (for -v) and warnings on the console (plan, check).
+class PlanConsole final : public plan::PlanObserver {
+ public:
+  explicit PlanConsole(const Console& console) : console_(console) {}
+  void on_phase(std::string_view line) override;
+  void on_warning(std::string_view line) override;
+
+ private:
+  const Console& console_;
+};
+
+/// The selection flags plan and check share: --only/--with/--without/--extras/--all-extras and
+/// --cache-dir, into `request`.
+void add_selection_flags(CLI::App* cmd, plan::PlanRequest& request);
 
 /// `strata debug`: show what strata sees in a target interpreter.
 struct DebugOptions {
@@ -55,5 +71,12 @@ using PlanCommandOptions = plan::PlanCommandOptions;
 CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& options);
 /// Runs plan::run_plan_command and prints its report.
 int run_plan(const PlanCommandOptions& options, const Console& console);
+
+/// `strata check [LOCK]`: every flag SPEC "strata check" lists.
+using CheckOptions = plan::CheckOptions;
+/// Registers `check` and its flags on `app`.
+CLI::App* add_check_command(CLI::App& app, CheckOptions& options);
+/// Runs plan::run_check and prints its problems, warnings and summary.
+int run_check(const CheckOptions& options, const Console& console);
 
 }  // namespace strata::cli

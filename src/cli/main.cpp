@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   CLI::App* install_cmd = cli::add_install_command(app, install);
   cli::PlanCommandOptions plan;
   CLI::App* plan_cmd = cli::add_plan_command(app, plan);
+  cli::CheckOptions check;
+  CLI::App* check_cmd = cli::add_check_command(app, check);
 
   try {
     app.parse(argc, argv);
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
     if (cache_cmd->parsed()) return cli::run_cache(cache, console);
     if (install_cmd->parsed()) return cli::run_install(install, console);
     if (plan_cmd->parsed()) return cli::run_plan(plan, console);
+    if (check_cmd->parsed()) return cli::run_check(check, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);

@@ -6,20 +6,17 @@
 #include "cli/commands.hpp"
 
 namespace strata::cli {
-namespace {
+void PlanConsole::on_phase(std::string_view line) { console_.detail(line); }
+void PlanConsole::on_warning(std::string_view line) { console_.warn(line); }
 
-/// Phase lines and warnings of the front half on the console.
-class PlanConsole final : public plan::PlanObserver {
- public:
-  explicit PlanConsole(const Console& console) : console_(console) {}
-  void on_phase(std::string_view line) override { console_.detail(line); }
-  void on_warning(std::string_view line) override { console_.warn(line); }
-
- private:
-  const Console& console_;
-};
-
-}  // namespace
+void add_selection_flags(CLI::App* cmd, plan::PlanRequest& request) {
+  cmd->add_option("--only", request.only, "Only these groups")->delimiter(',');
+  cmd->add_option("--with", request.with, "Also these groups")->delimiter(',');
+  cmd->add_option("--without", request.without, "Not these groups")->delimiter(',');
+  cmd->add_option("--extras", request.extras, "Extras to include")->delimiter(',');
+  cmd->add_flag("--all-extras", request.all_extras, "Include every extra");
+  cmd->add_option("--cache-dir", request.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
+}
 
 CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
   CLI::App* cmd = app.add_subcommand(
@@ -32,12 +29,7 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
   cmd->add_option("--out", o.out, "Directory of the plan (kept between runs)")->required();
   cmd->add_option("--env", o.request.env, "Target virtual environment (its interpreter decides wheels)");
   cmd->add_option("--python", o.request.python, "Target interpreter (default: python3 on PATH)");
-  cmd->add_option("--only", o.request.only, "Only these groups")->delimiter(',');
-  cmd->add_option("--with", o.request.with, "Also these groups")->delimiter(',');
-  cmd->add_option("--without", o.request.without, "Not these groups")->delimiter(',');
-  cmd->add_option("--extras", o.request.extras, "Extras to include")->delimiter(',');
-  cmd->add_flag("--all-extras", o.request.all_extras, "Include every extra");
-  cmd->add_option("--cache-dir", o.request.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
+  add_selection_flags(cmd, o.request);
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--index-url", o.index_url, "Replace the default index (PyPI) for size look-ups")
       ->envname("STRATA_INDEX_URL");

@@ -185,11 +185,20 @@ std::vector<std::string> Plan::problems() const {
 }
 
 Overlay check_overlay(const Plan& plan, bool allow_replace) {
-  Overlay o;
+  env::InstalledSet installed;
+  env::Ledger ledger;
   if (plan.target.exists) {
-    o.installed = value_or_throw(env::scan_installed(plan.target.site_dirs));
-    o.ledger = value_or_throw(env::Ledger::load(plan.target.root));
+    installed = value_or_throw(env::scan_installed(plan.target.site_dirs));
+    ledger = value_or_throw(env::Ledger::load(plan.target.root));
   }
+  return decide_overlay(plan, std::move(installed), std::move(ledger), allow_replace);
+}
+
+Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger,
+                       bool allow_replace) {
+  Overlay o;
+  o.installed = std::move(installed);
+  o.ledger = std::move(ledger);
   if (!plan.legacy_owner.empty()) o.migrated = o.ledger.reassign(plan.legacy_owner, plan.owner);
   o.decisions = decide(
       plan.selected, o.installed, o.ledger,

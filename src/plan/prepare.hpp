@@ -111,6 +111,10 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer);
 /// plan's owner's (env/ledger.hpp: the migration).
 Overlay check_overlay(const Plan& plan, bool allow_replace);
 
+/// Decides every selected package of `plan` against a given installed set and ledger (a real
+/// environment's, or a base lock's as `strata check --base` sees it).
+Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger, bool allow_replace);
+
 /// Fills a target's scheme paths and the site dirs the overlay check reads (with --prefix, the
 /// re-rooted library dirs come first).
 Target with_scheme(Target target, bool prefix);

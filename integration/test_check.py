@@ -1,0 +1,109 @@
+"""`strata check`: the real binary on the fixture locks. Conflicts with a base lock (exit 3, every
+problem at once, naming the base), a lock as its own base (ok), a stale lock (warning; error with
+--locked), caret/tilde lint (warning; exit 3 with --strict), and that check downloads and writes
+nothing."""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+SOURCE = pathlib.Path(os.environ.get("STRATA_SOURCE_DIR", pathlib.Path(__file__).resolve().parent.parent))
+STRATA = os.environ.get("STRATA_BIN", str(SOURCE / "build/strata"))
+PYTHON = pathlib.Path.home() / ".pyenv/versions/3.11.7/bin/python3.11"
+LOCKS = SOURCE / "tests/fixtures/locks"
+
+pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="needs pyenv's CPython 3.11.7")
+
+
+def check(*args, env=None):
+    proc = subprocess.run([STRATA, "--json", "check", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode in (0, 3), proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def tree(path):
+    return sorted((str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in pathlib.Path(path).rglob("*"))
+
+
+def test_a_conflicting_base_is_exit_3_naming_the_base(tmp_path):
+    rc, doc = check(LOCKS / "tooling-poetry2", "--base", LOCKS / "tooling-conflict-poetry2", "--python", PYTHON,
+                    "--cache-dir", tmp_path / "cache")
+    assert rc == 3 and doc["ok"] is False
+    assert len(doc["problems"]) == 1
+    assert doc["problems"][0].startswith("packaging 26.3: 24.1 is installed")
+    assert "tooling-conflict-poetry2/poetry.lock" in doc["problems"][0]
+    actions = {d["name"]: d["action"] for d in doc["plan"]["decisions"]}
+    assert actions["packaging"] == "conflict"
+    assert list(actions.values()).count("keep") == len(actions) - 1
+    assert doc["bases"][0]["packages"] >= 9
+
+
+def test_a_lock_is_its_own_base(tmp_path):
+    rc, doc = check(LOCKS / "webapp-poetry2", "--base", LOCKS / "webapp-poetry2", "--python", PYTHON,
+                    "--cache-dir", tmp_path / "cache")
+    assert rc == 0 and doc["ok"] is True and doc["problems"] == []
+    assert {d["action"] for d in doc["plan"]["decisions"]} == {"keep"}
+
+
+def test_base_and_env_together_is_a_usage_error(tmp_path):
+    proc = subprocess.run([STRATA, "check", LOCKS / "tooling-poetry2", "--base", LOCKS / "tooling-poetry2",
+                           "--env", tmp_path / "venv"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--base and --env" in proc.stderr
+
+
+def poetry_project(tmp_path, extra_dependency):
+    project = tmp_path / "project"
+    shutil.copytree(LOCKS / "tooling-poetry2", project)
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text + extra_dependency)
+    return project
+
+
+def test_a_stale_lock_is_a_warning_and_with_locked_an_error(tmp_path):
+    project = poetry_project(tmp_path, "\n[tool.poetry.group.stale.dependencies]\nsix = \">=1.16\"\n")
+    rc, doc = check(project, "--base", project, "--python", PYTHON, "--cache-dir", tmp_path / "cache")
+    assert rc == 0 and doc["content_hash_fresh"] is False
+    assert any("the lock is stale" in w for w in doc["warnings"])
+    rc, doc = check(project, "--base", project, "--python", PYTHON, "--cache-dir", tmp_path / "cache", "--locked")
+    assert rc == 3 and any("the lock is stale" in p for p in doc["problems"])
+    rc, doc = check(project, "--base", project, "--python", PYTHON, "--cache-dir", tmp_path / "cache", "--strict")
+    assert rc == 3 and doc["problems"] == []
+
+
+def test_caret_and_tilde_are_linted_with_position_and_spelling(tmp_path):
+    project = poetry_project(tmp_path, "\n[tool.poetry.group.lint.dependencies]\nsix = \"^1.16.0\"\n"
+                                       "attrs = { version = \"~23.2\" }\n")
+    rc, doc = check(project, "--base", project, "--python", PYTHON, "--cache-dir", tmp_path / "cache")
+    assert rc == 0
+    lint = {item["dependency"]: item for item in doc["lint"]}
+    assert lint["six"]["suggestion"] == ">=1.16.0,<2.0.0"
+    assert lint["attrs"]["suggestion"] == ">=23.2,<23.3"
+    lines = (project / "pyproject.toml").read_text().splitlines()
+    six = lint["six"]
+    assert lines[six["line"] - 1][six["column"] - 1:].startswith('"^1.16.0"')
+    assert any(w.startswith(f"{project}/pyproject.toml:{six['line']}:{six['column']}: six") for w in doc["warnings"])
+    rc, doc = check(project, "--base", project, "--python", PYTHON, "--cache-dir", tmp_path / "cache", "--strict")
+    assert rc == 3
+
+
+def test_check_writes_nothing_and_sends_no_request(tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([PYTHON, "-m", "venv", "--without-pip", venv], check=True, timeout=120)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    env = dict(os.environ, STRATA_INDEX_URL="http://127.0.0.1:9/simple", https_proxy="http://127.0.0.1:9",
+               http_proxy="http://127.0.0.1:9")
+    # Warm the interpreter probe cache once, then snapshot: a check must not change either tree.
+    check(LOCKS / "webapp-poetry2", "--env", venv, "--cache-dir", cache, env=env)
+    before = (tree(venv), tree(cache))
+    rc, doc = check(LOCKS / "webapp-poetry2", "--env", venv, "--cache-dir", cache, env=env)
+    assert rc == 0, doc["problems"]
+    assert {d["action"] for d in doc["plan"]["decisions"]} == {"install"}
+    assert (tree(venv), tree(cache)) == before
+    assert not (venv / ".strata").exists()

@@ -1,0 +1,37 @@
+#pragma once
+// `strata check [LOCK] (--env DIR | --python PY | --base LOCK2 …)`: everything `install` would
+// decide (plan/prepare.hpp), without downloading or writing, plus the pyproject.toml lint
+// (lock/constraint_lint.hpp), all problems at once (SPEC "strata check"). With `--base` the
+// installed set is the base locks' selection for the target, each package owned by its base's
+// owner, decided with the same rules as a real environment.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plan/prepare.hpp"
+
+namespace strata::plan {
+
+/// Every flag of `strata check`, as plain data.
+struct CheckOptions {
+  PlanRequest request;             ///< lock, selection, target (`locked`: a stale lock is an error)
+  std::vector<std::string> bases;  ///< --base LOCK2: the installed set instead of an environment
+  bool strict = false;             ///< warnings fail the check too
+};
+
+/// What `strata check` found.
+struct CheckReport {
+  int exit_code = 0;                  ///< 0, or 3 when there is a problem (or, with strict, a warning)
+  std::vector<std::string> problems;  ///< errors: conflicts, packages without a wheel, requires-python
+  std::vector<std::string> warnings;  ///< stale lock (without --locked), caret/tilde lint, metadata
+  std::string summary;                ///< one human line
+  nlohmann::json json;                ///< the --json document
+};
+
+/// Runs `strata check`. Usage (2) and runtime (1) failures throw CommandError; everything the
+/// check is about is in the report.
+CheckReport run_check(const CheckOptions& options, PlanObserver& observer);
+
+}  // namespace strata::plan
