@@ -107,3 +107,36 @@ def test_check_writes_nothing_and_sends_no_request(tmp_path):
     assert {d["action"] for d in doc["plan"]["decisions"]} == {"install"}
     assert (tree(venv), tree(cache)) == before
     assert not (venv / ".strata").exists()
+
+
+# Ownership, as install decides it (plan::decide_overlay is shared): the same project at a bumped
+# lock replaces its own packages, another project at the same path conflicts and the conflict names
+# what replacing would break. The wheels and projects are test_owners.py's.
+from test_owners import PLATFORM, install, wheel_dir, write_project  # noqa: E402,F401
+
+
+def decisions(doc):
+    return {d["name"]: (d["action"], d.get("installed_owner")) for d in doc["plan"]["decisions"]}
+
+
+def test_check_decides_ownership_as_install_does(tmp_path, wheel_dir):
+    env, app = tmp_path / "env", tmp_path / "app"
+    install(write_project(app, wheel_dir, PLATFORM, "platform"), env)
+    cache = tmp_path / "cache"
+    model = write_project(app, wheel_dir, [("pydantic-core", "2.27.2"), ("typing-extensions", "4.12.2")], "model")
+    rc, doc = check(model, "--env", env, "--cache-dir", cache)
+    assert rc == 3 and doc["owner"] == "model"
+    assert decisions(doc)["pydantic-core"] == ("conflict", "platform")
+    assert decisions(doc)["typing-extensions"][0] == "keep"
+    assert len(doc["problems"]) == 1
+    assert "replacing it would break pydantic 2.9.2 (requires pydantic-core==2.23.4)" in doc["problems"][0]
+    proc, dry = install(model, env, "--dry-run", check=False)
+    assert proc.returncode == 3 and dry["problems"] == doc["problems"]
+
+    bumped = write_project(app, wheel_dir, [("pydantic-core", "2.27.2"), ("typing-extensions", "4.12.2")], "platform")
+    rc, doc = check(bumped, "--env", env, "--cache-dir", cache)
+    assert rc == 0, doc["problems"]
+    assert decisions(doc)["pydantic-core"] == ("replace", "platform")
+    _, dry = install(bumped, env, "--dry-run")
+    assert {d["name"]: d["action"] for d in dry["plan"]["decisions"]} == {
+        name: action for name, (action, _) in decisions(doc).items()}

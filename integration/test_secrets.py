@@ -164,6 +164,8 @@ def commands(lock, run, ok, host):
         "cache dir": [["cache", "dir", "--cache-dir", cache]],
         "cache clean": [["cache", "clean", "--cache-dir", cache]],
         "plan": [["plan", lock, "--out", run / "plan", "--python", PYTHON, "--cache-dir", cache]],
+        "check": [["check", lock, "--env", env_dir, "--cache-dir", cache] if ok
+                  else ["check", lock, "--python", PYTHON, "--cache-dir", cache]],
     }
 
 
