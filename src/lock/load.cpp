@@ -7,6 +7,7 @@
 
 #include "lock/manifest.hpp"
 #include "lock/pylock.hpp"
+#include "lock/uv_lock.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -21,14 +22,16 @@ bool is_pylock_name(std::string_view name) {
 std::optional<Format> format_by_name(std::string_view name) {
   if (name == "poetry.lock") return Format::poetry;
   if (is_pylock_name(name)) return Format::pylock;
+  if (name == "uv.lock") return Format::uv;
   return std::nullopt;
 }
 
 // A poetry.lock has [metadata] and [[package]]; a pylock.toml has lock-version and created-by at
-// the top; a layer manifest has manifest-version before its first table. Looks at line starts only; the
-// reader does the real checking.
+// the top; a layer manifest has manifest-version before its first table; a uv.lock starts with
+// `version = 1`. Looks at line starts only; the reader does the real checking.
 std::optional<Format> format_by_content(std::string_view text) {
   if (looks_like_manifest(text)) return Format::manifest;
+  if (looks_like_uv_lock(text)) return Format::uv;
   bool metadata = false, created_by = false, lock_version = false, packages = false;
   for (std::string_view line : util::split(text, '\n')) {
     line = util::trim(line);
@@ -41,6 +44,12 @@ std::optional<Format> format_by_content(std::string_view text) {
   if (metadata) return Format::poetry;
   return std::nullopt;
 }
+
+// Every format strata reads, with the command that makes one.
+constexpr std::string_view kFormats =
+    "strata reads uv.lock (`uv lock`), poetry.lock with its pyproject.toml (`poetry lock`), "
+    "pylock.toml / pylock.*.toml (`uv export --format pylock.toml -o pylock.toml`, `pdm export -f "
+    "pylock`) and layer manifests (`strata plan`)";
 
 }  // namespace
 
@@ -62,9 +71,9 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
     std::sort(candidates.begin(), candidates.end());
     if (candidates.empty()) {
       return fail(ErrorKind::usage,
-                  fmt::format("{}: no lock file here (looked for poetry.lock, pylock.toml and "
-                              "pylock.*.toml)",
-                              path.string()));
+                  fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml and "
+                              "pylock.*.toml; {})",
+                              path.string(), kFormats));
     }
     if (candidates.size() > 1) {
       std::vector<std::string> names;
@@ -85,9 +94,7 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
   }
   if (!format) {
     return fail(ErrorKind::usage,
-                fmt::format("{}: not a lock strata reads (expected poetry.lock, pylock.toml, "
-                            "pylock.*.toml or a layer manifest from `strata plan`)",
-                            files.lock.string()));
+                fmt::format("{}: not a lock strata reads ({})", files.lock.string(), kFormats));
   }
   files.format = *format;
   if (files.format == Format::poetry) {
@@ -107,11 +114,10 @@ Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
   auto format = format_by_name(base);
   if (!format) format = format_by_content(text);
   if (!format) {
-    return fail(
-        ErrorKind::usage,
-        fmt::format("{}: not a lock strata reads (neither a poetry.lock nor a pylock.toml)", source_name));
+    return fail(ErrorKind::usage, fmt::format("{}: not a lock strata reads ({})", source_name, kFormats));
   }
   if (*format == Format::pylock) return read_pylock(text, source_name);
+  if (*format == Format::uv) return read_uv_lock(text, source_name);
   if (*format == Format::manifest) return load_manifest(text, source_name);
   return read_poetry(text, source_name, pyproject);
 }
@@ -123,6 +129,7 @@ Result<Lock> load_lock(const std::filesystem::path& path) {
   if (!text) return std::unexpected(text.error());
   std::string lock_name = files->lock.string();
   if (files->format == Format::pylock) return read_pylock(*text, lock_name);
+  if (files->format == Format::uv) return read_uv_lock(*text, lock_name);
   if (files->format == Format::manifest) return load_manifest(*text, lock_name);
   auto pyproject = util::read_file(files->pyproject);
   if (!pyproject) return std::unexpected(pyproject.error());

@@ -1,5 +1,5 @@
 #pragma once
-// The one in-memory lock model every reader (pylock.toml, poetry.lock + pyproject.toml) produces,
+// The one in-memory lock model every reader (pylock.toml, poetry.lock + pyproject.toml, uv.lock) produces,
 // and the selection of what to install from it for one target.
 
 #include <cstdint>
@@ -15,7 +15,7 @@
 namespace strata::lock {
 
 /// Which file format a lock was read from.
-enum class Format { poetry, pylock, manifest };
+enum class Format { poetry, pylock, manifest, uv };
 
 /// Where a package's artifacts come from.
 enum class SourceKind {
@@ -61,6 +61,10 @@ struct Dependency {
   std::string platform;   ///< Poetry `platform = "..."` restriction (sys_platform), "" = none
   bool optional = false;  ///< only installed when an extra asks for it
   bool direct = false;    ///< url/path/git dependency: any locked version matches
+  /// uv.lock: the version and source (Package::source_key) an edge names when the name is locked
+  /// more than once; "" when the name is unambiguous.
+  std::string locked_version;
+  std::string source_key;
 };
 
 /// Membership of a package in a group, with the marker under which that group needs it.
@@ -87,6 +91,21 @@ struct Package {
   std::string requires_python;          ///< pylock requires-python (PEP 440) or Poetry python-versions
   bool optional = false;                ///< Poetry `optional`
   std::string location;                 ///< "file:line:col" of the entry, for messages
+  /// uv.lock: `[package.optional-dependencies]` and `[package.dev-dependencies]` (dependency
+  /// groups), name (normalized) -> edges; `resolution-markers` (the forks this version is in);
+  /// the source as a comparable key; a `virtual` source (never installed).
+  std::map<std::string, std::vector<Dependency>> optional_dependencies;
+  std::map<std::string, std::vector<Dependency>> group_dependencies;
+  std::vector<pep::Marker> resolution_markers;
+  std::string source_key;
+  bool virtual_source = false;
+};
+
+/// uv.lock `conflicts`: one item of a set whose members cannot be activated together.
+struct ConflictItem {
+  std::string package;  ///< normalized
+  std::string extra;    ///< normalized; "" unless an extra
+  std::string group;    ///< normalized; "" unless a group (both empty: the project itself)
 };
 
 /// A dependency group a lock or its project declares.
@@ -116,6 +135,12 @@ struct Lock {
   bool has_project = false;         ///< a pyproject.toml was read alongside the lock
   bool groups_and_markers = false;  ///< Poetry lock 2.1: packages carry `groups` and `markers`
   std::vector<Package> packages;
+  /// uv.lock `[manifest]`: workspace members, requirements and dependency groups that belong to
+  /// the workspace rather than a member (a root pyproject.toml without `[project]`); `conflicts`.
+  std::vector<std::string> members;
+  std::vector<Dependency> manifest_requirements;
+  std::map<std::string, std::vector<Dependency>> manifest_groups;
+  std::vector<std::vector<ConflictItem>> conflicts;
 };
 
 /// What the user asked to install and for which target (plain data; no probing here).
@@ -125,6 +150,9 @@ struct SelectionRequest {
   std::vector<std::string> without;
   std::vector<std::string> extras;
   bool all_extras = false;
+  /// uv.lock workspaces: the members to install (`uv sync --package`), or all of them.
+  std::vector<std::string> packages;
+  bool all_packages = false;
   pep::MarkerEnvironment environment;  ///< the target's marker variables
   std::string python_full_version;     ///< e.g. "3.11.7"
 };

@@ -5,7 +5,8 @@
 // - older poetry.lock with a pyproject.toml: a walk of the dependency graph from the requested
 //   groups' root requirements (as poetry-plugin-export's walk_dependencies does), evaluating each
 //   edge's marker for the target instead of collecting markers;
-// - older poetry.lock alone: `category`.
+// - older poetry.lock alone: `category`;
+// - uv.lock: a walk from the workspace members, as `uv sync` does (lock/uv_lock.cpp).
 
 #include <algorithm>
 #include <deque>
@@ -15,6 +16,7 @@
 
 #include "lock/model.hpp"
 #include "lock/poetry_constraint.hpp"
+#include "lock/uv_lock.hpp"
 #include "pep/name.hpp"
 #include "pep/specifier.hpp"
 #include "util/strings.hpp"
@@ -159,7 +161,7 @@ Exclusion exclude(const Package& p, std::string reason) {
 Result<void> check_requires_python(const Lock& lock, const Target& target) {
   if (lock.requires_python.empty()) return {};
   bool ok = true;
-  if (lock.format == Format::pylock) {
+  if (lock.format == Format::pylock || lock.format == Format::uv) {
     auto spec = pep::SpecifierSet::parse(lock.requires_python);
     ok = !spec || spec->contains(target.python_full, true);
   } else {
@@ -174,19 +176,24 @@ Result<void> check_requires_python(const Lock& lock, const Target& target) {
 
 // ---- pylock.toml ----
 
+// pylock `environments`, uv.lock `supported-markers`: the target must match one of them.
+Result<void> check_environments(const Lock& lock, const Target& target) {
+  if (lock.environments.empty()) return {};
+  pep::MarkerContext context;
+  context.environment = target.environment;
+  bool any = false;
+  for (const auto& env : lock.environments) any = any || env.evaluate(context);
+  if (any) return {};
+  std::vector<std::string> texts;
+  for (const auto& env : lock.environments) texts.push_back(env.str());
+  return fail(ErrorKind::check,
+              fmt::format("{}: the target matches none of the lock's {}: {}", lock.source_name,
+                          lock.format == Format::uv ? "supported-markers" : "environments",
+                          util::join(texts, " | ")));
+}
+
 Result<Selection> select_pylock(const Lock& lock, const Target& target, Selection selection) {
-  if (!lock.environments.empty()) {
-    pep::MarkerContext context;
-    context.environment = target.environment;
-    bool any = false;
-    for (const auto& env : lock.environments) any = any || env.evaluate(context);
-    if (!any) {
-      std::vector<std::string> texts;
-      for (const auto& env : lock.environments) texts.push_back(env.str());
-      return fail(ErrorKind::check, fmt::format("{}: the target matches none of the lock's environments: {}",
-                                                lock.source_name, util::join(texts, " | ")));
-    }
-  }
+  if (auto ok = check_environments(lock, target); !ok) return std::unexpected(ok.error());
   pep::MarkerContext context;
   context.environment = target.environment;
   context.extras = target.extras;
@@ -487,6 +494,11 @@ Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) 
   selection.groups.assign(target->groups.begin(), target->groups.end());
   selection.extras.assign(target->extras.begin(), target->extras.end());
   if (lock.format == Format::pylock) return select_pylock(lock, *target, std::move(selection));
+  if (lock.format == Format::uv) {
+    if (auto ok = check_environments(lock, *target); !ok) return std::unexpected(ok.error());
+    UvTarget uv{&request.environment, target->groups, target->extras, request.packages, request.all_packages};
+    return uv_select(lock, uv, std::move(selection));
+  }
   if (lock.format == Format::manifest) {
     // A manifest holds what `strata plan` already selected for its target: all of it.
     selection.packages = lock.packages;

@@ -319,6 +319,12 @@ Result<bool> eval_op(const std::string& lhs, const std::string& op, const Operan
 Result<bool> eval_item(const MarkerItem& item, const MarkerContext& context) {
   // As in packaging: with a literal on the left, the right-hand text names the variable.
   std::string key = item.lhs.is_variable ? item.lhs.value : item.rhs.value;
+  if (key == "extra" && context.extra_set != nullptr && item.lhs.is_variable != item.rhs.is_variable) {
+    bool member = context.extra_set->contains(item.lhs.is_variable ? item.rhs.value : item.lhs.value);
+    if (item.op == "==") return member;
+    if (item.op == "!=") return !member;
+    return false;
+  }
   Operand lhs;
   Operand rhs;
   if (item.lhs.is_variable) {

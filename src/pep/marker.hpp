@@ -26,6 +26,9 @@ struct MarkerContext {
   /// PEP 751 lock-file context: the `extras` and `dependency_groups` sets (names normalized).
   std::set<std::string> extras;
   std::set<std::string> dependency_groups;
+  /// uv.lock conflict markers: when set, `extra == "X"` holds when X is in this set and
+  /// `extra != "X"` when it is not (uv evaluates `extra` against every activated item at once).
+  const std::set<std::string>* extra_set = nullptr;
 };
 
 struct MarkerNode;  // defined in pep/pep508_parser.hpp

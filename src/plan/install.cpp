@@ -174,6 +174,7 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
   report.json = {{"lock", plan.files.lock.string()},
                  {"format", plan.lock.format == lock::Format::poetry     ? "poetry"
                             : plan.lock.format == lock::Format::manifest ? "manifest"
+                            : plan.lock.format == lock::Format::uv       ? "uv"
                                                                          : "pylock"},
                  {"lock_version", plan.lock.lock_version},
                  {"owner", plan.owner},

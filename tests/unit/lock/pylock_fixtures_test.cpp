@@ -29,7 +29,10 @@ pep::MarkerEnvironment linux_env(const std::string& full, const std::string& sho
 }
 
 Selection select_for(const fs::path& dir, const std::string& full, const std::string& short_version) {
-  auto lock = load_lock(fs::path(STRATA_FIXTURES_DIR) / "locks" / dir);
+  // The uv fixtures keep uv.lock beside the pylock.toml exported from it: name the pylock.
+  fs::path path = fs::path(STRATA_FIXTURES_DIR) / "locks" / dir;
+  if (fs::is_regular_file(path / "uv.lock")) path /= "pylock.toml";
+  auto lock = load_lock(path);
   EXPECT_TRUE(lock) << (lock ? "" : lock.error().message);
   if (!lock) return {};
   SelectionRequest request;
