@@ -65,6 +65,8 @@ CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
   cmd->add_option("--without", options.without, "Leave out these groups")->delimiter(',');
   cmd->add_option("--extras", options.extras, "Extras to include")->delimiter(',');
   cmd->add_flag("--all-extras", options.all_extras, "Include every extra");
+  cmd->add_option("--package", options.packages, "uv.lock workspace: these members")->delimiter(',');
+  cmd->add_flag("--all-packages", options.all_packages, "uv.lock workspace: every member");
   cmd->add_option("--index-url", options.index_url, "Replace the default index (PyPI)")
       ->envname("STRATA_INDEX_URL");
   cmd->add_option("--source", options.sources, "Use URL for the lock's source NAME (NAME=URL)");
@@ -97,6 +99,8 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   request.without = options.without;
   request.extras = options.extras;
   request.all_extras = options.all_extras;
+  request.packages = options.packages;
+  request.all_packages = options.all_packages;
   request.cache_dir = options.cache_dir;
   request.overlay = false;
   const plan::Plan plan = plan::prepare(request, plan_lines);

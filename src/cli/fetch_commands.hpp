@@ -18,6 +18,8 @@ struct FetchCommandOptions {
   std::string python = "python3";  ///< target interpreter
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
+  std::vector<std::string> packages;  ///< --package: uv.lock workspace members
+  bool all_packages = false;
   std::string index_url;                ///< --index-url / STRATA_INDEX_URL
   std::vector<std::string> sources;     ///< --source NAME=URL
   std::vector<std::string> find_links;  ///< --find-links DIR

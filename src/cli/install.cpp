@@ -31,10 +31,15 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_option("--python", o.python, "Target interpreter (alone: its own environment)");
   cmd->add_option("--prefix", o.prefix, "Install under DIR with --python's scheme (pip --prefix)");
   cmd->add_option("--only", o.only, "Only these groups (comma-separated)");
-  cmd->add_option("--with", o.with, "Also these groups (comma-separated)");
+  cmd->add_option(
+      "--with", o.with,
+      "Also these groups (comma-separated; the default is the main group only, also for a uv.lock, "
+      "where `uv sync` adds `dev`)");
   cmd->add_option("--without", o.without, "Not these groups (comma-separated)");
   cmd->add_option("--extras", o.extras, "Extras to install (comma-separated)");
   cmd->add_flag("--all-extras", o.all_extras, "Install every extra");
+  cmd->add_option("--package", o.packages, "uv.lock workspace: install these members (comma-separated)");
+  cmd->add_flag("--all-packages", o.all_packages, "uv.lock workspace: install every member");
   cmd->add_option("--index-url", o.index_url, "Replace the default index (also STRATA_INDEX_URL)");
   cmd->add_option("--source", o.sources, "Override a named source: NAME=URL");
   cmd->add_option("--find-links", o.find_links, "Directory of local wheels");
@@ -82,6 +87,7 @@ int run_install(const InstallOptions& flags, const Console& console) {
   options.with = split_list(flags.with);
   options.without = split_list(flags.without);
   options.extras = split_list(flags.extras);
+  options.packages = split_list(flags.packages);
   options.only_binary = split_list(flags.only_binary);
   options.no_build_isolation_packages = split_list(flags.no_build_isolation_packages);
 

@@ -15,6 +15,8 @@ void add_selection_flags(CLI::App* cmd, plan::PlanRequest& request) {
   cmd->add_option("--without", request.without, "Not these groups")->delimiter(',');
   cmd->add_option("--extras", request.extras, "Extras to include")->delimiter(',');
   cmd->add_flag("--all-extras", request.all_extras, "Include every extra");
+  cmd->add_option("--package", request.packages, "uv.lock workspace: these members")->delimiter(',');
+  cmd->add_flag("--all-packages", request.all_packages, "uv.lock workspace: every member");
   cmd->add_option("--cache-dir", request.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");
 }
 

@@ -487,6 +487,10 @@ Result<Selection> select_poetry_category(const Lock& lock, const Target& target,
 }
 
 Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) {
+  if (lock.format != Format::uv && (!request.packages.empty() || request.all_packages))
+    return fail(ErrorKind::usage, fmt::format("{}: --package and --all-packages choose members of a uv.lock "
+                                              "workspace; this lock has none",
+                                              lock.source_name));
   auto target = make_target(lock, request);
   if (!target) return std::unexpected(target.error());
   if (auto ok = check_requires_python(lock, *target); !ok) return std::unexpected(ok.error());

@@ -81,6 +81,8 @@ PlanRequest plan_request(const InstallOptions& options) {
           .without = options.without,
           .extras = options.extras,
           .all_extras = options.all_extras,
+          .packages = options.packages,
+          .all_packages = options.all_packages,
           .cache_dir = options.cache_dir,
           .locked = options.locked,
           .allow_replace = options.allow_replace,

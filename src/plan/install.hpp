@@ -25,8 +25,10 @@ struct InstallOptions {
   std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
-  std::string index_url;             ///< --index-url / STRATA_INDEX_URL
-  std::vector<std::string> sources;  ///< --source NAME=URL
+  std::vector<std::string> packages;  ///< --package: uv.lock workspace members
+  bool all_packages = false;          ///< --all-packages
+  std::string index_url;              ///< --index-url / STRATA_INDEX_URL
+  std::vector<std::string> sources;   ///< --source NAME=URL
   std::vector<std::string> find_links;
   bool offline = false;
   std::string cache_dir;

@@ -90,6 +90,8 @@ std::vector<std::string> selection_flags(const PlanRequest& r) {
   add("--without", r.without);
   add("--extras", r.extras);
   if (r.all_extras) out.emplace_back("--all-extras");
+  add("--package", r.packages);
+  if (r.all_packages) out.emplace_back("--all-packages");
   return out;
 }
 

@@ -141,6 +141,8 @@ lock::SelectionRequest selection_request(const PlanRequest& request, const env::
   out.without = request.without;
   out.extras = request.extras;
   out.all_extras = request.all_extras;
+  out.packages = request.packages;
+  out.all_packages = request.all_packages;
   out.environment = interpreter.markers;
   out.python_full_version = interpreter.version;
   return out;

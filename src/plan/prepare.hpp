@@ -32,11 +32,13 @@ struct PlanRequest {
   std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
-  std::string cache_dir;       ///< --cache-dir ("" = STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)
-  bool locked = false;         ///< a stale poetry.lock is an error (exit 3), not a warning
-  bool allow_replace = false;  ///< conflicts become replacements
-  std::string owner;           ///< --owner NAME ("" = the lock's project, see env/ledger.hpp)
-  bool layer = false;          ///< --layer: `lock` must be a layer manifest (its owner: the layer)
+  std::vector<std::string> packages;  ///< --package: uv.lock workspace members ("" = the root project)
+  bool all_packages = false;          ///< --all-packages: every uv.lock workspace member
+  std::string cache_dir;              ///< --cache-dir ("" = STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)
+  bool locked = false;                ///< a stale poetry.lock is an error (exit 3), not a warning
+  bool allow_replace = false;         ///< conflicts become replacements
+  std::string owner;                  ///< --owner NAME ("" = the lock's project, see env/ledger.hpp)
+  bool layer = false;                 ///< --layer: `lock` must be a layer manifest (its owner: the layer)
   bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
   BuildPolicy build;    ///< what to do with packages the lock has only as source
 };
