@@ -78,12 +78,12 @@ def environment(version):
     return _environments[version]
 
 
-def uv_export(fixture, flags):
+def uv_export(fixture, flags, cache):
     """uv's selection as {name: [versions]}, markers unevaluated: [(name, version, marker)]."""
     proc = subprocess.run([UV, "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-emit-workspace",
                            "--no-default-groups", "--no-header", "--no-annotate", "-q", *flags],
                           cwd=FIXTURES / fixture, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, UV_NO_CONFIG="1"))
+                          env=dict(os.environ, UV_NO_CONFIG="1", UV_CACHE_DIR=str(cache)))
     assert proc.returncode == 0, proc.stderr
     lines = []
     for line in proc.stdout.splitlines():
@@ -114,7 +114,7 @@ def supported(fixture, version):
 @pytest.mark.parametrize("fixture,uv_flags,strata_flags", CASES,
                          ids=[f"{c[0]}:{' '.join(c[1]) or 'default'}" for c in CASES])
 def test_selection_equals_uv_export(fixture, uv_flags, strata_flags, tmp_path):
-    lines = uv_export(fixture, uv_flags)
+    lines = uv_export(fixture, uv_flags, tmp_path / "uv-cache")
     compared = 0
     for version in INTERPRETERS:
         if not python_of(version).exists() or not supported(fixture, version):
@@ -147,8 +147,20 @@ def test_two_conflicting_extras_are_an_error_naming_both(tmp_path):
     assert 'extra "x1" of uv-conflicts and extra "x2" of uv-conflicts conflict' in proc.stderr
     # uv refuses the same choice.
     uv = subprocess.run([UV, "export", "--frozen", "--extra", "x1", "--extra", "x2", "-q"],
-                        cwd=FIXTURES / "uv-conflicts", capture_output=True, text=True, timeout=120)
+                        cwd=FIXTURES / "uv-conflicts", capture_output=True, text=True, timeout=120,
+                        env=dict(os.environ, UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv-cache")))
     assert uv.returncode != 0
+
+
+def test_workspace_members_are_reported_as_the_project(tmp_path):
+    report = json.loads(strata("--json", "install", FIXTURES / "uv-workspace", "--env", tmp_path / "nc", "--python",
+                               python_of("3.11.7"), "--dry-run", "--cache-dir", tmp_path / "cache",
+                               "--all-packages").stdout)
+    reasons = {e["name"]: e["reason"] for e in report["selection"]["excluded"]}
+    for member in ("ws-app", "lib-a", "lib-b"):
+        assert reasons[member] == "the project, installed by COPY of its source", reasons
+    assert report["format"] == "uv"
+    assert not {"ws-app", "lib-a", "lib-b"} & {d["name"] for d in report["plan"]["decisions"]}
 
 
 def test_package_on_a_lock_without_workspace_is_a_usage_error(tmp_path):

@@ -599,3 +599,31 @@ TEST(UvLock, RealLocksSelectWhatUvExportedAsPylock) {
 
 }  // namespace
 }  // namespace strata::lock
+
+namespace strata::lock {
+namespace {
+
+// uv writes revision 0 (no key) to 5 so far; revisions only add, so later ones are read too, and
+// keys this reader does not know (a newer revision's) are ignored as uv's own reader does. Locks
+// before uv 0.3 named the tables [[distribution]]; uv 0.6.15 wrote `upload_time`.
+TEST(UvLock, EveryRevisionAndOlderSpellings) {
+  for (std::string revision : {"", "revision = 1\n", "revision = 2\n", "revision = 3\n", "revision = 4\n",
+                               "revision = 5\n", "revision = 42\n"}) {
+    std::string text = "version = 1\n" + revision +
+                       "requires-python = \">=3.9\"\n\n[[package]]\nname = \"a\"\nversion = \"1.0\"\n"
+                       "source = { registry = \"https://pypi.org/simple\" }\n"
+                       "wheels = [{ url = \"https://f/a-1.0-py3-none-any.whl\", hash = \"sha256:" +
+                       std::string(64, 'a') +
+                       "\", upload_time = \"2025-04-20T00:00:00Z\", some-future-key = 1 }]\n";
+    Lock lock = read(text);
+    ASSERT_EQ(lock.packages.size(), 1u) << revision;
+    EXPECT_EQ(lock.packages[0].artifacts.size(), 1u);
+  }
+  Lock old = read(
+      "version = 1\nrequires-python = \">=3.9\"\n\n[[distribution]]\nname = \"a\"\nversion = \"1.0\"\n"
+      "source = { registry = \"https://pypi.org/simple\" }\n");
+  EXPECT_EQ(old.packages.size(), 1u);
+}
+
+}  // namespace
+}  // namespace strata::lock
