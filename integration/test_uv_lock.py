@@ -33,6 +33,7 @@ CASES = [
     ("uv-webapp", ["--group", "dev"], ["--with", "dev"]),
     ("uv-webapp", ["--extra", "postgres"], ["--extras", "postgres"]),
     ("uv-webapp", ["--all-extras", "--group", "dev", "--group", "docs"], ["--all-extras", "--with", "dev,docs"]),
+    ("uv-webapp", ["--only-group", "dev"], ["--only", "dev"]),
     ("uv-workspace", [], []),
     ("uv-workspace", ["--group", "dev"], ["--with", "dev"]),
     ("uv-workspace", ["--package", "lib-a", "--extra", "yaml"], ["--package", "lib-a", "--extras", "yaml"]),
@@ -45,6 +46,8 @@ CASES = [
     ("uv-conflicts", ["--extra", "x2", "--extra", "both-ok"], ["--extras", "x2,both-ok"]),
     ("uv-conflicts", ["--group", "g1"], ["--with", "g1"]),
     ("uv-conflicts", ["--group", "g2", "--extra", "x1"], ["--with", "g2", "--extras", "x1"]),
+    ("uv-conflicts", ["--only-group", "g1"], ["--only", "g1"]),
+    ("uv-workspace", ["--package", "lib-b", "--only-group", "test"], ["--package", "lib-b", "--only", "test"]),
 ]
 
 # packaging.markers.default_environment(), computed by the target interpreter itself.

@@ -419,7 +419,11 @@ Lock read(std::string_view text, std::string_view source_name) {
       if (!seen) lock.sources.push_back(p.source);
     }
   }
-  // Extras and groups the lock knows: those of the workspace members (what `uv sync` accepts).
+  // Extras and groups the lock knows: those of the workspace members (what `uv sync` accepts),
+  // and "main" for the members' own dependencies (the default; `--only dev` is uv's
+  // `--only-group dev`).
+  lock.groups.push_back(Group{"main", false, {}});
+  lock.default_groups = {"main"};
   std::vector<std::string> members = lock.members;
   if (!lock.project_name.empty()) add_known(members, lock.project_name);
   for (const auto& p : lock.packages) {
@@ -466,9 +470,11 @@ class UvSelector {
     // reachable edge asks for, until nothing new is activated (uv's first traversal).
     for (std::size_t r : roots_) {
       const Package& p = lock_.packages[r];
-      activated_.insert(encode("project", p.name));
-      for (const auto& extra : target_.extras)
-        if (p.optional_dependencies.contains(extra)) activated_.insert(encode("extra", p.name, extra));
+      if (production()) {
+        activated_.insert(encode("project", p.name));
+        for (const auto& extra : target_.extras)
+          if (p.optional_dependencies.contains(extra)) activated_.insert(encode("extra", p.name, extra));
+      }
       for (const auto& group : target_.groups)
         if (p.group_dependencies.contains(group)) activated_.insert(encode("group", p.name, group));
     }
@@ -537,6 +543,9 @@ class UvSelector {
     }
     return out;
   }
+
+  // The members' own dependencies (and extras) are selected: the "main" group.
+  bool production() const { return target_.groups.contains("main"); }
 
   bool holds(const Dependency& d, std::string& why) const {
     if (!d.marker) return true;
@@ -611,9 +620,9 @@ class UvSelector {
     for (std::size_t r : roots_) {
       const Package& p = lock_.packages[r];
       reached_.insert(r);
-      if (seen.emplace(r, "").second) queue.emplace_back(r, "");
+      if (production() && seen.emplace(r, "").second) queue.emplace_back(r, "");
       for (const auto& extra : target_.extras)
-        if (p.optional_dependencies.contains(extra) && seen.emplace(r, extra).second)
+        if (production() && p.optional_dependencies.contains(extra) && seen.emplace(r, extra).second)
           queue.emplace_back(r, extra);
       for (const auto& [group, deps] : p.group_dependencies) {
         if (!target_.groups.contains(group)) continue;

@@ -23,7 +23,7 @@ bool looks_like_uv_lock(std::string_view text);
 /// What uv_select needs of the target (groups and extras already checked against the lock).
 struct UvTarget {
   const pep::MarkerEnvironment* environment = nullptr;
-  std::set<std::string> groups;  ///< requested dependency groups (normalized)
+  std::set<std::string> groups;  ///< requested dependency groups (normalized); "main": the members' own
   std::set<std::string> extras;  ///< requested extras of the selected members (normalized)
   std::vector<std::string> packages;
   bool all_packages = false;

@@ -134,8 +134,10 @@ TEST(UvLock, ReadsPackagesArtifactsAndEdges) {
   EXPECT_EQ(app.optional_dependencies.at("fast").front().name, "uvloop");
   EXPECT_EQ(app.group_dependencies.at("dev").front().name, "pytest");
   EXPECT_EQ(lock.extras, std::vector<std::string>{"fast"});
-  ASSERT_EQ(lock.groups.size(), 1u);
-  EXPECT_EQ(lock.groups[0].name, "dev");
+  ASSERT_EQ(lock.groups.size(), 2u);
+  EXPECT_EQ(lock.groups[0].name, "main");
+  EXPECT_EQ(lock.groups[1].name, "dev");
+  EXPECT_EQ(lock.default_groups, std::vector<std::string>{"main"});
 }
 
 TEST(UvLock, SelectionIsMainOnlyByDefaultAndFollowsMarkers) {
@@ -157,6 +159,19 @@ TEST(UvLock, SelectionIsMainOnlyByDefaultAndFollowsMarkers) {
   ASSERT_TRUE(all) << all.error().message;
   EXPECT_EQ(selected(*all),
             (std::vector<std::string>{"requests==2.32.3", "uvloop==0.21.0", "pytest==8.3.0"}));
+
+  SelectionRequest only = target();
+  only.only = {"dev"};  // uv's --only-group dev
+  only.extras = {"fast"};
+  auto dev = select(lock, only);
+  ASSERT_TRUE(dev) << dev.error().message;
+  EXPECT_EQ(selected(*dev), std::vector<std::string>{"pytest==8.3.0"});
+  SelectionRequest without = target();
+  without.without = {"main"};
+  without.with = {"dev"};
+  auto no_main = select(lock, without);
+  ASSERT_TRUE(no_main);
+  EXPECT_EQ(selected(*no_main), std::vector<std::string>{"pytest==8.3.0"});
 
   SelectionRequest win = target("3.11.7", "win32");
   win.extras = {"fast"};
