@@ -41,6 +41,8 @@ CASES = [
     ("uv-workspace", ["--all-packages"], ["--all-packages"]),
     ("uv-workspace", ["--all-packages", "--all-groups"], ["--all-packages", "--with", "dev,test"]),
     ("uv-forks", [], []),
+    ("uv-sources", [], []),
+    ("uv-sources", ["--extra", "helper"], ["--extras", "helper"]),
     ("uv-conflicts", [], []),
     ("uv-conflicts", ["--extra", "x1"], ["--extras", "x1"]),
     ("uv-conflicts", ["--extra", "x2", "--extra", "both-ok"], ["--extras", "x2,both-ok"]),
@@ -91,13 +93,28 @@ def uv_export(fixture, flags, cache):
     lines = []
     for line in proc.stdout.splitlines():
         line = line.strip()
-        if not line or line.startswith("#") or line.startswith("-"):
+        if not line or line.startswith("#") or line.startswith("-e"):
             continue
         requirement, _, marker = line.partition(";")
-        name, _, version = requirement.strip().partition("==")
-        assert version, f"unexpected export line {line!r}"
-        lines.append((name.strip().lower(), version.strip(), marker.strip()))
+        requirement = requirement.strip()
+        if requirement.startswith("./"):  # a path: a wheel file or a source tree (no version)
+            path = FIXTURES / fixture / requirement
+            if path.suffix == ".whl":
+                name = path.name.split("-")[0]
+            else:
+                import tomllib
+                name = tomllib.loads((path / "pyproject.toml").read_text())["project"]["name"]
+            lines.append((name.lower(), DIRECT, marker.strip()))
+        elif " @ " in requirement:  # a URL
+            lines.append((requirement.split(" @ ")[0].strip().lower(), DIRECT, marker.strip()))
+        else:
+            name, _, version = requirement.partition("==")
+            assert version, f"unexpected export line {line!r}"
+            lines.append((name.strip().lower(), version.strip(), marker.strip()))
     return lines
+
+
+DIRECT = "(direct reference)"  # uv export names no version for URL and path sources
 
 
 def expected_for(lines, env):
@@ -126,7 +143,9 @@ def test_selection_equals_uv_export(fixture, uv_flags, strata_flags, tmp_path):
         report = json.loads(strata("--json", "install", FIXTURES / fixture, "--env", tmp_path / "not-created",
                                    "--python", python_of(version), "--dry-run", "--cache-dir",
                                    tmp_path / "cache", *strata_flags).stdout)
-        got = sorted((d["name"], d["version"]) for d in report["plan"]["decisions"])
+        direct = {name for name, version, _ in lines if version == DIRECT}
+        got = sorted((d["name"], DIRECT if d["name"] in direct else d["version"])
+                     for d in report["plan"]["decisions"])
         assert got == expected, f"{fixture} {uv_flags} on Python {version}"
         compared += 1
         _counts[fixture] = _counts.get(fixture, 0) + 1
@@ -153,6 +172,22 @@ def test_two_conflicting_extras_are_an_error_naming_both(tmp_path):
                         cwd=FIXTURES / "uv-conflicts", capture_output=True, text=True, timeout=120,
                         env=dict(os.environ, UV_NO_CONFIG="1", UV_CACHE_DIR=str(tmp_path / "uv-cache")))
     assert uv.returncode != 0
+
+
+def test_install_url_path_and_registry_sources(tmp_path):
+    """uv-sources: attrs from a URL (PyPI's file host), six from a wheel beside the lock, iniconfig
+    from PyPI, each checked against the lock's sha256."""
+    venv = tmp_path / "env"
+    report = json.loads(strata("--json", "install", FIXTURES / "uv-sources", "--env", venv, "--python",
+                               python_of("3.11.7"), "--cache-dir", tmp_path / "cache").stdout)
+    assert sorted((d["name"], d["version"]) for d in report["plan"]["decisions"]) == [
+        ("attrs", "26.1.0"), ("iniconfig", "2.3.1"), ("six", "1.17.0")]
+    site = next((venv / "lib").glob("python3.*/site-packages"))
+    for dist in ("attrs-26.1.0", "six-1.17.0", "iniconfig-2.3.1"):
+        assert (site / f"{dist}.dist-info" / "RECORD").is_file(), dist
+    run = subprocess.run([str(venv / "bin" / "python"), "-c", "import attrs, six; print(six.__version__)"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "1.17.0", run.stderr
 
 
 def test_workspace_members_are_reported_as_the_project(tmp_path):
