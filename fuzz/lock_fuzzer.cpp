@@ -1,5 +1,5 @@
-// libFuzzer entry point for the lock readers: the input is read as a pylock.toml, as a
-// poetry.lock alone and as a poetry.lock with itself as pyproject.toml; selection runs on what
+// libFuzzer entry point for the lock readers: the input is read as a pylock.toml, as a uv.lock,
+// as a poetry.lock alone and as a poetry.lock with itself as pyproject.toml; selection runs on what
 // parses. Built with -DSTRATA_FUZZ=ON (clang, -fsanitize=fuzzer); the corpus replay test calls
 // the same function under g++.
 
@@ -22,6 +22,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.python_full_version = "3.11.7";
   request.all_extras = true;
   if (auto lock = parse_lock(text, "pylock.toml")) (void)select(*lock, request);
+  if (auto lock = parse_lock(text, "uv.lock")) {
+    (void)select(*lock, request);
+    request.all_packages = true;
+    request.with = {"main"};
+    for (const auto& g : lock->groups) request.with.push_back(g.name);
+    (void)select(*lock, request);
+    request.all_packages = false;
+    request.with.clear();
+  }
   if (auto lock = parse_lock(text, "poetry.lock")) (void)select(*lock, request);
   if (auto lock = parse_lock(text, "poetry.lock", PyprojectText{text, "pyproject.toml"})) {
     (void)select(*lock, request);
