@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
+  python3-six  # a Debian python3-* package in /usr/lib/python3/dist-packages (egg-info, no RECORD): integration/test_bases.py
   buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
 )
 

@@ -20,6 +20,8 @@ CLI::App* add_check_command(CLI::App& app, CheckOptions& o) {
   cmd->add_option("--base", o.bases,
                   "A base lock whose selection is the installed set instead of an environment (repeatable)");
   add_selection_flags(cmd, o.request);
+  cmd->add_flag("--exact", o.request.exact,
+                "Require the locked build: an installed local build (2.5.1+cu124 for 2.5.1) is a conflict");
   cmd->add_flag("--locked", o.request.locked, "A stale poetry.lock is an error, not a warning");
   cmd->add_flag("--strict", o.strict, "Warnings (caret/tilde constraints, a stale lock) fail the check too");
   return cmd;

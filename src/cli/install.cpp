@@ -52,7 +52,13 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
                   "hardlink (the environment shares the cache's inodes: an edit shows everywhere)")
       ->check(CLI::IsMember({"auto", "copy", "hardlink", "reflink"}))
       ->default_str("auto");
-  cmd->add_flag("--allow-replace", o.allow_replace, "Replace conflicting installed versions");
+  cmd->add_flag(
+      "--allow-replace", o.allow_replace,
+      "Replace conflicting installed versions (one in a base environment is shadowed, never modified)");
+  cmd->add_flag(
+      "--exact", o.exact,
+      "Require the locked build: an installed local build (2.5.1+cu124 for the lock's 2.5.1) is then "
+      "another version");
   cmd->add_option("--owner", o.owner,
                   "Owner of what this install writes (default: the lock's project name; for a pylock.toml "
                   "without one, its directory's name). The same owner replaces its own packages; another "

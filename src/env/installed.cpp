@@ -255,13 +255,46 @@ Result<InstalledDistribution> read_distribution(const fs::path& path, MetadataFo
   return distribution;
 }
 
+/// The directories the `.pth` files of `site_dir` add to sys.path, as site.addpackage reads them
+/// (sorted by file name; comments, blank lines and `import` lines skipped; relative to the site
+/// dir; only existing directories).
+std::vector<fs::path> pth_dirs(const fs::path& site_dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(site_dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (ends_with(it->path().filename().string(), ".pth") && it->is_regular_file(ec))
+      files.push_back(it->path());
+  std::sort(files.begin(), files.end());
+  std::vector<fs::path> dirs;
+  for (const auto& file : files) {
+    auto text = util::read_file(file);
+    if (!text) continue;  // site.py skips a .pth it cannot read too
+    for (std::string_view raw : util::split(*text, '\n')) {
+      std::string_view line = raw;
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+        line.remove_suffix(1);
+      if (line.starts_with('#') || util::trim(line).empty() || line.starts_with("import ") ||
+          line.starts_with("import\t"))
+        continue;
+      fs::path dir = site_dir / fs::path(std::string(line));
+      if (fs::is_directory(dir, ec)) dirs.push_back(dir.lexically_normal());
+    }
+  }
+  return dirs;
+}
+
 }  // namespace
 
-Result<InstalledSet> scan_installed(const std::vector<fs::path>& site_dirs) {
+Result<InstalledSet> scan_installed(const std::vector<fs::path>& given) {
   InstalledSet set;
   std::set<fs::path> seen;
-  for (std::size_t index = 0; index < site_dirs.size(); ++index) {
-    const fs::path& site_dir = site_dirs[index];
+  // Each site dir, then the directories its .pth files add (site.addsitedir's order).
+  std::vector<std::pair<fs::path, std::size_t>> site_dirs;
+  for (std::size_t index = 0; index < given.size(); ++index) {
+    site_dirs.emplace_back(given[index], index);
+    for (auto& dir : pth_dirs(given[index])) site_dirs.emplace_back(std::move(dir), index);
+  }
+  for (const auto& [site_dir, index] : site_dirs) {
     std::error_code ec;
     fs::path canonical = fs::canonical(site_dir, ec);
     if (ec || !fs::is_directory(canonical, ec)) continue;  // sys.path may name missing dirs

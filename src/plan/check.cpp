@@ -175,9 +175,12 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
   std::string counts;
   if (plan) {
     const auto& d = plan->overlay.decisions;
-    counts = fmt::format("{} ({} to install, {} to replace, {} kept, {} conflicting)",
-                         plural(d.decisions.size(), "package"), d.count(Action::install),
-                         d.count(Action::replace), d.count(Action::keep), d.count(Action::conflict));
+    std::size_t local = 0;
+    for (const auto& decision : d.decisions) local += decision.local_build ? 1 : 0;
+    counts = fmt::format(
+        "{} ({} to install, {} to replace, {} kept{}, {} conflicting)", plural(d.decisions.size(), "package"),
+        d.count(Action::install), d.count(Action::replace), d.count(Action::keep),
+        local > 0 ? fmt::format(" ({})", plural(local, "local build")) : "", d.count(Action::conflict));
   }
   report.summary =
       fmt::format("{}: {}{}{}, {}; nothing was downloaded or changed",

@@ -33,6 +33,16 @@ bool same_wheel(const env::LedgerEntry& entry, const SelectedPackage& package) {
   return entry.wheel == package.wheel;
 }
 
+/// Whether `path` lies under one of `dirs` (lexically, after normalization).
+bool under_any(const std::filesystem::path& path, const std::vector<std::filesystem::path>& dirs) {
+  const std::filesystem::path p = path.lexically_normal();
+  for (const auto& dir : dirs) {
+    auto rel = p.lexically_relative(dir.lexically_normal());
+    if (!rel.empty() && *rel.begin() != "..") return true;
+  }
+  return false;
+}
+
 std::string describe_holder(const env::InstalledDistribution& distribution, const std::string& owner) {
   if (!owner.empty()) return fmt::format("owned by {}", owner);
   if (distribution.read_only()) return "unmanaged legacy egg-info";
@@ -115,8 +125,19 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
     decision.installed_path = current->path;
     const bool ours = !decision.installed_owner.empty() && decision.installed_owner == options.owner;
     const std::string holder = describe_holder(*current, decision.installed_owner);
+    decision.in_base = !options.library_dirs.empty() && !under_any(current->path, options.library_dirs);
+    const auto installed_version = pep::Version::parse(current->version);
+    const bool local_build = !options.exact && installed_version && !installed_version->local().empty() &&
+                             package.version.local().empty() &&
+                             installed_version->public_version() == package.version;
 
-    if (same_version(current->version, package.version)) {
+    if (local_build) {
+      decision.action = Action::keep;
+      decision.local_build = true;
+      decision.reason = fmt::format(
+          "installed {} satisfies the lock's {} (a local build, {}; --exact requires the locked build)",
+          current->version, wanted, holder);
+    } else if (same_version(current->version, package.version)) {
       const env::LedgerEntry* entry = ledger.find(decision.name);
       if (ours && entry != nullptr && !same_wheel(*entry, package)) {
         decision.action = Action::replace;
@@ -129,7 +150,14 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
     } else if (ours) {
       decision.action = Action::replace;
       decision.reason = fmt::format("{} is installed, {}", current->version, holder);
-    } else if (current->read_only()) {
+    } else if (decision.in_base && options.allow_replace) {
+      decision.action = Action::replace;
+      decision.forced = true;
+      decision.reason = fmt::format(
+          "{} is installed in {}, outside the target's library directories, {}; the locked version "
+          "shadows it because of --allow-replace (it is not modified)",
+          current->version, current->path.parent_path().string(), holder);
+    } else if (current->read_only() && !decision.in_base) {
       decision.action = Action::conflict;
       decision.reason = fmt::format(
           "{} is installed as legacy egg-info ({}), which strata does not modify; uninstall it with pip "
@@ -143,8 +171,14 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
     } else {
       decision.action = Action::conflict;
       decision.reason =
-          fmt::format("{} is installed, {}; the lock wants {} (use --allow-replace to replace it)",
-                      current->version, holder, wanted);
+          decision.in_base
+              ? fmt::format(
+                    "{} is installed in {}, outside the target's library directories, {}; the lock "
+                    "wants {} (use --allow-replace to shadow it with the locked version; it is not "
+                    "modified)",
+                    current->version, current->path.parent_path().string(), holder, wanted)
+              : fmt::format("{} is installed, {}; the lock wants {} (use --allow-replace to replace it)",
+                            current->version, holder, wanted);
     }
     result.decisions.push_back(std::move(decision));
   }
@@ -197,6 +231,8 @@ nlohmann::json to_json(const Decision& decision) {
     object["installed_path"] = decision.installed_path.string();
   }
   if (decision.action == Action::replace) object["forced"] = decision.forced;
+  if (decision.local_build) object["local_build"] = true;
+  if (decision.installed_version) object["in_base"] = decision.in_base;
   if (!decision.broken.empty()) {
     nlohmann::json broken = nlohmann::json::array();
     for (const BrokenDependent& dependent : decision.broken) {

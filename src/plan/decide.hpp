@@ -57,6 +57,12 @@ struct Decision {
   std::filesystem::path installed_path;  ///< its .dist-info / .egg-info path
   /// A conflict that allow_replace turned into a replacement.
   bool forced = false;
+  /// A keep of a local build: the installed version is the locked public version with a local
+  /// label (2.5.1+cu124 for the lock's 2.5.1), which satisfies the lock (PEP 440 `==2.5.1`).
+  bool local_build = false;
+  /// The installed distribution lies outside the target's library directories (a base seen
+  /// through system site-packages or a Debian dist-packages): a replacement shadows it there.
+  bool in_base = false;
   /// One sentence saying why, e.g. "2.31.0 is installed, unmanaged (installer pip)".
   std::string reason;
   /// For replacements and conflicts: installed distributions (other than ones being replaced or
@@ -69,6 +75,13 @@ struct DecideOptions {
   std::string owner;               ///< the current owner: a project or "layer:…" (see ledger.hpp)
   bool allow_replace = false;      ///< turn conflicts into replacements
   pep::MarkerEnvironment markers;  ///< the target's marker environment (for Requires-Dist markers)
+  /// Require the locked build: an installed local build of the locked public version
+  /// (2.5.1+cu124 for 2.5.1) is then another version, not a keep.
+  bool exact = false;
+  /// The target's library directories (purelib, platlib). A distribution elsewhere is in the
+  /// base: never modified, and with allow_replace shadowed by the locked version (even legacy
+  /// egg-info). Empty: every distribution counts as the target's own.
+  std::vector<std::filesystem::path> library_dirs;
 };
 
 struct Decisions {
@@ -83,7 +96,8 @@ struct Decisions {
 /// Decides every selected package at once (so that every conflict is reported together).
 /// A distribution counts as strata's only when the ledger records it at the installed version;
 /// otherwise it is unmanaged. Legacy egg-info distributions are never replaced, even with
-/// allow_replace (strata cannot remove them safely): a different version stays a conflict.
+/// allow_replace (strata cannot remove them safely): a different version stays a conflict, unless
+/// it is in the base (outside options.library_dirs), where the replacement only shadows it.
 Decisions decide(const std::vector<SelectedPackage>& selected, const env::InstalledSet& installed,
                  const env::Ledger& ledger, const DecideOptions& options);
 

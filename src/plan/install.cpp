@@ -86,6 +86,7 @@ PlanRequest plan_request(const InstallOptions& options) {
           .cache_dir = options.cache_dir,
           .locked = options.locked,
           .allow_replace = options.allow_replace,
+          .exact = options.exact,
           .owner = options.owner,
           .layer = !options.layer.empty(),
           .overlay = true,
@@ -127,13 +128,20 @@ std::string removal_text(const InstallReport& report, bool dry_run) {
   return out;
 }
 
+/// "12 from the base" or "12 from the base (2 local builds)".
+std::string kept_text(const InstallReport& report) {
+  if (report.kept_local == 0) return fmt::format("{} from the base", report.kept);
+  return fmt::format("{} from the base ({} local build{})", report.kept, report.kept_local,
+                     report.kept_local == 1 ? "" : "s");
+}
+
 std::string summary_line(const InstallReport& report) {
   double seconds = static_cast<double>(report.elapsed.count()) / 1000.0;
   if (report.installed == 0 && report.replaced == 0 && report.removed == 0)
     return fmt::format("Nothing to do: {} already installed{} ({:.2f}s)", packages(report.kept),
                        removal_text(report, false), seconds);
-  return fmt::format("Installed {}, kept {} from the base, replaced {}{} in {:.2f}s",
-                     packages(report.installed + report.replaced), report.kept, report.replaced,
+  return fmt::format("Installed {}, kept {}, replaced {}{} in {:.2f}s",
+                     packages(report.installed + report.replaced), kept_text(report), report.replaced,
                      removal_text(report, false), seconds);
 }
 
@@ -168,9 +176,12 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
       for (const auto& b : d.broken)
         observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
                                         d.version.str(), b.name, b.version, b.requirement));
+  for (const auto& d : overlay.decisions.decisions)
+    if (d.local_build) observer.on_phase(fmt::format("{}: {}", d.name, d.reason));
   InstallReport report;
   report.problems = plan.problems();
   report.kept = overlay.decisions.count(Action::keep);
+  for (const auto& d : overlay.decisions.decisions) report.kept_local += d.local_build ? 1 : 0;
   report.conflicts = overlay.decisions.count(Action::conflict);
   (options.keep_removed ? report.kept_removed : report.removed) = overlay.removed.size();
   report.json = {{"lock", plan.files.lock.string()},
@@ -238,9 +249,9 @@ InstallReport stopped(InstallReport report, const Plan& plan, Clock::time_point 
   }
   report.installed = plan.overlay.decisions.count(Action::install);
   report.replaced = plan.overlay.decisions.count(Action::replace);
-  report.summary = fmt::format("Would install {}, keep {} from the base, replace {}{}; nothing was changed",
-                               packages(report.installed + report.replaced), report.kept, report.replaced,
-                               removal_text(report, true));
+  report.summary = fmt::format("Would install {}, keep {}, replace {}{}; nothing was changed",
+                               packages(report.installed + report.replaced), kept_text(report),
+                               report.replaced, removal_text(report, true));
   report.json["ok"] = true;
   report.json["summary"] = report.summary;
   return report;

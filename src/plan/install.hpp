@@ -36,6 +36,7 @@ struct InstallOptions {
   bool no_compile = false;
   std::string link_mode = "auto";
   bool allow_replace = false;
+  bool exact = false;         ///< --exact: an installed local build is not the locked version
   bool locked = false;        ///< a stale poetry.lock is an error, not a warning
   std::string layer;          ///< --layer: one manifest written by `strata plan` (not available yet)
   std::string owner;          ///< --owner NAME: the owner instead of the lock's project
@@ -62,11 +63,13 @@ class InstallObserver : public PlanObserver, public fetch::ProgressObserver {
 struct InstallReport {
   int exit_code = 0;  ///< 0, or 3 when conflicts / missing wheels stopped the install
   std::size_t installed = 0, replaced = 0, kept = 0, conflicts = 0;
+  std::size_t kept_local = 0;                 ///< of `kept`: local builds of the locked version (2.5.1+cu124)
   std::size_t removed = 0, kept_removed = 0;  ///< this owner's packages the lock no longer has
   std::size_t downloaded = 0;
   std::size_t built = 0, builds_cached = 0;  ///< wheels built from source, and found built in the cache
   std::chrono::milliseconds elapsed{0};
-  /// One human line, e.g. "Installed 42 packages, kept 12 from the base, replaced 3 in 1.80s".
+  /// One human line, e.g. "Installed 42 packages, kept 12 from the base (2 local builds), replaced 3
+  /// in 1.80s".
   std::string summary;
   std::vector<std::string> problems;  ///< human lines explaining a nonzero exit code
   nlohmann::json json;                ///< the --json document

@@ -202,9 +202,13 @@ Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledge
   o.installed = std::move(installed);
   o.ledger = std::move(ledger);
   if (!plan.legacy_owner.empty()) o.migrated = o.ledger.reassign(plan.legacy_owner, plan.owner);
-  o.decisions = decide(
-      plan.selected, o.installed, o.ledger,
-      {.owner = plan.owner, .allow_replace = allow_replace, .markers = plan.target.interpreter.markers});
+  DecideOptions options{.owner = plan.owner,
+                        .allow_replace = allow_replace,
+                        .markers = plan.target.interpreter.markers,
+                        .exact = plan.exact,
+                        .library_dirs = {}};
+  if (plan.target.exists) options.library_dirs = {plan.target.scheme.purelib, plan.target.scheme.platlib};
+  o.decisions = decide(plan.selected, o.installed, o.ledger, options);
   std::set<std::string, std::less<>> locked;
   for (const auto& package : plan.lock.packages) locked.insert(package.name);
   for (const auto& [name, entry] : o.ledger.entries())
@@ -261,6 +265,7 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   plan.owner = owner_for(request, plan.files, plan.lock, observer);
   if (plan.lock.format != lock::Format::manifest)  // layers never had "lock:<path>" owners
     plan.legacy_owner = value_or_throw(env::lock_owner(plan.files.lock));
+  plan.exact = request.exact;
   plan.overlay = check_overlay(plan, request.allow_replace);
   return plan;
 }

@@ -37,6 +37,7 @@ struct PlanRequest {
   std::string cache_dir;              ///< --cache-dir ("" = STRATA_CACHE_DIR, XDG_CACHE_HOME/strata)
   bool locked = false;                ///< a stale poetry.lock is an error (exit 3), not a warning
   bool allow_replace = false;         ///< conflicts become replacements
+  bool exact = false;                 ///< an installed local build (2.5.1+cu124) is not the locked 2.5.1
   std::string owner;                  ///< --owner NAME ("" = the lock's project, see env/ledger.hpp)
   bool layer = false;                 ///< --layer: `lock` must be a layer manifest (its owner: the layer)
   bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
@@ -83,6 +84,7 @@ struct Plan {
   std::vector<SelectedPackage> selected;  ///< the chosen wheels, as the overlay check sees them
   std::string owner;                      ///< who the installed packages will belong to
   std::string legacy_owner;               ///< "lock:<path>": what older strata called this lock's owner
+  bool exact = false;                     ///< PlanRequest::exact
   Overlay overlay;                        ///< empty when the request asked for no overlay
 
   /// The chosen wheel of a selected package (normalized name); throws for an unknown one.

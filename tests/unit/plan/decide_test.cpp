@@ -67,12 +67,56 @@ pep::MarkerEnvironment py311() {
 struct Fixture {
   env::InstalledSet installed;
   env::Ledger ledger;
-  DecideOptions options{.owner = kOwner, .allow_replace = false, .markers = py311()};
+  DecideOptions options{
+      .owner = kOwner, .allow_replace = false, .markers = py311(), .exact = false, .library_dirs = {}};
 
   Decisions run(const std::vector<SelectedPackage>& selected) {
     return decide(selected, installed, ledger, options);
   }
 };
+
+TEST(Decide, ALocalBuildOfTheLockedVersionIsKeptUnlessExact) {
+  Fixture f;
+  f.installed.add(dist("torch", "2.5.1+cu124"));
+  auto d = f.run({pkg("torch", "2.5.1")}).decisions[0];
+  EXPECT_EQ(d.action, Action::keep);
+  EXPECT_TRUE(d.local_build);
+  EXPECT_NE(d.reason.find("installed 2.5.1+cu124 satisfies the lock's 2.5.1"), std::string::npos) << d.reason;
+  EXPECT_EQ(f.run({pkg("torch", "2.5.2")}).decisions[0].action, Action::conflict);
+  f.options.exact = true;
+  d = f.run({pkg("torch", "2.5.1")}).decisions[0];
+  EXPECT_EQ(d.action, Action::conflict);
+  EXPECT_FALSE(d.local_build);
+}
+
+TEST(Decide, ALockedLocalVersionIsNotALocalBuildOfAnother) {
+  Fixture f;
+  f.installed.add(dist("torch", "2.5.1+cu124"));
+  EXPECT_EQ(f.run({pkg("torch", "2.5.1+cu121")}).decisions[0].action, Action::conflict);
+  EXPECT_EQ(f.run({pkg("torch", "2.5.1+cu124")}).decisions[0].action, Action::keep);
+  EXPECT_FALSE(f.run({pkg("torch", "2.5.1+cu124")}).decisions[0].local_build);
+}
+
+TEST(Decide, ABasePackageIsShadowedWithAllowReplaceEvenAsEggInfo) {
+  Fixture f;
+  f.options.library_dirs = {"/venv/lib/python3.11/site-packages"};
+  auto six = dist("six", "1.16.0", {}, "");
+  six.path = "/usr/lib/python3/dist-packages/six-1.16.0.egg-info";
+  six.site_dir = "/usr/lib/python3/dist-packages";
+  six.format = env::MetadataFormat::egg_info;
+  f.installed.add(six);
+  auto d = f.run({pkg("six", "1.17.0")}).decisions[0];
+  EXPECT_EQ(d.action, Action::conflict);
+  EXPECT_TRUE(d.in_base);
+  EXPECT_NE(d.reason.find("--allow-replace to shadow it"), std::string::npos) << d.reason;
+  f.options.allow_replace = true;
+  d = f.run({pkg("six", "1.17.0")}).decisions[0];
+  EXPECT_EQ(d.action, Action::replace);
+  EXPECT_TRUE(d.forced);
+  // In the target's own library directories, legacy egg-info stays a conflict.
+  f.options.library_dirs = {"/usr/lib/python3/dist-packages"};
+  EXPECT_EQ(f.run({pkg("six", "1.17.0")}).decisions[0].action, Action::conflict);
+}
 
 TEST(Decide, NotInstalledIsInstalled) {
   Fixture f;
