@@ -140,3 +140,17 @@ def test_check_decides_ownership_as_install_does(tmp_path, wheel_dir):
     _, dry = install(bumped, env, "--dry-run")
     assert {d["name"]: d["action"] for d in dry["plan"]["decisions"]} == {
         name: action for name, (action, _) in decisions(doc).items()}
+
+
+@pytest.mark.skipif(not pathlib.Path("/usr/lib/python3/dist-packages/six-1.16.0.egg-info").is_dir(),
+                    reason="needs Debian's python3-six (scripts/setup.sh)")
+def test_empty_env_checks_against_nothing_installed(tmp_path):
+    # Debian's python3 holds six 1.16.0: kept as its own environment, installed into an empty one.
+    args = [LOCKS / "tooling-poetry2", "--python", "/usr/bin/python3", "--cache-dir", tmp_path / "cache"]
+    _, doc = check(*args)
+    assert {d["name"]: d["action"] for d in doc["plan"]["decisions"]}["six"] == "keep"
+    rc, doc = check(*args, "--empty-env")
+    assert rc == 0 and {d["action"] for d in doc["plan"]["decisions"]} == {"install"}
+    proc = subprocess.run([STRATA, "check", LOCKS / "tooling-poetry2", "--empty-env", "--env", tmp_path / "v"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--empty-env cannot be used with --env" in proc.stderr

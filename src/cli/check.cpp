@@ -23,6 +23,9 @@ CLI::App* add_check_command(CLI::App& app, CheckOptions& o) {
   cmd->add_flag("--exact", o.request.exact,
                 "Require the locked build: an installed local build (2.5.1+cu124 for 2.5.1) is a conflict");
   cmd->add_flag("--locked", o.request.locked, "A stale poetry.lock is an error, not a warning");
+  cmd->add_flag("--empty-env", o.empty_env,
+                "Check against nothing installed (a new environment of --python): the lock, its wheels, "
+                "requires-python and the lint only; what pre-commit runs");
   cmd->add_flag("--strict", o.strict, "Warnings (caret/tilde constraints, a stale lock) fail the check too");
   return cmd;
 }

@@ -115,6 +115,10 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
                        "--base and --env cannot be used together: a base lock replaces the environment");
   if (!options.bases.empty() && !options.request.prefix.empty())
     throw CommandError(ErrorKind::usage, "--base and --prefix cannot be used together");
+  if (options.empty_env && (!options.request.env.empty() || !options.request.prefix.empty()))
+    throw CommandError(
+        ErrorKind::usage,
+        "--empty-env cannot be used with --env or --prefix: it checks against nothing installed");
   CheckReport report;
   Collector collector(observer);
   const lock::LockFiles files = value_or_throw(lock::find_lock(options.request.lock));
@@ -147,6 +151,8 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
       for (const auto& b : bases)
         base_json.push_back({{"lock", b.lock}, {"owner", b.owner}, {"packages", b.packages}});
       report.json["bases"] = std::move(base_json);
+    } else if (options.empty_env) {
+      plan->overlay = decide_overlay(*plan, {}, {}, false);
     }
     const Overlay& overlay = plan->overlay;
     report.problems.insert(report.problems.end(), overlay.conflicts.begin(), overlay.conflicts.end());

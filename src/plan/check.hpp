@@ -19,6 +19,7 @@ struct CheckOptions {
   PlanRequest request;             ///< lock, selection, target (`locked`: a stale lock is an error)
   std::vector<std::string> bases;  ///< --base LOCK2: the installed set instead of an environment
   bool strict = false;             ///< warnings fail the check too
+  bool empty_env = false;          ///< --empty-env: decide against nothing installed (a new venv)
 };
 
 /// What `strata check` found.
