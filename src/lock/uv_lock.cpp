@@ -181,9 +181,14 @@ Artifact read_artifact(const TomlFields& f, const toml::table& table, Artifact::
   a.filename = f.opt_string(table, "filename").value_or("");
   if (a.filename.empty() && !a.url.empty()) a.filename = util::percent_decode(last_segment(a.url));
   if (a.filename.empty() && !a.path.empty()) a.filename = last_segment(a.path);
+  // A path or URL source's files are the archive itself (uv writes only its hash there).
   if (a.url.empty() && a.path.empty() && source.source.kind == SourceKind::file) {
-    a.path = source.source.path;  // a path source's files are the archive itself
+    a.path = source.source.path;
     if (a.filename.empty()) a.filename = last_segment(a.path);
+  }
+  if (a.url.empty() && a.path.empty() && source.source.kind == SourceKind::url) {
+    a.url = source.source.url;
+    if (a.filename.empty()) a.filename = util::percent_decode(last_segment(a.url));
   }
   if (kind == Artifact::Kind::wheel && a.filename.empty())
     f.fail_at(table, fmt::format("{} has no url, path or filename", what));

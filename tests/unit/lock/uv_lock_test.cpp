@@ -224,6 +224,12 @@ source = {{ url = "https://files.example/byurl-2.0-py3-none-any.whl" }}
 wheels = [{{ url = "https://files.example/byurl-2.0-py3-none-any.whl", hash = "{1}" }}]
 
 [[package]]
+name = "urlsdist"
+version = "1.5"
+source = {{ url = "https://files.example/urlsdist-1.5.tar.gz" }}
+sdist = {{ hash = "{1}" }}
+
+[[package]]
 name = "bypath"
 version = "3.0"
 source = {{ path = "dist/bypath-3.0-py3-none-any.whl" }}
@@ -245,7 +251,7 @@ source = {{ virtual = "tools/virt" }}
 )",
                                  wheel("idx-1.0-py3-none-any.whl"), kHash);
   Lock lock = read(text);
-  ASSERT_EQ(lock.packages.size(), 9u);
+  ASSERT_EQ(lock.packages.size(), 10u);
   const auto& p = lock.packages;
   EXPECT_EQ(p[0].source.kind, SourceKind::index);
   EXPECT_EQ(p[0].source.url, "https://example.org/simple/");
@@ -260,13 +266,17 @@ source = {{ virtual = "tools/virt" }}
   EXPECT_EQ(p[3].source.requested_revision, "main");
   EXPECT_EQ(p[4].source.kind, SourceKind::url);
   EXPECT_EQ(p[4].artifacts.at(0).kind, Artifact::Kind::wheel);
-  EXPECT_EQ(p[5].source.kind, SourceKind::file);
-  EXPECT_EQ(p[5].artifacts.at(0).path, "dist/bypath-3.0-py3-none-any.whl");
-  EXPECT_EQ(p[6].source.kind, SourceKind::directory);
-  EXPECT_FALSE(p[6].source.editable);
-  EXPECT_TRUE(p[7].source.editable);
-  EXPECT_TRUE(p[7].version_text.empty());  // a dynamic version
-  EXPECT_TRUE(p[8].virtual_source);
+  // A URL sdist: uv records only its hash; the file is the source URL.
+  EXPECT_EQ(p[5].artifacts.at(0).kind, Artifact::Kind::sdist);
+  EXPECT_EQ(p[5].artifacts.at(0).url, "https://files.example/urlsdist-1.5.tar.gz");
+  EXPECT_EQ(p[5].artifacts.at(0).filename, "urlsdist-1.5.tar.gz");
+  EXPECT_EQ(p[6].source.kind, SourceKind::file);
+  EXPECT_EQ(p[6].artifacts.at(0).path, "dist/bypath-3.0-py3-none-any.whl");
+  EXPECT_EQ(p[7].source.kind, SourceKind::directory);
+  EXPECT_FALSE(p[7].source.editable);
+  EXPECT_TRUE(p[8].source.editable);
+  EXPECT_TRUE(p[8].version_text.empty());  // a dynamic version
+  EXPECT_TRUE(p[9].virtual_source);
 }
 
 TEST(UvLock, MalformedInputNamesTheSpot) {
