@@ -157,3 +157,18 @@ def relative_files(root):
             continue
         out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes().replace(str(root).encode(), b"<root>")).hexdigest()
     return out
+
+
+# ---- source trees for the build tests ----------------------------------------------------------
+
+FLIT_BUILD_SYSTEM = '[build-system]\nrequires = ["flit_core>=3.9,<4"]\nbuild-backend = "flit_core.buildapi"\n'
+
+
+def source_project(root, name, version="1.0", build_system=FLIT_BUILD_SYSTEM, extra=""):
+    """A minimal PEP 621 project `name` in `root` (created) whose package sets VALUE = "name version"."""
+    root.mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        build_system + f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "d"\n{extra}')
+    (root / name).mkdir()
+    (root / name / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
+    return root

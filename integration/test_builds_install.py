@@ -12,19 +12,14 @@ import tarfile
 
 import pytest
 
-from support import pip_env, relative_files, strata
+from support import FLIT_BUILD_SYSTEM as FLIT
+from support import pip_env, relative_files, source_project, strata
 
 PY = "/usr/bin/python3"
-FLIT = '[build-system]\nrequires = ["flit_core>=3.9,<4"]\nbuild-backend = "flit_core.buildapi"\n'
 
 
 def project(root, name, version="1.0", extra=""):
-    root.mkdir(parents=True)
-    (root / "pyproject.toml").write_text(
-        FLIT + f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "d"\n{extra}')
-    (root / name).mkdir()
-    (root / name / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
-    return root
+    return source_project(root, name, version, extra=extra)
 
 
 def git(*args, cwd):
@@ -198,4 +193,5 @@ def test_the_project_itself_is_left_out_unless_asked(sources, tmp_path):
     assert "app" not in {r["name"] for r in report["results"]}
     proc, report = install(lock, env, cache, "--install-project")
     app = next(r for r in report["results"] if r["name"] == "app")
-    assert app["version"] == "0.1" and app["build"]["editable_requested"] and not app["build"]["editable"]
+    assert app["version"] == "0.1" and app["build"]["editable_requested"] and app["build"]["editable"]
+    assert app["build"]["source"].startswith("editable:")

@@ -12,10 +12,9 @@ import subprocess
 
 import pytest
 
-from support import SERVER_LIFETIME, Servers, free_port, pip_env, strata
+from support import SERVER_LIFETIME, Servers, free_port, pip_env, source_project, strata
 
 PY = "/usr/bin/python3"
-FLIT = '[build-system]\nrequires = ["flit_core>=3.9,<4"]\nbuild-backend = "flit_core.buildapi"\n'
 SIX = ("six-1.17.0-py2.py3-none-any.whl",
        "https://files.pythonhosted.org/packages/b7/ce/149a00dd41f10bc29e5921b496af8b574d8413afcd5e30dfa0ed46c2cc5e/"
        "six-1.17.0-py2.py3-none-any.whl", "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274")
@@ -25,12 +24,7 @@ DOCOPT = ("docopt-0.6.2.tar.gz",
 
 
 def project(root, name, version="1.0"):
-    root.mkdir(parents=True)
-    (root / "pyproject.toml").write_text(
-        FLIT + f'[project]\nname = "{name}"\nversion = "{version}"\ndescription = "d"\n')
-    (root / name).mkdir()
-    (root / name / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
-    return root
+    return source_project(root, name, version)
 
 
 def git(*args, cwd):

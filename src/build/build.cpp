@@ -2,6 +2,7 @@
 //
 // Cache layout under <cache>/builds/:
 //   wheels/<key[0:2]>/<key>/{<wheel>, meta.json}  built wheels; a directory renamed into place whole
+//   editable/<key>/<wheel>                          the last editable (PEP 660) wheel of a tree
 //   envs/<env-key>/                                 build venvs, complete when .strata-complete exists
 //   locks/<key>/.strata/lock                        one build (or env creation) per key at a time
 //   work/<key>/{src/<name>-<version>,out,home,tmp} the build's fixed-name working copy
@@ -262,10 +263,11 @@ struct BuilderState {
 namespace {
 
 struct Paths {
-  fs::path root, wheels, envs, locks, work, logs;
+  fs::path root, wheels, editable, envs, locks, work, logs;
   explicit Paths(const BuildOptions& options)
       : root(options.cache_root / "builds"),
         wheels(root / "wheels"),
+        editable(root / "editable"),
         envs(root / "envs"),
         locks(root / "locks"),
         work(root / "work"),
@@ -403,6 +405,8 @@ class OneBuild {
   Result<nlohmann::json> hook(const std::string& name, const fs::path& python, const fs::path& venv);
   Error build_failure(const std::string& hook, const detail::HookResult& result) const;
   Result<void> verify(const fs::path& wheel) const;
+  Result<BuiltWheel> finish_editable(const fs::path& wheel, const std::string& key, BuiltWheel built,
+                                     std::chrono::steady_clock::time_point start);
   std::string subject() const {
     return source_.version.empty() ? source_.name : fmt::format("{} {}", source_.name, source_.version);
   }
@@ -442,11 +446,12 @@ std::string OneBuild::cache_key(const detail::BuildSystem& system) const {
   std::string material = fmt::format(
       "strata-build-1\nsource {}\nname {}\nversion {}\ntag {}\npython {} {}\nisolation {}\nrequires "
       "{}\nbackend "
-      "{}\nconstraints {}\n",
+      "{}\nconstraints {}\n{}",
       source_.source_key, source_.name, source_.version, best_tag(py), py.implementation, py.version,
       options_.isolation ? std::string("yes")
                          : "no " + py.executable.string() + " " + options_.target_site.string(),
-      util::join(requires_, ";"), system.backend, state_.constraints_sha256);
+      util::join(requires_, ";"), system.backend, state_.constraints_sha256,
+      source_.editable ? "editable " + source_.tree.string() + "\n" : std::string());
   return sha256_text(material);
 }
 
@@ -582,6 +587,26 @@ Result<void> OneBuild::verify(const fs::path& wheel) const {
   return {};
 }
 
+// An editable wheel replaces the tree's previous one under builds/editable/<key>/ (the build's
+// lock is held); never in the built-wheel cache.
+Result<BuiltWheel> OneBuild::finish_editable(const fs::path& wheel, const std::string& key, BuiltWheel built,
+                                             std::chrono::steady_clock::time_point start) {
+  std::error_code ec;
+  const fs::path dir = paths_.editable / key;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  built.wheel = dir / built.filename;
+  fs::rename(wheel, built.wheel, ec);
+  if (ec) fs::copy_file(wheel, built.wheel, fs::copy_options::overwrite_existing, ec);
+  if (ec)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot keep the editable wheel in {}: {}", subject(),
+                                                dir.string(), ec.message()));
+  fs::remove_all(work_, ec);
+  built.duration =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  return built;
+}
+
 Result<BuiltWheel> OneBuild::run() {
   auto start = std::chrono::steady_clock::now();
   deadline_ = start + options_.timeout;
@@ -590,26 +615,31 @@ Result<BuiltWheel> OneBuild::run() {
   system_ = std::move(*system);
   if (auto ok = load_constraints(); !ok) return std::unexpected(ok.error());
   std::string key = cache_key(system_);
+  const bool editable = source_.editable;
   fs::path entry = paths_.wheels / key.substr(0, 2) / key;
-  if (auto hit = cache_lookup(entry)) {
+  if (auto hit = editable ? std::nullopt : cache_lookup(entry)) {
     observer_.on_detail(fmt::format("{}: built wheel {} from the cache", subject(), hit->filename));
     return *hit;
   }
   auto held = env::EnvLock::acquire(paths_.locks / key, {});
   if (!held) return std::unexpected(held.error());
-  if (auto hit = cache_lookup(entry)) return *hit;  // another process built it meanwhile
+  if (auto hit = editable ? std::nullopt : cache_lookup(entry)) return *hit;  // built meanwhile
 
   observer_.on_build_start(source_);
   std::error_code ec;
   work_ = paths_.work / key.substr(0, 32);
   std::string dirname = source_.version.empty() ? source_.name : source_.name + "-" + source_.version;
-  tree_ = work_ / "src" / dirname;
+  tree_ = editable ? source_.tree : work_ / "src" / dirname;
   fs::remove_all(work_, ec);
   for (const char* sub : {"out", "home", "tmp"}) fs::create_directories(work_ / sub, ec);
   fs::create_directories(paths_.logs, ec);
   log_ = paths_.logs / fmt::format("{}-{}.log", dirname, key.substr(0, 12));
   fs::remove(log_, ec);
-  if (auto ok = copy_tree(source_.tree, tree_); !ok) return std::unexpected(ok.error());
+  if (!editable)
+    if (auto ok = copy_tree(source_.tree, tree_); !ok) return std::unexpected(ok.error());
+  const std::string get_requires =
+      editable ? "get_requires_for_build_editable" : "get_requires_for_build_wheel";
+  const std::string build_hook = editable ? "build_editable" : "build_wheel";
 
   BuiltWheel built;
   built.backend = system_.backend;
@@ -626,7 +656,7 @@ Result<BuiltWheel> OneBuild::run() {
     if (!dir) return std::unexpected(dir.error());
     venv = *dir;
     python = venv / "bin" / "python";
-    auto extra = hook("get_requires_for_build_wheel", python, venv);
+    auto extra = hook(get_requires, python, venv);
     if (!extra) return std::unexpected(extra.error());
     // Requirements the backend adds: a new environment unless the present one satisfies them.
     bool satisfied = true;
@@ -634,11 +664,11 @@ Result<BuiltWheel> OneBuild::run() {
     for (const auto& item : *extra) {
       if (!item.is_string()) continue;
       std::string text = item.get<std::string>();
-      more.push_back({text, "get_requires_for_build_wheel"});
+      more.push_back({text, get_requires});
       auto r = pep::Requirement::parse(text);
       if (!r)
-        return fail(ErrorKind::runtime, fmt::format("{}: get_requires_for_build_wheel returned \"{}\": {}",
-                                                    subject(), text, r.error().message));
+        return fail(ErrorKind::runtime, fmt::format("{}: {} returned \"{}\": {}", subject(), get_requires,
+                                                    text, r.error().message));
       if (r->marker && !r->marker->evaluate(pep::MarkerContext{&options_.interpreter.markers, "", {}, {}}))
         continue;
       auto found = std::find_if(pins->begin(), pins->end(),
@@ -656,21 +686,24 @@ Result<BuiltWheel> OneBuild::run() {
     }
     for (const auto& pin : *pins) built.build_requirements.push_back(pin.str());
   }
-  auto name = hook("build_wheel", python, venv);
+  auto name = hook(build_hook, python, venv);
   if (!name) return std::unexpected(name.error());
   if (!name->is_string())
     return fail(ErrorKind::runtime,
-                fmt::format("{}: build_wheel returned {}, not a file name", subject(), name->dump()));
+                fmt::format("{}: {} returned {}, not a file name", subject(), build_hook, name->dump()));
   fs::path wheel = work_ / "out" / name->get<std::string>();
   if (!fs::is_regular_file(wheel, ec))
-    return fail(ErrorKind::runtime, fmt::format("{}: build_wheel returned {}, which it did not write",
-                                                subject(), wheel.filename().string()));
+    return fail(ErrorKind::runtime, fmt::format("{}: {} returned {}, which it did not write", subject(),
+                                                build_hook, wheel.filename().string()));
   if (auto ok = verify(wheel); !ok) return std::unexpected(ok.error());
   auto digest = fetch::sha256_file(wheel);
   if (!digest) return std::unexpected(digest.error());
 
   built.filename = wheel.filename().string();
   built.sha256 = *digest;
+  built.editable = editable;
+  built.log = log_;
+  if (editable) return finish_editable(wheel, key, std::move(built), start);
   auto made = make_temp_dir(paths_.wheels);
   if (!made) return std::unexpected(made.error());
   fs::path staged = *made;
@@ -693,7 +726,6 @@ Result<BuiltWheel> OneBuild::run() {
   }
   fs::remove_all(work_, ec);
   built.wheel = entry / built.filename;
-  built.log = log_;
   built.duration =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   return built;

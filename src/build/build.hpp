@@ -42,6 +42,10 @@ struct BuildSource {
   std::string version;  ///< as locked ("" for a directory source whose version the lock does not pin)
   /// SOURCE_DATE_EPOCH: the sdist's newest member mtime; nullopt: kDefaultSourceDateEpoch.
   std::optional<std::int64_t> source_date_epoch;
+  /// PEP 660: build_editable in `tree` itself (the user's directory, which the backend may write
+  /// into, e.g. *.egg-info), not in a copy. The wheel points at `tree`, so it is never taken from
+  /// or put in the built-wheel cache: each such build runs.
+  bool editable = false;
 };
 
 /// How to build.
@@ -73,6 +77,7 @@ struct BuiltWheel {
   std::vector<std::string> build_requirements;
   std::string backend;                    ///< build-backend used, e.g. "setuptools.build_meta:__legacy__"
   bool cached = false;                    ///< true: found in the cache, no build ran
+  bool editable = false;                  ///< built by build_editable (PEP 660)
   std::filesystem::path log;              ///< the build's full log (empty when cached)
   std::chrono::milliseconds duration{0};  ///< wall time of the build (0 when cached)
 };
@@ -102,10 +107,11 @@ class Builder {
   Builder(const Builder&) = delete;
   Builder& operator=(const Builder&) = delete;
 
-  /// Builds (or finds in the cache, keyed by source_key + target tags + build requirements used)
-  /// one wheel, and checks that its file name and METADATA name and version equal the locked
-  /// ones. A failed build's error names the package, version and backend, quotes the last lines
-  /// of its output and names the full log; nothing outside the cache changes.
+  /// Builds (or finds in the cache, keyed by source_key + target tags + build requirements used;
+  /// an editable source always builds, its wheel under <cache>/builds/editable/<key>/) one wheel, and checks
+  /// that its file name and METADATA name and version equal the locked ones. A failed build's error names the
+  /// package, version and backend, quotes the last lines of its output and names the full log; nothing
+  /// outside the cache changes.
   Result<BuiltWheel> build(const BuildSource& source, BuildObserver& observer);
 
   const BuildOptions& options() const;

@@ -55,11 +55,19 @@ def main():
         backend = getattr(backend, attr)
     hook = request["hook"]
     try:
-        if hook == "get_requires_for_build_wheel":
+        if hook in ("get_requires_for_build_wheel", "get_requires_for_build_editable"):
             fn = getattr(backend, hook, None)
             value = list(fn(None)) if fn is not None else []
         elif hook == "build_wheel":
             value = backend.build_wheel(request["wheel_directory"], None, None)
+        elif hook == "build_editable":
+            fn = getattr(backend, hook, None)
+            if fn is None:
+                write(out, {"error": "editable-unsupported",
+                            "message": "the build backend %s has no build_editable hook (PEP 660): it cannot "
+                            "install editable; use --no-editable" % request["backend"]})
+                return 1
+            value = fn(request["wheel_directory"], None, None)
         else:
             raise SystemExit("unknown hook " + hook)
     except BaseException as e:

@@ -30,10 +30,12 @@ Result<BuildSystem> read_build_system(const std::filesystem::path& tree);
 /// One hook invocation.
 struct HookCall {
   std::filesystem::path python;  ///< the build environment's interpreter
-  std::string hook;              ///< "get_requires_for_build_wheel" or "build_wheel"
+  /// "get_requires_for_build_wheel", "build_wheel", or (PEP 660) "get_requires_for_build_editable",
+  /// "build_editable" (a backend without it: an error that says to use --no-editable)
+  std::string hook;
   const BuildSystem* system = nullptr;
   std::filesystem::path tree;             ///< working directory (the build copy)
-  std::filesystem::path wheel_directory;  ///< build_wheel only
+  std::filesystem::path wheel_directory;  ///< build_wheel and build_editable only
   std::vector<std::string> extra_path;    ///< prepended to sys.path after backend-path
   std::vector<std::string> env;           ///< the complete environment
   std::filesystem::path scratch;          ///< where the result file is written

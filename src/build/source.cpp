@@ -207,6 +207,21 @@ Result<std::string> hash_tree(const fs::path& dir) {
   return hash_entries(dir, *entries);
 }
 
+Result<std::string> editable_key(const fs::path& tree) {
+  fetch::Sha256 h;
+  h.update("strata-editable-1\n");
+  h.update(tree.lexically_normal().string());
+  for (const char* name : {"pyproject.toml", "setup.cfg", "setup.py"}) {
+    std::error_code ec;
+    if (!fs::exists(tree / name, ec)) continue;
+    auto text = util::read_file(tree / name);
+    if (!text) return std::unexpected(text.error());
+    h.update(fmt::format("\n{} {}\n", name, text->size()));
+    h.update(*text);
+  }
+  return "editable:" + h.hex_digest();
+}
+
 Result<SourceTree> directory_source(const fs::path& dir, std::string_view subdirectory,
                                     const fs::path& cache_root, bool copy) {
   std::error_code ec;

@@ -43,6 +43,11 @@ Result<SourceTree> directory_source(const std::filesystem::path& dir, std::strin
 /// directory_source.
 Result<std::string> hash_tree(const std::filesystem::path& dir);
 
+/// The identity of an editable (PEP 660) install of `tree` (absolute): "editable:<hex>", a sha256
+/// over its path and its build configuration (pyproject.toml, setup.cfg, setup.py), not over its
+/// other files: editing the sources needs no reinstall, changing the project's metadata does.
+Result<std::string> editable_key(const std::filesystem::path& tree);
+
 /// `base / subdirectory` when `subdirectory` is a relative path that stays inside `base` and the
 /// result holds pyproject.toml or setup.py; `what` names the source in errors.
 Result<std::filesystem::path> project_dir(const std::filesystem::path& base, std::string_view subdirectory,

@@ -83,7 +83,8 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_option("--build-jobs", o.build_jobs, "Builds at once (default: the cores)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--install-project", o.install_project, "Also build and install the project itself");
-  cmd->add_flag("--no-editable", o.no_editable, "Build editable path dependencies as ordinary wheels");
+  cmd->add_flag("--no-editable", o.no_editable,
+                "Install editable path dependencies as ordinary wheels, not editable (PEP 660)");
   return cmd;
 }
 

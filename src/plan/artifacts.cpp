@@ -81,9 +81,9 @@ Result<ChosenBuild> build_choice(const lock::Lock& lock, const lock::Package& pa
       auto tree = build::project_dir(build.directory, source.subdirectory, label(package));
       if (!tree) return std::unexpected(tree.error());
       build.directory = *tree;
-      auto hash = build::hash_tree(*tree);
-      if (!hash) return std::unexpected(hash.error());
-      build.source_key = "dir:" + *hash;
+      auto key = build.editable ? build::editable_key(*tree) : build::hash_tree(*tree);
+      if (!key) return std::unexpected(key.error());
+      build.source_key = build.editable ? *key : "dir:" + *key;
       if (build.version.empty()) {
         auto version = build::static_version(*tree);
         if (!version) return std::unexpected(version.error());

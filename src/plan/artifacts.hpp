@@ -49,7 +49,8 @@ struct ChosenBuild {
   bool project = false;             ///< the project itself (or a workspace member), --install-project
   std::string version;              ///< the locked version, or the tree's static version
   /// The source's identity before anything is fetched: "sha256:<hex>" of the archive,
-  /// "git:<commit>[:<subdir>]", "dir:<hex>" of the tree; the ledger records it as the "wheel".
+  /// "git:<commit>[:<subdir>]", "dir:<hex>" of the tree, "editable:<hex>" of an editable tree's
+  /// path and build configuration (build::editable_key); the ledger records it as the "wheel".
   std::string source_key;
 };
 

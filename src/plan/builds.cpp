@@ -28,7 +28,18 @@ Result<build::SourceTree> source_tree(const BuildJob& job, const fs::path& cache
                     fmt::format("{}: internal error: its source was not fetched", label(b)));
       return build::archive_source(job.source->path, job.source->sha256, source.subdirectory, cache_root, {});
     case BuildFrom::directory: {
-      // An editable build would need PEP 660 from the builder; it is built as a wheel instead.
+      // An editable install builds in the user's tree itself (PEP 660), keyed by its path and
+      // build configuration, not its files.
+      if (b.editable) {
+        auto key = build::editable_key(b.directory);
+        if (key && *key != b.source_key)
+          return fail(ErrorKind::runtime,
+                      fmt::format("{}: the build configuration of {} changed while strata was installing "
+                                  "it; run again",
+                                  label(b), b.directory.string()));
+        if (!key) return std::unexpected(key.error());
+        return build::SourceTree{b.directory, b.source_key, std::nullopt};
+      }
       auto tree = build::directory_source(b.directory, "", cache_root, true);
       if (!tree) return tree;
       if (tree->source_key != b.source_key)
@@ -85,7 +96,8 @@ Result<std::vector<BuildOutcome>> run_builds(
                                   .source_key = tree->source_key,
                                   .name = job.build->package->name,
                                   .version = job.build->version,
-                                  .source_date_epoch = tree->source_date_epoch};
+                                  .source_date_epoch = tree->source_date_epoch,
+                                  .editable = job.build->editable};
         const bool no_isolation =
             options.no_isolation || options.no_isolation_packages.contains(job.build->package->name);
         built = (no_isolation ? without_isolation : with_isolation).build(source, observer);
@@ -95,7 +107,7 @@ Result<std::vector<BuildOutcome>> run_builds(
         errors.push_back(built.error().message);
         continue;
       }
-      outcomes[i] = {std::move(*built), job.build->source_key, job.build->editable};
+      outcomes[i] = {std::move(*built), job.build->source_key, job.build->package->source.editable};
       on_built(i, outcomes[i]);
     }
   };

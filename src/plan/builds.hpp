@@ -28,7 +28,7 @@ struct BuildJob {
 struct BuildOutcome {
   build::BuiltWheel wheel;
   std::string source_key;           ///< as the plan keyed it
-  bool editable_requested = false;  ///< an editable dependency built as an ordinary wheel
+  bool editable_requested = false;  ///< the lock marks it editable (wheel.editable: built so)
 };
 
 /// How builds run.

@@ -1,6 +1,7 @@
 #include "plan/install.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
@@ -38,6 +39,18 @@
 namespace strata::plan {
 namespace fs = std::filesystem;
 namespace {
+
+/// A file:// URL of an absolute path (RFC 8089), bytes other than unreserved ones and "/" escaped.
+std::string file_url(const fs::path& path) {
+  std::string out = "file://";
+  for (unsigned char c : path.string()) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~')
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -480,6 +493,10 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     wheel_options.link_mode = link_mode;
     wheel_options.expected = wheel::ExpectedIdentity{d.name, d.version.str()};
     wheel_options.limits = limits;
+    // PEP 660 / PEP 610: an editable install says so, and where its tree is.
+    if (const ChosenBuild* build = plan.build(d.name); build && build->editable)
+      wheel_options.direct_url_json =
+          nlohmann::json{{"url", file_url(build->directory)}, {"dir_info", {{"editable", true}}}}.dump();
     auto unpacked =
         wheel::unpack_to_cache(file.path, file.sha256, plan.cache_root / "unpacked", wheel_options.limits);
     if (!unpacked) return std::unexpected(unpacked.error());
@@ -553,12 +570,6 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     for (const auto& name : options.no_build_isolation_packages)
       run.no_isolation_packages.insert(pep::normalize_name(name));
     run.jobs = options.build_jobs;
-    for (const auto& job : jobs)
-      if (job.build->editable)
-        observer.on_warning(
-            fmt::format("{}: editable installs (PEP 660) are not supported yet; building and "
-                        "installing it as an ordinary wheel",
-                        job.build->package->name));
     build::GitCli git;
     BuildEvents events(observer);
     std::mutex built_mutex;
@@ -637,7 +648,7 @@ nlohmann::json commit(Plan& plan, Staged& staged, InstallObserver& observer, Ins
                          {"backend", built->wheel.backend},
                          {"cached", built->wheel.cached},
                          {"duration_ms", built->wheel.duration.count()},
-                         {"editable", false},
+                         {"editable", built->wheel.editable},
                          {"editable_requested", built->editable_requested}};
       if (build->from == BuildFrom::git) result["build"]["commit"] = build->package->source.commit_id;
       if (!built->wheel.log.empty()) result["build"]["log"] = built->wheel.log.string();

@@ -105,6 +105,26 @@ TEST(DirectorySource, KeysByContentAndCopiesWithoutVcsOrCaches) {
   EXPECT_EQ(in_place->source_key, changed->source_key);
 }
 
+TEST(EditableKey, FollowsThePathAndBuildConfigurationNotTheSources) {
+  testing::TempDir tmp;
+  const fs::path project = tmp.path() / "proj";
+  write(project / "pyproject.toml", "[project]\nname='p'\n");
+  write(project / "p" / "__init__.py", "");
+  auto first = editable_key(project);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->starts_with("editable:"));
+  write(project / "p" / "__init__.py", "X = 1\n");
+  EXPECT_EQ(editable_key(project).value(), *first);
+  write(project / "setup.cfg", "[metadata]\n");
+  auto with_cfg = editable_key(project);
+  ASSERT_TRUE(with_cfg);
+  EXPECT_NE(*with_cfg, *first);
+  write(project / "pyproject.toml", "[project]\nname='p'\nversion='2'\n");
+  EXPECT_NE(editable_key(project).value(), *with_cfg);
+  fs::copy(project, tmp.path() / "moved", fs::copy_options::recursive);
+  EXPECT_NE(editable_key(tmp.path() / "moved").value(), editable_key(project).value());
+}
+
 TEST(DirectorySource, MissingDirectoryIsNamed) {
   testing::TempDir tmp;
   auto missing = directory_source(tmp.path() / "nope", "", tmp.path() / "cache", true);
