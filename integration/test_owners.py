@@ -75,8 +75,8 @@ def write_project(directory, wheel_dir, packages, name=None):
     return directory / "pylock.toml"
 
 
-def write_manifest(path, layer, wheel_dir, packages, sha_override=None):
-    lines = ["manifest-version = 1", f'layer = "{layer}"', ""]
+def write_manifest(path, layer, wheel_dir, packages, sha_override=None, project=None):
+    lines = ["manifest-version = 1", *([f'project = "{project}"'] if project else []), f'layer = "{layer}"', ""]
     for pkg, version, wheel, sha in entries(wheel_dir, packages):
         lines += ["[[packages]]", f'name = "{pkg}"', f'version = "{version}"', "",
                   "[[packages.artifacts]]", f'name = "{wheel.name}"', f'path = "{wheel}"',
@@ -278,6 +278,29 @@ def test_layers_install_their_own_packages_then_the_project_install_has_nothing_
     proc, report = install(None, env, "--layer", foreign, check=False)
     assert proc.returncode == 3, proc.stderr
     assert decision(report, "six")["installed_owner"] == "layer:base"
+
+
+def test_a_same_named_layer_of_another_project_is_a_conflict_its_own_project_replaces(tmp_path, wheel_dir):
+    env = tmp_path / "env"
+    shop = write_manifest(tmp_path / "shop" / "01-web.toml", "web", wheel_dir, [("idna", "3.7")], project="shop")
+    _, report = install(None, env, "--layer", shop)
+    assert report["owner"] == "layer:shop/web" and report["format"] == "manifest"
+    before = snapshot(env)
+    # Another project's plan has a layer of the same name: not the same owner, so no replacement.
+    billing = write_manifest(tmp_path / "billing" / "01-web.toml", "web", wheel_dir, [("idna", "3.10")],
+                             project="billing")
+    proc, report = install(None, env, "--layer", billing, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert report["owner"] == "layer:billing/web"
+    assert (decision(report, "idna")["action"], decision(report, "idna")["installed_owner"]) == ("conflict",
+                                                                                                 "layer:shop/web")
+    assert "idna" in proc.stderr and "layer:shop/web" in proc.stderr, proc.stderr
+    assert snapshot(env) == before
+    # The same project's later manifest of that layer replaces its own package.
+    bumped = write_manifest(tmp_path / "shop" / "01-web.toml", "web", wheel_dir, [("idna", "3.10")], project="shop")
+    _, report = install(None, env, "--layer", bumped)
+    assert [(r["name"], r["action"]) for r in report["results"]] == [("idna", "replace")]
+    assert listed(env)[0]["idna"] == ("3.10", "layer:shop/web")
 
 
 def test_bad_layer_input_is_refused_and_changes_nothing(tmp_path, wheel_dir):

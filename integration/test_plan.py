@@ -125,6 +125,10 @@ def test_the_layers_add_up_to_the_lock(tmp_path):
     installed = set()
     for name in files:
         result = json.loads(strata("--json", "install", out / name, "--env", env, "--python", PYTHON).stdout)
+        # The manifest names its project: the layer's owner is that project's layer.
+        layer = name.split("-", 1)[1].removesuffix(".toml")
+        assert f'project = "strata-example-webapp"\nlayer = "{layer}"\n' in (out / name).read_text()
+        assert (result["format"], result["owner"]) == ("manifest", f"layer:strata-example-webapp/{layer}")
         installed |= {d["name"] for d in result["plan"]["decisions"] if d["action"] == "install"}
     final = json.loads(strata("--json", "install", SOURCE / "examples/webapp", "--env", env).stdout)
     assert {d["action"] for d in final["plan"]["decisions"]} == {"keep"}

@@ -69,7 +69,8 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_flag("--locked", o.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--layer", o.layer,
                   "Install one layer manifest written by `strata plan` (DIR/NN-<name>.toml), owned by "
-                  "layer:<name>: a later manifest of that layer replaces its packages");
+                  "layer:<project>/<name>: that project's later manifest of the layer replaces its "
+                  "packages, another project's is a conflict (exit 3)");
   cmd->add_flag("--no-build", o.no_build,
                 "Build nothing: fail (exit 3) listing the packages that need a build");
   cmd->add_option("--only-binary", o.only_binary,

@@ -32,6 +32,9 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
   cmd->add_option("--env", o.request.env, "Target virtual environment (its interpreter decides wheels)");
   cmd->add_option("--python", o.request.python, "Target interpreter (default: python3 on PATH)");
   add_selection_flags(cmd, o.request);
+  cmd->add_option("--owner", o.request.owner,
+                  "Project the manifests name (default: the lock's project, as for install): installing "
+                  "them makes layer:<project>/<name> the owner");
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--index-url", o.index_url, "Replace the default index (PyPI) for size look-ups")
       ->envname("STRATA_INDEX_URL");

@@ -91,7 +91,10 @@ Result<std::string> lock_owner(const fs::path& lock_file) {
   return "lock:" + resolved.string();
 }
 
-std::string layer_owner(std::string_view layer_name) { return fmt::format("layer:{}", layer_name); }
+std::string layer_owner(std::string_view project, std::string_view layer_name) {
+  if (project.empty()) return fmt::format("layer:{}", layer_name);
+  return fmt::format("layer:{}/{}", project, layer_name);
+}
 
 Result<std::string> project_owner(std::string_view name, std::string_view what) {
   if (!pep::is_valid_name(name))

@@ -49,8 +49,10 @@ struct LedgerEntry {
 /// The legacy owner identity of a lock file: "lock:" + its absolute path with symlinks resolved
 /// (the file need not exist). Fails only when the current directory cannot be read.
 Result<std::string> lock_owner(const std::filesystem::path& lock_file);
-/// The owner identity of a layer manifest: "layer:" + name.
-std::string layer_owner(std::string_view layer_name);
+/// The owner identity of a layer manifest: "layer:<project>/<name>" ("layer:<name>" for a
+/// manifest that names no project), so that one project's later manifest of a layer replaces its
+/// own packages while another project's layer of the same name is another owner (a conflict).
+std::string layer_owner(std::string_view project, std::string_view layer_name);
 /// A project owner from a name (a project name or `--owner NAME`): PEP 503 normalized. Not a
 /// valid project name (letters, digits, ".", "-", "_", starting and ending with a letter or
 /// digit): a usage error naming `what`.

@@ -181,7 +181,7 @@ Lock read(std::string_view text, std::string_view source_name) {
   if (!parsed) throw CommandError(parsed.error());
   const toml::table& doc = *parsed;
   TomlFields f{std::string(source_name)};
-  f.check_keys(doc, {"manifest-version", "layer", "packages"}, "the manifest");
+  f.check_keys(doc, {"manifest-version", "project", "layer", "packages"}, "the manifest");
   auto version = f.opt_int(doc, "manifest-version");
   if (!version) f.fail_at(doc, "missing \"manifest-version\" in the manifest");
   if (*version != kManifestVersion)
@@ -194,6 +194,11 @@ Lock read(std::string_view text, std::string_view source_name) {
   lock.created_by = "strata plan";
   lock.layer = f.req_string(doc, "layer", "the manifest");
   if (lock.layer.empty()) f.fail_at(*doc.get("layer"), "empty \"layer\"");
+  // Optional: manifests of strata before owners by project name a layer alone.
+  if (auto project = f.opt_string(doc, "project")) {
+    if (project->empty()) f.fail_at(*doc.get("project"), "empty \"project\"");
+    lock.layer_project = *project;
+  }
   std::set<std::string> seen;
   if (const toml::node* packages = doc.get("packages")) {
     const toml::array* array = packages->as_array();
@@ -220,7 +225,7 @@ Lock read(std::string_view text, std::string_view source_name) {
 
 }  // namespace
 
-std::string write_manifest(const Lock& lock, std::string_view layer,
+std::string write_manifest(const Lock& lock, std::string_view project, std::string_view layer,
                            const std::vector<const Package*>& packages, std::string_view path_prefix) {
   std::vector<const Package*> sorted = packages;
   std::sort(sorted.begin(), sorted.end(), [](const Package* a, const Package* b) {
@@ -231,6 +236,7 @@ std::string write_manifest(const Lock& lock, std::string_view layer,
   std::string out =
       "# strata layer manifest; install with: strata install --layer <this file> --env <venv>\n";
   out += fmt::format("manifest-version = {}\n", kManifestVersion);
+  opt_key(out, "project", project);
   key(out, "layer", layer);
   for (const Package* p : sorted) write_package(out, lock, *p, path_prefix);
   return out;

@@ -15,15 +15,17 @@ namespace strata::lock {
 /// The manifest-version this strata writes and reads.
 inline constexpr int kManifestVersion = 1;
 
-/// Writes the manifest of layer `layer` holding `packages` (entries of `lock`). The bytes depend
-/// only on the layer name and these packages' lock entries: packages sorted by name then version,
+/// Writes the manifest of layer `layer` of project `project` (the plan's owner, env/ledger.hpp)
+/// holding `packages` (entries of `lock`). The bytes depend only on the project and layer names
+/// and these packages' lock entries: packages sorted by name then version,
 /// artifacts by file name, userinfo stripped from every URL. Relative paths of path sources and
 /// artifacts (relative to the lock's directory) are written as `path_prefix` / path, so that they
 /// resolve against the manifest's directory; `path_prefix` is "" when both directories agree.
-std::string write_manifest(const Lock& lock, std::string_view layer,
+std::string write_manifest(const Lock& lock, std::string_view project, std::string_view layer,
                            const std::vector<const Package*>& packages, std::string_view path_prefix = "");
 
-/// Reads a manifest. The result has `format` manifest, `layer` set, no groups, extras or
+/// Reads a manifest. The result has `format` manifest, `layer` (and `layer_project` when the
+/// manifest names its project) set, no groups, extras or
 /// markers, and a named source in `sources` for every `source` name. Unknown keys, a wrong
 /// manifest-version and malformed values are usage errors "source_name:line:col: ...".
 Result<Lock> load_manifest(std::string_view text, std::string_view source_name);

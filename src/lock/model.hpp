@@ -132,6 +132,7 @@ struct Lock {
   std::string content_hash;         ///< Poetry `[metadata] content-hash`
   std::string project_name;         ///< normalized root project name, "" if unknown
   std::string layer;                ///< a layer manifest's layer name (format manifest), else ""
+  std::string layer_project;        ///< a layer manifest's project (its plan's owner), "" if it names none
   bool has_project = false;         ///< a pyproject.toml was read alongside the lock
   bool groups_and_markers = false;  ///< Poetry lock 2.1: packages carry `groups` and `markers`
   std::vector<Package> packages;

@@ -197,14 +197,19 @@ PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& ob
   const std::optional<LayerPlan> previous = load_previous(plan_file, o.fresh);
   LayerPlan layers = assign_layers(inputs, policy, previous);
 
-  // Manifests: relative paths of the lock resolve against the plan directory.
+  // Manifests: relative paths of the lock resolve against the plan directory. Each names the
+  // project (the owner an install of the lock would have): a layer of another project's plan is
+  // another owner.
   const std::string prefix = relative_path(plan.files.lock.parent_path(), out);
+  const std::string project = plan.lock.format == lock::Format::manifest
+                                  ? plan.lock.layer_project
+                                  : owner_for(request, plan.files, plan.lock, observer);
   std::vector<std::pair<std::string, std::string>> manifests;
   for (std::size_t i = 0; i < layers.layers.size(); ++i) {
     PlannedLayer& layer = layers.layers[i];
     std::vector<const lock::Package*> members;
     for (const auto& p : layer.packages) members.push_back(packages.at(p.name));
-    std::string text = lock::write_manifest(plan.lock, layer.name, members, prefix);
+    std::string text = lock::write_manifest(plan.lock, project, layer.name, members, prefix);
     layer.manifest_sha256 = sha256_of(text);
     manifests.emplace_back(layer.file_name(i), std::move(text));
   }

@@ -88,16 +88,16 @@ Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe
   return with_scheme(std::move(target), !request.prefix.empty());
 }
 
-/// The owner of what this plan installs (env/ledger.hpp): --owner, else the lock's project, else
-/// for a pylock the project of a pyproject.toml beside it, else the lock's directory name.
+}  // namespace
+
 std::string owner_for(const PlanRequest& request, const lock::LockFiles& files, const lock::Lock& lock,
                       PlanObserver& observer) {
   if (lock.format == lock::Format::manifest) {
     if (!request.owner.empty())
       throw CommandError(ErrorKind::usage,
                          fmt::format("{}: --owner does not apply to a layer manifest: its owner is {}",
-                                     files.lock.string(), env::layer_owner(lock.layer)));
-    return env::layer_owner(lock.layer);
+                                     files.lock.string(), env::layer_owner(lock.layer_project, lock.layer)));
+    return env::layer_owner(lock.layer_project, lock.layer);
   }
   if (request.layer)
     throw CommandError(
@@ -133,6 +133,8 @@ std::string owner_for(const PlanRequest& request, const lock::LockFiles& files, 
                     files.lock.string(), dir.string()));
   return *owner;
 }
+
+namespace {
 
 lock::SelectionRequest selection_request(const PlanRequest& request, const env::Interpreter& interpreter) {
   lock::SelectionRequest out;

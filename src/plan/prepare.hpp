@@ -109,6 +109,12 @@ class PlanObserver {
 /// problems, for the caller to report.
 Plan prepare(const PlanRequest& request, PlanObserver& observer);
 
+/// The owner of what a plan of this lock installs (env/ledger.hpp): --owner, else the lock's
+/// project, else for a pylock the project of a pyproject.toml beside it, else the lock's directory
+/// name; a layer manifest's layer owner. `strata plan` writes it into its manifests as their project.
+std::string owner_for(const PlanRequest& request, const lock::LockFiles& files, const lock::Lock& lock,
+                      PlanObserver& observer);
+
 /// Reads the target's installed set and ledger again and decides every selected package (what
 /// another writer did since prepare() counts). Nothing is read for a target that does not exist.
 /// Ledger entries an older strata recorded for this lock's path ("lock:<path>") count as the

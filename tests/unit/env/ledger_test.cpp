@@ -211,7 +211,9 @@ TEST(Owners, LockOwnerIsTheResolvedAbsolutePath) {
   ASSERT_TRUE(direct);
   EXPECT_EQ(*via_link, *direct);
   EXPECT_EQ(*direct, "lock:" + fs::canonical(tmp.path()).string() + "/real/poetry.lock");
-  EXPECT_EQ(layer_owner("03-scientific"), "layer:03-scientific");
+  EXPECT_EQ(layer_owner("", "03-scientific"), "layer:03-scientific");
+  EXPECT_EQ(layer_owner("webapp", "scientific"), "layer:webapp/scientific");
+  EXPECT_NE(layer_owner("webapp", "base"), layer_owner("billing", "base"));
 }
 
 TEST(Owners, ProjectOwnersAreNormalizedNamesAndFileNamesAreOneToOne) {

@@ -64,9 +64,10 @@ std::vector<const Package*> all(const Lock& lock) {
 TEST(Manifest, WritesSortedStableBytes) {
   Lock lock = pylock();
   add_private_source(lock);
-  std::string text = write_manifest(lock, "bucket-03", all(lock));
+  std::string text = write_manifest(lock, "webapp", "bucket-03", all(lock));
   EXPECT_EQ(text, R"(# strata layer manifest; install with: strata install --layer <this file> --env <venv>
 manifest-version = 1
+project = "webapp"
 layer = "bucket-03"
 
 [[packages]]
@@ -124,15 +125,23 @@ url = "https://private.example/files/z.whl"
 hashes = { sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc" }
 size = 250
 )");
+  // The project is part of the bytes (another project's layer is another owner); without one
+  // (a manifest of an older strata) the key is left out and reads back empty.
+  EXPECT_NE(write_manifest(lock, "billing", "bucket-03", all(lock)), text);
+  std::string anonymous = write_manifest(lock, "", "bucket-03", all(lock));
+  EXPECT_EQ(anonymous.find("project ="), std::string::npos);
+  auto read = load_manifest(anonymous, "03-bucket-03.toml");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read->layer_project, "");
   // The order packages are given in does not matter.
   auto reversed = all(lock);
   std::reverse(reversed.begin(), reversed.end());
-  EXPECT_EQ(write_manifest(lock, "bucket-03", reversed), text);
+  EXPECT_EQ(write_manifest(lock, "webapp", "bucket-03", reversed), text);
 }
 
 TEST(Manifest, NeverWritesUserinfo) {
   Lock lock = pylock();
-  std::string text = write_manifest(lock, "private", all(lock));
+  std::string text = write_manifest(lock, "webapp", "private", all(lock));
   EXPECT_EQ(text.find("secret"), std::string::npos);
   EXPECT_EQ(text.find("tok@"), std::string::npos);
   EXPECT_EQ(text.find("user"), std::string::npos);
@@ -143,7 +152,7 @@ TEST(Manifest, LeavesOutAUrlWhoseQueryCarriesACredential) {
   ASSERT_FALSE(lock.packages.empty());
   ASSERT_FALSE(lock.packages[0].artifacts.empty());
   lock.packages[0].artifacts[0].url = "https://files.example/attrs.whl?X-Amz-Signature=deadbeef&v=1";
-  std::string text = write_manifest(lock, "private", all(lock));
+  std::string text = write_manifest(lock, "webapp", "private", all(lock));
   EXPECT_EQ(text.find("deadbeef"), std::string::npos);
   EXPECT_EQ(text.find("files.example"), std::string::npos);
   EXPECT_NE(text.find(lock.packages[0].artifacts[0].filename), std::string::npos);
@@ -151,11 +160,12 @@ TEST(Manifest, LeavesOutAUrlWhoseQueryCarriesACredential) {
 
 TEST(Manifest, RoundTripsIntoTheLockModel) {
   Lock lock = pylock();
-  std::string text = write_manifest(lock, "top", all(lock));
+  std::string text = write_manifest(lock, "webapp", "top", all(lock));
   auto read = load_manifest(text, "05-top.toml");
   ASSERT_TRUE(read) << read.error().message;
   EXPECT_EQ(read->format, Format::manifest);
   EXPECT_EQ(read->layer, "top");
+  EXPECT_EQ(read->layer_project, "webapp");
   EXPECT_EQ(read->project_name, "");
   EXPECT_TRUE(read->groups.empty());
   ASSERT_EQ(read->packages.size(), 5u);
@@ -177,7 +187,7 @@ TEST(Manifest, RoundTripsIntoTheLockModel) {
   EXPECT_EQ(zope.source.kind, SourceKind::index);
   EXPECT_EQ(zope.source.url, "https://private.example/simple");
   // Writing what was read gives the same bytes.
-  EXPECT_EQ(write_manifest(*read, "top", all(*read)), text);
+  EXPECT_EQ(write_manifest(*read, "webapp", "top", all(*read)), text);
 
   // Every package is selected, whatever the target.
   SelectionRequest request;
@@ -190,7 +200,7 @@ TEST(Manifest, RoundTripsIntoTheLockModel) {
 TEST(Manifest, NamedSourcesBecomeLockSources) {
   Lock lock = pylock();
   add_private_source(lock);
-  auto read = load_manifest(write_manifest(lock, "x", {&lock.packages[0]}), "m.toml");
+  auto read = load_manifest(write_manifest(lock, "webapp", "x", {&lock.packages[0]}), "m.toml");
   ASSERT_TRUE(read) << read.error().message;
   ASSERT_EQ(read->sources.size(), 1u);
   EXPECT_EQ(read->sources[0].name, "private");
@@ -200,16 +210,16 @@ TEST(Manifest, NamedSourcesBecomeLockSources) {
 
 TEST(Manifest, RelocatesRelativePaths) {
   Lock lock = pylock();
-  std::string text = write_manifest(lock, "x", {&lock.packages[2], &lock.packages[4]}, "..");
+  std::string text = write_manifest(lock, "webapp", "x", {&lock.packages[2], &lock.packages[4]}, "..");
   EXPECT_NE(text.find("path = \"../wheels/local_wheel-1.0-py3-none-any.whl\""), std::string::npos) << text;
   EXPECT_NE(text.find("path = \"../../tree\""), std::string::npos) << text;
 }
 
 TEST(Manifest, ABumpChangesOnlyThatPackagesEntry) {
   Lock lock = pylock();
-  std::string before = write_manifest(lock, "x", {&lock.packages[1]});
+  std::string before = write_manifest(lock, "webapp", "x", {&lock.packages[1]});
   lock.packages[0].version_text = "7.2";  // another package
-  EXPECT_EQ(write_manifest(lock, "x", {&lock.packages[1]}), before);
+  EXPECT_EQ(write_manifest(lock, "webapp", "x", {&lock.packages[1]}), before);
 }
 
 struct BadCase {
@@ -229,6 +239,8 @@ TEST(Manifest, BadInputIsAUsageErrorWithLineAndColumn) {
        "m.toml:9:7: unknown key \"sha\" in an artifact"},
       {"manifest-version = 2\nlayer = \"x\"\n", "m.toml:1:20: unsupported manifest-version 2"},
       {"layer = \"x\"\n", "missing \"manifest-version\""},
+      {head + "project = \"\"\n", "m.toml:3:11: empty \"project\""},
+      {head + "project = 3\n", "m.toml:3:11:"},
       {head + "[[packages]]\nname = \"a\"\n", "m.toml:3:1: missing \"version\" for package \"a\""},
       {head + "[[packages]]\nname = \"a\"\nversion = \"1\"\nkind = \"svn\"\n",
        "m.toml:6:8: unknown kind \"svn\""},
@@ -248,7 +260,7 @@ TEST(Manifest, BadInputIsAUsageErrorWithLineAndColumn) {
 
 TEST(Manifest, DetectedByContentWhateverItsName) {
   Lock lock = pylock();
-  std::string text = write_manifest(lock, "frameworks", {&lock.packages[1]});
+  std::string text = write_manifest(lock, "webapp", "frameworks", {&lock.packages[1]});
   EXPECT_TRUE(looks_like_manifest(text));
   EXPECT_FALSE(looks_like_manifest(kPylock));
   auto parsed = parse_lock(text, "layers/03-frameworks.toml");
