@@ -115,6 +115,15 @@ def installed(env):
     return sorted(p.name for p in pathlib.Path(env).glob("lib/python3*/site-packages/*.dist-info"))
 
 
+def direct_url(env, name):
+    """The distribution's direct_url.json (PEP 610), None when it has none."""
+    found = [p for p in pathlib.Path(env).glob("lib/python3*/site-packages/*.dist-info")
+             if p.name.split("-")[0].lower() == name]
+    assert len(found) == 1, (name, found)
+    file = found[0] / "direct_url.json"
+    return json.loads(file.read_text()) if file.exists() else None
+
+
 def test_wheels_sdist_git_daemon_path_and_archive_in_one_run(sources, tmp_path):
     lock = write_lock(sources)
     env, cache = tmp_path / "env", tmp_path / "cache"
@@ -131,6 +140,17 @@ def test_wheels_sdist_git_daemon_path_and_archive_in_one_run(sources, tmp_path):
                           "import six, docopt, pathdep, gitdep, daemondep, archdep; print(daemondep.VALUE)"],
                          check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "daemondep 1.0"
+    # PEP 610: what came from a direct reference says so, as pip writes it; index packages do not.
+    direct = {n: direct_url(env, n) for n in results}
+    assert direct["six"] is None and direct["docopt"] is None
+    assert direct["pathdep"] == {"url": (tmp_path / "pathdep").as_uri(), "dir_info": {}}
+    assert direct["gitdep"] == {"url": f"file://{tmp_path}/repos/gitdep.git",
+                                "vcs_info": {"vcs": "git", "commit_id": sources["git_commit"],
+                                             "requested_revision": "main"}}
+    assert direct["daemondep"]["vcs_info"]["commit_id"] == sources["daemon_commit"]
+    assert direct["archdep"] == {"url": sources["archive"].as_uri(),
+                                 "archive_info": {"hash": f"sha256={sources['archive_sha']}",
+                                                  "hashes": {"sha256": sources["archive_sha"]}}}
 
     # The branch moves on the daemon's repository: a fresh install is refused before anything is
     # installed, and the first environment is untouched by a re-run that would rebuild nothing.

@@ -31,6 +31,7 @@
 #include "plan/decide.hpp"
 #include "plan/prepare.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 #include "wheel/bytecode.hpp"
 #include "wheel/conflicts.hpp"
 #include "wheel/install.hpp"
@@ -50,6 +51,39 @@ std::string file_url(const fs::path& path) {
       out += fmt::format("%{:02X}", c);
   }
   return out;
+}
+
+/// A URL as a written file may hold it: no userinfo, credential query values redacted.
+std::string recorded_url(std::string_view url) { return util::redact_url(util::without_userinfo(url)); }
+
+/// PEP 610's direct_url.json for a package installed from a direct reference: an archive URL or
+/// file (its hash), a git commit, a directory (editable or not). Empty for index packages and for
+/// --find-links wheels (those are not the locked reference).
+std::string direct_url_json(const Plan& plan, const Decision& d) {
+  const ChosenBuild* build = plan.build(d.name);
+  if (!build && plan.wheel(d.name).unlocked) return {};
+  const lock::Package& p = build ? *build->package : *plan.wheel(d.name).package;
+  const lock::Source& source = p.source;
+  nlohmann::json out;
+  if (build && build->from == BuildFrom::directory) {
+    out = {{"url", file_url(build->directory)}, {"dir_info", nlohmann::json::object()}};
+    if (build->editable) out["dir_info"]["editable"] = true;
+  } else if (build && build->from == BuildFrom::git) {
+    out = {{"url", recorded_url(source.url)},
+           {"vcs_info", {{"vcs", "git"}, {"commit_id", source.commit_id}}}};
+    if (!source.requested_revision.empty()) out["vcs_info"]["requested_revision"] = source.requested_revision;
+  } else if (source.kind == lock::SourceKind::url || source.kind == lock::SourceKind::file) {
+    const std::string sha256 = build ? build->request->sha256 : d.sha256;
+    const std::string url =
+        source.kind == lock::SourceKind::url
+            ? recorded_url(source.url)
+            : file_url(fs::absolute(plan.files.lock.parent_path() / source.path).lexically_normal());
+    out = {{"url", url}, {"archive_info", {{"hash", "sha256=" + sha256}, {"hashes", {{"sha256", sha256}}}}}};
+  } else {
+    return {};
+  }
+  if (!source.subdirectory.empty()) out["subdirectory"] = source.subdirectory;
+  return out.dump();
 }
 
 using Clock = std::chrono::steady_clock;
@@ -493,10 +527,8 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     wheel_options.link_mode = link_mode;
     wheel_options.expected = wheel::ExpectedIdentity{d.name, d.version.str()};
     wheel_options.limits = limits;
-    // PEP 660 / PEP 610: an editable install says so, and where its tree is.
-    if (const ChosenBuild* build = plan.build(d.name); build && build->editable)
-      wheel_options.direct_url_json =
-          nlohmann::json{{"url", file_url(build->directory)}, {"dir_info", {{"editable", true}}}}.dump();
+    // PEP 610: a direct reference says where it came from (PEP 660: an editable one, its tree).
+    wheel_options.direct_url_json = direct_url_json(plan, d);
     auto unpacked =
         wheel::unpack_to_cache(file.path, file.sha256, plan.cache_root / "unpacked", wheel_options.limits);
     if (!unpacked) return std::unexpected(unpacked.error());
