@@ -89,6 +89,22 @@ def strata(*args, check=True, **kwargs):
     return proc
 
 
+SIX = "six-1.16.0-py2.py3-none-any.whl"
+SIX_SHA256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
+
+
+def six_wheel_dir(python="/usr/bin/python3"):
+    """A directory holding only six 1.16.0's wheel (from PyPI by pip once, pinned by hash)."""
+    import hashlib
+    d = WHEEL_CACHE / "six-v1"
+    d.mkdir(parents=True, exist_ok=True)
+    if not (d / SIX).is_file():
+        subprocess.run([python, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--only-binary=:all:", "-d", str(d), "six==1.16.0"], check=True, timeout=600, env=pip_env())
+    assert hashlib.sha256((d / SIX).read_bytes()).hexdigest() == SIX_SHA256
+    return d
+
+
 def pip_env():
     """The environment for pip: only the files and indexes a test names (this machine sets
     PIP_FIND_LINKS)."""

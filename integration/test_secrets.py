@@ -16,18 +16,15 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from support import SERVER_LIFETIME, STRATA, WHEEL_CACHE, Servers, free_port, pip_env
+from support import SERVER_LIFETIME, SIX, SIX_SHA256, STRATA, Servers, free_port, six_wheel_dir
 
 HERE = pathlib.Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3"
-SIX = "six-1.16.0-py2.py3-none-any.whl"
-SIX_SHA256 = "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254"
 OTHER_SHA256 = hashlib.sha256(b"not six").hexdigest()
 
 USER = "reader"
@@ -55,13 +52,7 @@ def needles():
 
 @pytest.fixture(scope="module")
 def wheel_dir():
-    d = WHEEL_CACHE / "secrets-v1"
-    d.mkdir(parents=True, exist_ok=True)
-    if not (d / SIX).is_file():
-        subprocess.run([PYTHON, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d), "six==1.16.0"], check=True, timeout=600, env=pip_env())
-    assert hashlib.sha256((d / SIX).read_bytes()).hexdigest() == SIX_SHA256
-    return d
+    return six_wheel_dir(PYTHON)
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,15 @@ Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& 
       if (*taken) break;
     }
   }
+  // A failed install removes the new environment it made while holding the lock: a waiter then
+  // holds the lock of a directory no longer at `path`. Lock the directory that is there.
+  struct stat held {
+  }, named{};
+  if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_dev != named.st_dev ||
+      held.st_ino != named.st_ino) {
+    ::close(fd);
+    return acquire(env_dir, options);
+  }
   return EnvLock(fd, path);
 }
 

@@ -59,6 +59,38 @@ void remove_tree_counting(const fs::path& path, ArtifactCache::CleanStats& stats
   fs::remove_all(path, ec);
 }
 
+// The temporary directories live processes hold in the unpack cache (util::TempDir: a wheel being
+// unpacked at unpacked/.tmp-*, its bytecode being compiled at unpacked/<sha>/pyc/.tmp-*).
+std::vector<fs::path> live_temp_dirs(const fs::path& unpacked) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  auto look = [&](const fs::path& dir) {
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().filename().string().starts_with(".tmp-") && util::temp_dir_in_use(entry.path()))
+        out.push_back(entry.path());
+  };
+  look(unpacked);
+  for (const auto& entry : fs::directory_iterator(unpacked, ec))
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) look(entry.path() / "pyc");
+  return out;
+}
+
+// remove_tree_counting, but the directories in `keep` stay (their ancestors are descended into).
+void remove_except(const fs::path& path, const std::vector<fs::path>& keep, ArtifactCache::CleanStats& stats,
+                   std::error_code& ec) {
+  for (const auto& k : keep) {
+    if (k == path) return;
+    if (auto rel = k.lexically_relative(path); !rel.empty() && *rel.begin() != "..") {
+      for (const auto& entry : fs::directory_iterator(path, ec)) {
+        remove_except(entry.path(), keep, stats, ec);
+        if (ec) return;
+      }
+      return;
+    }
+  }
+  remove_tree_counting(path, stats, ec);
+}
+
 }  // namespace
 
 Result<StagingFile> StagingFile::create(const fs::path& dir) {
@@ -208,11 +240,13 @@ Result<ArtifactCache::CleanStats> ArtifactCache::clean() const {
     for (const auto& entry : fs::directory_iterator(root_, ec))
       if (entry.path().filename() != "CACHEDIR.TAG") victims.push_back(entry.path());
   } else {
-    for (const char* name : {"artifacts", "tmp", "interpreters"})
+    for (const char* name : {"artifacts", "tmp", "interpreters", "unpacked"})
       if (fs::exists(root_ / name, ec)) victims.push_back(root_ / name);
   }
+  // Safe beside processes using the cache: what they are writing now stays.
+  const std::vector<fs::path> live = live_temp_dirs(root_ / "unpacked");
   for (const auto& victim : victims) {
-    remove_tree_counting(victim, stats, ec);
+    remove_except(victim, live, stats, ec);
     if (ec)
       return fail(ErrorKind::runtime, fmt::format("{}: cannot remove: {}", victim.string(), ec.message()));
   }

@@ -192,15 +192,64 @@ std::string summary_line(const InstallReport& report) {
                      removal_text(report, false), seconds);
 }
 
+/// A failed install creates nothing: the entries an install adds to the directory of a new
+/// environment (all of it, when the directory was missing) are removed again unless keep() is
+/// called before anything is committed. Destroy it before the environment lock is released.
+class NewEnvironment {
+ public:
+  NewEnvironment() = default;
+  NewEnvironment(const NewEnvironment&) = delete;
+  NewEnvironment& operator=(const NewEnvironment&) = delete;
+  ~NewEnvironment() {
+    if (!armed_) return;
+    std::error_code ec;
+    if (!existed_) {
+      fs::remove_all(root_, ec);
+      return;
+    }
+    for (const auto& entry : fs::directory_iterator(root_, ec))
+      if (!kept_.contains(entry.path().filename().string())) fs::remove_all(entry.path(), ec);
+  }
+
+  /// Before the environment lock is taken: what `root` holds.
+  void before_lock(const fs::path& root) {
+    root_ = root;
+    std::error_code ec;
+    existed_ = fs::exists(root, ec);
+    for (const auto& entry : fs::directory_iterator(root, ec)) kept_.insert(entry.path().filename().string());
+  }
+  /// Once the lock is held, before the venv is made: what is still there of what was (another
+  /// install that failed meanwhile may have removed it) is all that stays after a failure.
+  void locked() {
+    std::set<std::string> still;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(root_, ec))
+      if (kept_.contains(entry.path().filename().string())) still.insert(entry.path().filename().string());
+    kept_ = std::move(still);
+    armed_ = true;
+  }
+  /// Something is about to be committed: the environment stays, whatever happens next.
+  void keep() { armed_ = false; }
+
+ private:
+  fs::path root_;
+  bool existed_ = false, armed_ = false;
+  std::set<std::string> kept_;
+};
+
 /// Takes the environment lock (before a new venv is made, so two installs into one new path do
 /// not both create it), creates the venv of a target planned against its base, finishes or rolls
 /// back what an interrupted run left, and decides the overlay again: what another writer did
 /// meanwhile counts.
-env::EnvLock lock_environment(Plan& plan, const InstallOptions& options, InstallObserver& observer) {
+env::EnvLock lock_environment(Plan& plan, const InstallOptions& options, InstallObserver& observer,
+                              NewEnvironment& new_environment) {
   env::EnvLock env_lock = value_or_throw(env::EnvLock::acquire(
       plan.target.root,
       {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }}));
-  if (!plan.target.exists) plan.target = create_venv_target(plan.target, plan.probe, observer);
+  if (!plan.target.exists) {
+    new_environment.locked();
+    plan.target = create_venv_target(plan.target, plan.probe, observer);
+  }
   auto recovered = value_or_throw(wheel::recover(plan.target.root / ".strata"));
   for (const auto& name : recovered.completed)
     observer.on_phase(fmt::format("Finished interrupted install of {}", name));
@@ -510,6 +559,9 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   for (const auto& d : plan.overlay.decisions.decisions)
     if (d.action == Action::install || d.action == Action::replace) staged.todo.push_back(&d);
   staged.planned = staged.fetched_at = staged.prepared_at = Clock::now();
+  if (std::size_t swept = wheel::sweep_unpack_cache(plan.cache_root / "unpacked"))
+    observer.on_detail(fmt::format("removed {} unpacked trees that interrupted runs left in {}", swept,
+                                   (plan.cache_root / "unpacked").string()));
   if (staged.todo.empty()) return staged;
   const auto& todo = staged.todo;
   const Target& target = plan.target;
@@ -766,13 +818,17 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
                                                 names.size(), util::join(names, ", ")));
   std::optional<env::EnvLock> env_lock;
-  if (plan.problems().empty() && !options.dry_run)
-    env_lock.emplace(lock_environment(plan, options, observer));
+  NewEnvironment new_environment;  // after env_lock: destroyed while the lock is still held
+  if (plan.problems().empty() && !options.dry_run) {
+    if (!plan.target.exists) new_environment.before_lock(plan.target.root);
+    env_lock.emplace(lock_environment(plan, options, observer, new_environment));
+  }
   InstallReport report = planned_report(plan, options, observer);
   plan_builds(plan, options, observer, report);
   if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
   Staged staged = fetch_and_prepare(plan, options, observer, report);
   check_conflicts(plan, staged);
+  new_environment.keep();
   nlohmann::json results = commit(plan, staged, observer, report);
   for (auto& removed : remove_unlocked(plan, options, observer, report))
     results.push_back(std::move(removed));

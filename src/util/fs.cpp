@@ -1,6 +1,7 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,104 @@ Result<void> DirMaker::ensure(const std::filesystem::path& dir) {
   }
   known_.insert(dir.native());
   return {};
+}
+
+Result<TempDir> TempDir::create(const std::filesystem::path& parent, std::string_view prefix) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec)
+    return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", parent.string(), ec.message()));
+  std::random_device rd;
+  for (int tries = 0; tries < 8; ++tries) {
+    fs::path path = parent / fmt::format("{}{}-{:08x}", prefix, ::getpid(), rd());
+    if (::mkdir(path.c_str(), 0755) != 0) {
+      if (errno == EEXIST) continue;
+      return fail(ErrorKind::runtime,
+                  fmt::format("{}: cannot create: {}", path.string(), std::strerror(errno)));
+    }
+    // O_CLOEXEC: children (bytecode compilers) must not inherit, or they would keep it alive.
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      if (fd >= 0) ::close(fd);
+      ::rmdir(path.c_str());
+      return fail(ErrorKind::runtime, fmt::format("{}: cannot lock: {}", path.string(), std::strerror(e)));
+    }
+    return TempDir(fd, std::move(path));
+  }
+  return fail(ErrorKind::runtime, fmt::format("{}: cannot create a temporary directory", parent.string()));
+}
+
+TempDir::~TempDir() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+TempDir::TempDir(TempDir&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) { other.fd_ = -1; }
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    path_ = std::move(other.path_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+namespace {
+
+// Runs `body` while holding the lock of directory `dir`, unless a live TempDir holds it; false then.
+template <class F>
+bool with_dir_lock(const std::filesystem::path& dir, F&& body) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (locked) body();
+  ::close(fd);
+  return locked;
+}
+
+}  // namespace
+
+bool temp_dir_in_use(const std::filesystem::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
+void remove_tree(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(fs::symlink_status(path, ec))) {
+    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+    for (auto it = fs::recursive_directory_iterator(path, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      std::error_code e;
+      if (it->is_directory(e) && !it->is_symlink(e))
+        fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, e);
+    }
+  }
+  fs::remove_all(path, ec);
+}
+
+std::size_t remove_stale_temp_dirs(const std::filesystem::path& dir, std::string_view prefix,
+                                   std::chrono::seconds min_age) {
+  namespace fs = std::filesystem;
+  std::size_t removed = 0;
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - min_age;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::error_code e;
+    if (!entry.path().filename().string().starts_with(prefix) || !entry.is_directory(e) ||
+        entry.is_symlink(e))
+      continue;
+    if (auto mtime = entry.last_write_time(e); e || mtime > cutoff) continue;
+    if (with_dir_lock(entry.path(), [&] { remove_tree(entry.path()); })) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace strata::util

@@ -1,6 +1,8 @@
 #pragma once
 // File helpers with no strata knowledge.
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -33,5 +35,40 @@ class DirMaker {
  private:
   std::unordered_set<std::string> known_;
 };
+
+/// A new directory `<parent>/<prefix><pid>-<random>` on which this process holds an flock(2) until
+/// the object is destroyed: remove_stale_temp_dirs never takes it while it is being filled, from
+/// this process or any other sharing the directory (the kernel drops the lock of a killed one).
+/// Renaming it into place is fine (the lock follows it); the destructor does not remove it.
+class TempDir {
+ public:
+  /// Creates the directory (and `parent`) and takes its lock; the error names the path.
+  static Result<TempDir> create(const std::filesystem::path& parent, std::string_view prefix = ".tmp-");
+  ~TempDir();
+  TempDir(TempDir&& other) noexcept;
+  TempDir& operator=(TempDir&& other) noexcept;
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  TempDir(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
+
+/// Removes every directory `<dir>/<prefix>*` that no live process holds as a TempDir and that was
+/// last modified at least `min_age` ago (a creator takes its lock right after its mkdir): what
+/// killed processes left. Read-only trees inside are made writable first. Best effort (what
+/// cannot be removed stays); returns how many were removed.
+std::size_t remove_stale_temp_dirs(const std::filesystem::path& dir, std::string_view prefix,
+                                   std::chrono::seconds min_age = std::chrono::seconds(60));
+
+/// Whether `dir` is a TempDir that a live process holds.
+bool temp_dir_in_use(const std::filesystem::path& dir);
+
+/// Removes a tree, making its read-only directories writable first; best effort.
+void remove_tree(const std::filesystem::path& path);
 
 }  // namespace strata::util

@@ -817,7 +817,12 @@ Result<std::vector<StagedPyc>> Installer::cached_pycs(Compiler& compiler, const 
     if (::rename(dir.c_str(), broken.c_str()) == 0) fs::remove_all(broken, gone);
   }
   if (!manifest) {
-    const fs::path tmp = unpacked.dir / "pyc" / (".tmp-" + random_suffix());
+    // Locked while the workers fill it; what killed runs left beside it goes first.
+    util::remove_stale_temp_dirs(unpacked.dir / "pyc", ".tmp-");
+    util::remove_stale_temp_dirs(unpacked.dir / "pyc", ".broken-");
+    auto tmp_dir = util::TempDir::create(unpacked.dir / "pyc");
+    if (!tmp_dir) return std::unexpected(tmp_dir.error());
+    const fs::path tmp = tmp_dir->path();
     std::vector<CompileJob> jobs;
     for (const auto& py : sources)
       jobs.push_back({unpacked.tree / py.entry, py.dfile, pyc_path(tmp / py.entry, id.cache_tag)});

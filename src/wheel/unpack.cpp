@@ -127,8 +127,12 @@ void discard_unpacked(const fs::path& dir) {
   std::random_device rd;
   const fs::path broken = dir.parent_path() / fmt::format(".broken-{}-{:08x}", ::getpid(), rd());
   if (::rename(dir.c_str(), broken.c_str()) != 0) return;
-  fs::permissions(broken, fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(broken, ec);
+  util::remove_tree(broken);
+}
+
+std::size_t sweep_unpack_cache(const fs::path& cache_dir) {
+  return util::remove_stale_temp_dirs(cache_dir, ".tmp-") +
+         util::remove_stale_temp_dirs(cache_dir, ".broken-");
 }
 
 Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sha256_hex,
@@ -147,10 +151,10 @@ Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sh
     discard_unpacked(dir);
   }
 
-  std::random_device rd;
-  const fs::path tmp = cache_dir / fmt::format(".tmp-{}-{:08x}", ::getpid(), rd());
-  fs::create_directories(tmp, ec);
-  if (ec) return fail(ErrorKind::runtime, fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
+  // Locked while it is filled, so that another process's sweep_unpack_cache leaves it alone.
+  auto tmp_dir = util::TempDir::create(cache_dir);
+  if (!tmp_dir) return std::unexpected(tmp_dir.error());
+  const fs::path tmp = tmp_dir->path();
   std::vector<UnpackedEntry> entries;
   auto remove_tmp = [&] {
     std::error_code e;

@@ -29,6 +29,11 @@ struct UnpackedWheel {
   std::vector<UnpackedEntry> entries;
 };
 
+/// Removes what killed processes left in the unpack cache `cache_dir`: `.tmp-*` trees no live
+/// process holds, and `.broken-*` trees, older than a minute (util::remove_stale_temp_dirs; safe
+/// while other processes share the cache). Returns how many were removed; never fails.
+std::size_t sweep_unpack_cache(const std::filesystem::path& cache_dir);
+
 /// Returns the unpacked tree of `wheel` under `cache_dir/<sha256_hex>`, extracting it first when
 /// absent or when its seal (see check_seal) is broken. Extraction goes to a temporary directory
 /// beside it and is renamed into place, so concurrent processes and interrupted runs never expose

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -144,6 +146,23 @@ TEST(EnvLock, HeldWithinOneProcessStillExcludes) {
   ASSERT_TRUE(first);
   auto second = EnvLock::acquire(tmp.path(), options(0ms));
   EXPECT_FALSE(second);
+}
+
+TEST(EnvLock, AWaiterLocksTheDirectoryThatIsThereAfterTheHolderRemovedTheEnvironment) {
+  testing::TempDir tmp;
+  const fs::path env_dir = tmp.path() / "new-env";
+  auto first = EnvLock::acquire(env_dir, {});
+  ASSERT_TRUE(first);
+  std::optional<Result<EnvLock>> second;
+  std::thread waiter([&] { second = EnvLock::acquire(env_dir, options(10s)); });
+  std::this_thread::sleep_for(200ms);  // the waiter is polling the first directory's lock
+  fs::remove_all(env_dir);             // a failed install takes its new environment away
+  *first = EnvLock::acquire(tmp.path() / "elsewhere", {}).value();  // releases the removed directory
+  waiter.join();
+  ASSERT_TRUE(second && *second) << (second ? second->error().message : "");
+  // The waiter holds the lock of the directory that exists now: a third writer is excluded.
+  EXPECT_TRUE(fs::is_directory(env_dir));
+  EXPECT_FALSE(EnvLock::acquire(env_dir, options(0ms)));
 }
 
 TEST(EnvLock, UncreatableDirectoryIsAnErrorNamingIt) {
