@@ -122,12 +122,31 @@ bool is_venv_file(const fs::path& dir, const fs::path& path) {
 
 namespace {
 
-// Empty, or holding only `.strata/` (the writer lock strata takes before creating the venv).
+// Empty, or holding only `.strata/` (strata's state directory).
 bool empty_but_for_state(const fs::path& dir) {
   std::error_code ec;
   for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
     if (it->path().filename() != ".strata") return false;
   return !ec;
+}
+
+// Present from before the first piece of a new venv is made until its pyvenv.cfg is written: a
+// creator killed in between leaves a directory that is no venv yet, which the next run completes.
+fs::path incomplete_marker(const fs::path& dir) { return dir / ".strata" / "venv-incomplete"; }
+
+// The temporaries of util::write_file_atomic ("<name>.tmp.<pid>.<hex>") that a killed creator
+// left beside the files create_venv writes.
+void remove_killed_writes(const fs::path& dir) {
+  std::error_code ec;
+  for (const fs::path& d : {dir, dir / "bin", dir / ".strata"})
+    for (const auto& entry : fs::directory_iterator(d, ec)) {
+      const std::string name = entry.path().filename().string();
+      for (const char* written : {"pyvenv.cfg", "activate", ".gitignore", "venv-incomplete"})
+        if (name.starts_with(std::string(written) + ".tmp.") && entry.is_regular_file(ec)) {
+          std::error_code e;
+          fs::remove(entry.path(), e);
+        }
+    }
 }
 
 }  // namespace
@@ -156,7 +175,7 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
                 "{}: is a virtual environment for Python {}, not {}; remove it or pass that interpreter",
                 dir.string(), version.empty() ? "(unknown)" : version, xy));
       venv.created = false;
-    } else if (!empty_but_for_state(dir)) {
+    } else if (!fs::exists(incomplete_marker(dir), ec) && !empty_but_for_state(dir)) {
       return fail(ErrorKind::usage,
                   fmt::format("{}: exists and is neither a virtual environment nor an empty directory",
                               dir.string()));
@@ -180,6 +199,12 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
 
   const fs::path bin = dir / "bin";
   const fs::path lib = dir / "lib";
+  if (!is_venv(dir)) {
+    remove_killed_writes(dir);
+    if (auto ok = ensure_dir(dir / ".strata"); !ok) return std::unexpected(ok.error());
+    if (auto ok = util::write_file_atomic(incomplete_marker(dir), ""); !ok)
+      return std::unexpected(ok.error());
+  }
   for (const auto& d : {bin, lib / ("python" + xy) / "site-packages", dir / "include"})
     if (auto ok = ensure_dir(d); !ok) return std::unexpected(ok.error());
   if (base.major > 3 || (base.major == 3 && base.minor >= 11))
@@ -228,6 +253,8 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
     }
     if (auto ok = util::write_file_atomic(dir / "pyvenv.cfg", cfg); !ok) return std::unexpected(ok.error());
   }
+  fs::remove(incomplete_marker(dir), ec);
+  if (fs::is_empty(dir / ".strata", ec)) fs::remove(dir / ".strata", ec);
   return venv;
 }
 

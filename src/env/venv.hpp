@@ -28,8 +28,10 @@ bool is_venv_file(const std::filesystem::path& dir, const std::filesystem::path&
 /// version, and for 3.11+ executable and command), bin/python, python3 and python3.X links,
 /// lib/pythonX.Y/site-packages, include/, lib64 -> lib on 64-bit Linux, bin/activate (from the
 /// base's venv template when it has one), .gitignore for 3.13+. On an existing venv of the same
-/// Python X.Y it only adds what is missing. Fails when `dir` exists and is neither a venv nor an
-/// empty directory, or is a venv of another Python version.
+/// Python X.Y it only adds what is missing, and so it does on what a creator killed before it
+/// wrote pyvenv.cfg left (marked by .strata/venv-incomplete, there until pyvenv.cfg is). Fails
+/// when `dir` exists and is neither a venv, an empty directory nor such a leftover, or is a venv
+/// of another Python version.
 Result<Venv> create_venv(const std::filesystem::path& dir, const Interpreter& base);
 
 }  // namespace strata::env

@@ -131,8 +131,19 @@ void discard_unpacked(const fs::path& dir) {
 }
 
 std::size_t sweep_unpack_cache(const fs::path& cache_dir) {
-  return util::remove_stale_temp_dirs(cache_dir, ".tmp-") +
-         util::remove_stale_temp_dirs(cache_dir, ".broken-");
+  std::size_t removed =
+      util::remove_stale_temp_dirs(cache_dir, ".tmp-") + util::remove_stale_temp_dirs(cache_dir, ".broken-");
+  // Bytecode being compiled for an entry: <sha>/pyc/.tmp-* (Installer::cached_pycs).
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(cache_dir, ec)) {
+    std::error_code e;
+    if (entry.path().filename().string().starts_with('.') || !entry.is_directory(e) || entry.is_symlink(e))
+      continue;
+    const fs::path pyc = entry.path() / "pyc";
+    if (!fs::is_directory(pyc, e)) continue;
+    removed += util::remove_stale_temp_dirs(pyc, ".tmp-") + util::remove_stale_temp_dirs(pyc, ".broken-");
+  }
+  return removed;
 }
 
 Result<UnpackedWheel> unpack_to_cache(const fs::path& wheel, std::string_view sha256_hex,

@@ -30,7 +30,8 @@ struct UnpackedWheel {
 };
 
 /// Removes what killed processes left in the unpack cache `cache_dir`: `.tmp-*` trees no live
-/// process holds, and `.broken-*` trees, older than a minute (util::remove_stale_temp_dirs; safe
+/// process holds, and `.broken-*` trees, older than a minute, beside the entries and in each
+/// entry's `pyc/` (util::remove_stale_temp_dirs; safe
 /// while other processes share the cache). Returns how many were removed; never fails.
 std::size_t sweep_unpack_cache(const std::filesystem::path& cache_dir);
 

@@ -80,6 +80,28 @@ TEST(Venv, IdempotentAndCompletesMissingPieces) {
   EXPECT_TRUE(fs::exists(dir / "lib/python3.11/site-packages/keep.py"));
 }
 
+TEST(Venv, CompletesWhatAKilledCreatorLeftAndLeavesNoMarker) {
+  testing::TempDir tmp;
+  const fs::path dir = tmp.path() / "v";
+  ASSERT_TRUE(create_venv(dir, fake_base(11)));
+  EXPECT_FALSE(fs::exists(dir / ".strata"));  // nothing of the marker stays in a finished venv
+  // A kill -9 before pyvenv.cfg: bin/ and lib/ are there, the directory is no venv yet.
+  fs::remove(dir / "pyvenv.cfg");
+  fs::remove(dir / "bin/activate");
+  fs::create_directories(dir / ".strata");
+  ASSERT_TRUE(util::write_file_atomic(dir / ".strata/venv-incomplete", ""));
+  ASSERT_TRUE(util::write_file_atomic(dir / "bin/activate.tmp.4242.beef", "half"));  // killed mid-write
+  auto resumed = create_venv(dir, fake_base(11));
+  ASSERT_TRUE(resumed) << resumed.error().message;
+  EXPECT_TRUE(is_venv(dir));
+  EXPECT_TRUE(fs::exists(dir / "bin/activate"));
+  EXPECT_FALSE(fs::exists(dir / ".strata/venv-incomplete"));
+  EXPECT_FALSE(fs::exists(dir / "bin/activate.tmp.4242.beef"));
+  // Without the marker the same files are someone else's directory, not ours to complete.
+  fs::remove(dir / "pyvenv.cfg");
+  EXPECT_FALSE(create_venv(dir, fake_base(11)));
+}
+
 TEST(Venv, RefusesNonVenvDirectoriesAndOtherVersions) {
   testing::TempDir tmp;
   const fs::path dir = tmp.path() / "data";

@@ -2,7 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -98,6 +100,28 @@ TEST(Unpack, DiscardRemovesTheTree) {
   discard_unpacked(unpacked->dir);
   EXPECT_TRUE(fs::is_empty(tmp.path() / "unpacked"));
   discard_unpacked(unpacked->dir);  // gone already: no error
+}
+
+TEST(Unpack, SweepRemovesOldUnheldTemporariesBesideEntriesAndInTheirPycDirectories) {
+  testing::TempDir tmp;
+  const fs::path cache = tmp.path() / "unpacked";
+  auto unpacked = unpack_to_cache(sample().write(tmp.path()), kSha, cache, {});
+  ASSERT_TRUE(unpacked) << unpacked.error().message;
+  const auto old = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  std::vector<fs::path> killed;  // what kill -9 leaves: an unpack, a compile, a discard
+  for (const fs::path& p :
+       {cache / ".tmp-1-aa", unpacked->dir / "pyc" / ".tmp-2-bb", cache / ".broken-3-cc"}) {
+    fs::create_directories(p / "x");
+    fs::last_write_time(p, old);
+    killed.push_back(p);
+  }
+  auto live = util::TempDir::create(unpacked->dir / "pyc");  // another process compiling now
+  ASSERT_TRUE(live);
+  fs::last_write_time(live->path(), old);
+  EXPECT_EQ(sweep_unpack_cache(cache), 3u);
+  for (const auto& p : killed) EXPECT_FALSE(fs::exists(p)) << p;
+  EXPECT_TRUE(fs::is_directory(live->path()));
+  EXPECT_TRUE(fs::exists(unpacked->tree / "demo/__init__.py"));
 }
 
 TEST(Unpack, RefusesHostileWheelsAndLeavesNothing) {
