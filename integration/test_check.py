@@ -48,7 +48,14 @@ def test_a_lock_is_its_own_base(tmp_path):
     rc, doc = check(LOCKS / "webapp-poetry2", "--base", LOCKS / "webapp-poetry2", "--python", PYTHON,
                     "--cache-dir", tmp_path / "cache")
     assert rc == 0 and doc["ok"] is True and doc["problems"] == []
+    assert doc["format"] == "poetry"
     assert {d["action"] for d in doc["plan"]["decisions"]} == {"keep"}
+
+
+def test_the_report_names_each_lock_format(tmp_path):
+    for lock, name in [(LOCKS / "uv-webapp" / "uv.lock", "uv"), (LOCKS / "wide-pylock", "pylock")]:
+        _, doc = check(lock, "--empty-env", "--python", PYTHON, "--cache-dir", tmp_path / "cache")
+        assert doc["format"] == name, lock
 
 
 def test_base_and_env_together_is_a_usage_error(tmp_path):

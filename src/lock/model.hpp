@@ -17,6 +17,21 @@ namespace strata::lock {
 /// Which file format a lock was read from.
 enum class Format { poetry, pylock, manifest, uv };
 
+/// The format's name in reports (`--json` "format"): "poetry", "pylock", "manifest" or "uv".
+constexpr const char* format_name(Format format) {
+  switch (format) {
+    case Format::poetry:
+      return "poetry";
+    case Format::pylock:
+      return "pylock";
+    case Format::manifest:
+      return "manifest";
+    case Format::uv:
+      return "uv";
+  }
+  return "unknown";
+}
+
 /// Where a package's artifacts come from.
 enum class SourceKind {
   index,      ///< a package index: the default one (PyPI) when `name` and `url` are empty

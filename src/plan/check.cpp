@@ -166,7 +166,7 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
         return true;
       });
     }
-    report.json["format"] = plan->lock.format == lock::Format::poetry ? "poetry" : "pylock";
+    report.json["format"] = lock::format_name(plan->lock.format);
     report.json["owner"] = plan->owner;
     report.json["target"] = to_json(plan->target);
     report.json["selection"] = lock::to_json(plan->selection);

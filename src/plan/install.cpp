@@ -280,17 +280,10 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
   for (const auto& d : overlay.decisions.decisions) report.kept_local += d.local_build ? 1 : 0;
   report.conflicts = overlay.decisions.count(Action::conflict);
   (options.keep_removed ? report.kept_removed : report.removed) = overlay.removed.size();
-  report.json = {{"lock", plan.files.lock.string()},
-                 {"format", plan.lock.format == lock::Format::poetry     ? "poetry"
-                            : plan.lock.format == lock::Format::manifest ? "manifest"
-                            : plan.lock.format == lock::Format::uv       ? "uv"
-                                                                         : "pylock"},
-                 {"lock_version", plan.lock.lock_version},
-                 {"owner", plan.owner},
-                 {"target", to_json(plan.target)},
-                 {"selection", lock::to_json(plan.selection)},
-                 {"plan", to_json(overlay.decisions)},
-                 {"dry_run", options.dry_run}};
+  report.json = {{"lock", plan.files.lock.string()},       {"format", lock::format_name(plan.lock.format)},
+                 {"lock_version", plan.lock.lock_version}, {"owner", plan.owner},
+                 {"target", to_json(plan.target)},         {"selection", lock::to_json(plan.selection)},
+                 {"plan", to_json(overlay.decisions)},     {"dry_run", options.dry_run}};
   nlohmann::json removed = nlohmann::json::array();
   for (const auto& entry : overlay.removed)
     removed.push_back({{"name", entry.name},
