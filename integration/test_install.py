@@ -1,6 +1,7 @@
 """strata install end to end: the bundled example lock (examples/webapp, Poetry 2) installed from a
 real pypiserver on 127.0.0.1 serving the real wheels, which test setup downloads from PyPI once."""
 
+import fcntl
 import hashlib
 import json
 import os
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from support import STRATA, SUMMARY, Servers, download_wheels, planned, serve_wheels, strata
+from support import STRATA, SUMMARY, Servers, download_wheels, free_port, planned, serve_wheels, strata
 
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 EXAMPLE = SOURCE / "examples" / "webapp"
@@ -138,6 +139,42 @@ def test_two_installs_into_one_new_environment_at_once(tmp_path, index):
         assert sorted(len(r["results"]) for r in reports) == [0, len(reports[0]["plan"]["decisions"])]
         got = {k.replace(f"env{attempt}", "warm"): v for k, v in tree(env).items()}
         assert got.keys() == expected.keys()
+
+
+def test_a_failed_install_keeps_an_environment_another_install_made_while_it_waited(tmp_path, index):
+    # The test holds the environment's lock (an flock on its directory) while strata, planning a
+    # new environment there, waits; meanwhile "another install" makes the environment. strata's
+    # own install then fails (its wheel's server is down): what it found on taking the lock stays.
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    install(tmp_path / "made", index, cache)
+    lock = tmp_path / "other" / "pylock.toml"
+    lock.parent.mkdir()
+    digest = "0" * 64
+    lock.write_text('lock-version = "1.0"\ncreated-by = "test"\n[[packages]]\nname = "gone"\nversion = "1.0"\n'
+                    f'wheels = [{{ name = "gone-1.0-py3-none-any.whl", url = "http://127.0.0.1:{free_port()}/'
+                    f'gone-1.0-py3-none-any.whl", hashes = {{ sha256 = "{digest}" }} }}]\n')
+    env.mkdir()
+    fd = os.open(env, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        waiter = subprocess.Popen([STRATA, "--json", "install", str(lock), "--env", str(env), "--python", PYTHON,
+                                   "--cache-dir", str(tmp_path / "cache-other")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(
+                f"/proc/{waiter.pid}/fd/{n}" for n in os.listdir(f"/proc/{waiter.pid}/fd")
+                if os.path.realpath(f"/proc/{waiter.pid}/fd/{n}") == str(env)):
+            time.sleep(0.05)
+        time.sleep(0.5)  # it has the directory open: it is waiting for the flock
+        shutil.copytree(tmp_path / "made", env, symlinks=True, dirs_exist_ok=True)
+        made = tree(env)
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    _, err = waiter.communicate(timeout=300)
+    assert waiter.returncode != 0, err
+    assert "gone" in err
+    assert tree(env) == made
 
 
 def leftovers(root):

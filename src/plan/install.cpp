@@ -218,14 +218,15 @@ class NewEnvironment {
     existed_ = fs::exists(root, ec);
     for (const auto& entry : fs::directory_iterator(root, ec)) kept_.insert(entry.path().filename().string());
   }
-  /// Once the lock is held, before the venv is made: what is still there of what was (another
-  /// install that failed meanwhile may have removed it) is all that stays after a failure.
+  /// Once the lock is held, before the venv is made: what the directory holds now is all that
+  /// stays after a failure. Another install may have made the environment while this one waited
+  /// for the lock (it stays, whatever this run does) or failed and removed what it had made.
   void locked() {
-    std::set<std::string> still;
+    std::set<std::string> now;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(root_, ec))
-      if (kept_.contains(entry.path().filename().string())) still.insert(entry.path().filename().string());
-    kept_ = std::move(still);
+    for (const auto& entry : fs::directory_iterator(root_, ec)) now.insert(entry.path().filename().string());
+    if (!now.empty()) existed_ = true;
+    kept_ = std::move(now);
     armed_ = true;
   }
   /// Something is about to be committed: the environment stays, whatever happens next.
