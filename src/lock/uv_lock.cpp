@@ -199,13 +199,29 @@ Artifact read_artifact(const TomlFields& f, const toml::table& table, Artifact::
   return a;
 }
 
-Dependency read_dependency(const TomlFields& f, const toml::node& node, std::string_view what) {
-  const toml::table& t = f.as_table(node, what);
+// What a dependency edge and a manifest requirement share: the name first, then (after what is
+// their own) the extras, under `extras_key`, and the marker.
+Dependency read_name(const TomlFields& f, const toml::table& t, std::string_view what) {
   const toml::node* name = t.get("name");
   if (!name) f.fail_at(t, fmt::format("missing \"name\" in {}", what));
   Dependency d;
   d.display_name = f.as_string(*name, "\"name\"");
   d.name = valid_name(f, *name, what);
+  return d;
+}
+
+void read_extras_and_marker(const TomlFields& f, const toml::table& t, std::string_view extras_key,
+                            Dependency& d) {
+  if (const toml::array* extras = f.opt_array(t, extras_key)) {
+    const std::string label = fmt::format("\"{}\"", extras_key);
+    for (const toml::node& e : *extras) d.extras.push_back(valid_name(f, e, label));
+  }
+  if (const toml::node* marker = t.get("marker")) d.marker = read_marker(f, *marker, "\"marker\"");
+}
+
+Dependency read_dependency(const TomlFields& f, const toml::node& node, std::string_view what) {
+  const toml::table& t = f.as_table(node, what);
+  Dependency d = read_name(f, t, what);
   if (auto version = f.opt_string(t, "version")) {
     if (!pep::Version::parse(*version))
       f.fail_at(*t.get("version"), fmt::format("invalid version \"{}\" in {}", *version, what));
@@ -213,10 +229,7 @@ Dependency read_dependency(const TomlFields& f, const toml::node& node, std::str
     d.constraint = "==" + *version;
   }
   if (const toml::table* source = f.opt_table(t, "source")) d.source_key = read_source(f, *source).key;
-  if (const toml::array* extras = f.opt_array(t, "extra")) {
-    for (const toml::node& e : *extras) d.extras.push_back(valid_name(f, e, "\"extra\""));
-  }
-  if (const toml::node* marker = t.get("marker")) d.marker = read_marker(f, *marker, "\"marker\"");
+  read_extras_and_marker(f, t, "extra", d);
   return d;
 }
 
@@ -249,16 +262,9 @@ std::map<std::string, std::vector<Dependency>> read_dependency_map(const TomlFie
 // requirement with its source).
 Dependency read_requirement(const TomlFields& f, const toml::node& node, std::string_view what) {
   const toml::table& t = f.as_table(node, what);
-  const toml::node* name = t.get("name");
-  if (!name) f.fail_at(t, fmt::format("missing \"name\" in {}", what));
-  Dependency d;
-  d.display_name = f.as_string(*name, "\"name\"");
-  d.name = valid_name(f, *name, what);
+  Dependency d = read_name(f, t, what);
   d.constraint = f.opt_string(t, "specifier").value_or("");
-  if (const toml::array* extras = f.opt_array(t, "extras")) {
-    for (const toml::node& e : *extras) d.extras.push_back(valid_name(f, e, "\"extras\""));
-  }
-  if (const toml::node* marker = t.get("marker")) d.marker = read_marker(f, *marker, "\"marker\"");
+  read_extras_and_marker(f, t, "extras", d);
   return d;
 }
 

@@ -61,8 +61,9 @@ std::string recorded_url(std::string_view url) { return util::redact_url(util::w
 /// --find-links wheels (those are not the locked reference).
 std::string direct_url_json(const Plan& plan, const Decision& d) {
   const ChosenBuild* build = plan.build(d.name);
-  if (!build && plan.wheel(d.name).unlocked) return {};
-  const lock::Package& p = build ? *build->package : *plan.wheel(d.name).package;
+  const ChosenWheel* wheel = build ? nullptr : &plan.wheel(d.name);
+  if (wheel && wheel->unlocked) return {};
+  const lock::Package& p = build ? *build->package : *wheel->package;
   const lock::Source& source = p.source;
   nlohmann::json out;
   if (build && build->from == BuildFrom::directory) {
