@@ -2,19 +2,14 @@
 (examples/webapp) as context, strata from scripts/bundle.sh of the tested binary, and the wheels from
 a pypiserver on 127.0.0.1 reached through `--network host`.
 
-The Python base is Debian 12 made without a registry: `debootstrap --variant=minbase
---include=python3,python3-venv bookworm` (from the Debian mirror, about a minute and a half),
-imported with `buildah from scratch` / `copy` / `commit`, and kept as an OCI archive in
-~/.cache/strata-test-images/python-bookworm-v1.oci.tar (STRATA_TEST_IMAGES moves the directory;
-delete the file to make it again, bump the version when the recipe changes). Later runs only import
-that archive. Every buildah call uses a private storage root under the test's temporary directory,
+The Python base is Debian 12 made without a registry and cached as an OCI archive (integration/images.py
+says how). Every buildah call uses a private storage root under the test's temporary directory,
 removed at the end, so runs never share or collide on images, layers or cache mounts.
 
 Runs as root only (buildah's chroot isolation and overlay storage need it; CI runs as root).
 """
 
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -23,102 +18,24 @@ import time
 
 import pytest
 
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA, STRATA_IMAGE, base_archive, buildah,  # noqa: F401
+                    buildah_steps, strata_bundle)
 from support import Servers, download_wheels, planned, serve_wheels
 
-STRATA = os.environ["STRATA_BIN"]
-SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
 EXAMPLE = SOURCE / "examples" / "webapp"
 DOCKERFILE = SOURCE / "dockerfiles" / "app.Dockerfile"
 PYTHON = "/usr/bin/python3"
-BASE_VERSION = "python-bookworm-v1"
-BASE_IMAGE = "localhost/strata-test-python:bookworm"
-STRATA_IMAGE = "localhost/strata-test:latest"
 APP_IMAGE = "localhost/strata-test-app:latest"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="buildah image builds need root")
-
-
-class Buildah:
-    """buildah with a private storage root; TMPDIR there too, since buildah keeps RUN cache mounts
-    under $TMPDIR/buildah-cache."""
-
-    def __init__(self, top):
-        self.top = pathlib.Path(top)
-        self.env = {**os.environ, "TMPDIR": str(self.top / "tmp")}
-        (self.top / "tmp").mkdir(parents=True)
-
-    def argv(self, *args):
-        return ["buildah", "--root", str(self.top / "root"), "--runroot", str(self.top / "runroot"),
-                *map(str, args)]
-
-    def __call__(self, *args, check=True, timeout=600, **kwargs):
-        proc = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env, timeout=timeout,
-                              **kwargs)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"buildah {args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    def out(self, *args, **kwargs):
-        return self(*args, **kwargs).stdout.strip()
-
-    def remove_everything(self):
-        self("rm", "-a", check=False)
-        self("rmi", "-a", "-f", check=False)
-        root = str(self.top)
-        # Never delete through a mount that is still there.
-        mounts = [line.split()[1] for line in pathlib.Path("/proc/self/mounts").read_text().splitlines()]
-        for m in sorted((m for m in mounts if m.startswith(root + "/")), key=len, reverse=True):
-            subprocess.run(["umount", "-l", m], check=False)
-        shutil.rmtree(self.top, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def buildah(tmp_path_factory):
-    b = Buildah(tmp_path_factory.mktemp("buildah"))
-    yield b
-    b.remove_everything()
-
-
-def make_base_archive(archive, scratch):
-    """debootstrap a minimal Debian 12 with python3, commit it as an image, save it as an OCI archive."""
-    rootfs = scratch / "rootfs"
-    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs),
-                    "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
-    for d in ("var/cache/apt", "var/lib/apt/lists"):
-        for p in (rootfs / d).iterdir():
-            if p.is_file():
-                p.unlink()
-    b = Buildah(scratch / "buildah")
-    try:
-        c = b.out("from", "scratch")
-        b("copy", c, f"{rootfs}/", "/")
-        b("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-          "--cmd", "/usr/bin/python3", c)
-        b("commit", "-q", c, BASE_IMAGE)
-        partial = archive.with_suffix(f".{os.getpid()}.partial")
-        b("push", "-q", BASE_IMAGE, f"oci-archive:{partial}:{BASE_IMAGE}")
-        os.replace(partial, archive)
-    finally:
-        b.remove_everything()
-        shutil.rmtree(rootfs, ignore_errors=True)
+pytestmark = ROOT_ONLY
 
 
 @pytest.fixture(scope="module")
 def images(buildah, tmp_path_factory):
     """The Python base (from the cached archive) and a strata image holding scripts/bundle.sh's tree."""
-    cache = pathlib.Path(os.environ.get("STRATA_TEST_IMAGES", pathlib.Path.home() / ".cache" / "strata-test-images"))
-    cache.mkdir(parents=True, exist_ok=True)
-    archive = cache / f"{BASE_VERSION}.oci.tar"
-    if not archive.exists():
-        make_base_archive(archive, tmp_path_factory.mktemp("debootstrap"))
-    buildah("pull", "-q", f"oci-archive:{archive}")
-    assert buildah.out("images", "-q", BASE_IMAGE)
-
-    bundle = tmp_path_factory.mktemp("bundle") / "strata"
-    subprocess.run([SOURCE / "scripts" / "bundle.sh", STRATA, bundle], check=True, capture_output=True, timeout=120)
-    c = buildah.out("from", "scratch")
-    buildah("copy", c, f"{bundle}/", "/")
-    buildah("commit", "-q", "--rm", c, STRATA_IMAGE)
+    buildah.load_base(base_archive(tmp_path_factory))
+    bundle = strata_bundle(tmp_path_factory)
+    buildah.import_tree(bundle, STRATA_IMAGE)
     return {"bundle": bundle}
 
 
@@ -171,16 +88,7 @@ def bud(buildah, context, index_url, tag=APP_IMAGE):
             "seconds": time.monotonic() - start}
 
 
-def steps(log):
-    """Each build step's instruction and whether buildah served it from the layer cache."""
-    out, current = [], None
-    for line in log.splitlines():
-        if "] STEP " in line and ": " in line:
-            current = {"instruction": line.split(": ", 1)[1], "cached": False}
-            out.append(current)
-        elif line.startswith("--> Using cache") and current is not None:
-            current["cached"] = True
-    return out
+steps = buildah_steps
 
 
 def install_step(log):

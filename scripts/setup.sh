@@ -12,6 +12,9 @@ packages=(
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
   python3-six  # a Debian python3-* package in /usr/lib/python3/dist-packages (egg-info, no RECORD): integration/test_bases.py
   buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
+  # the real Docker engine (dockerd 20.10 with BuildKit) and skopeo to load the test's OCI base
+  # archive into it: integration/images.py, the layered build tests
+  docker.io skopeo
 )
 
 missing=()

@@ -1,0 +1,306 @@
+"""Container engines and images for the integration tests that build real images: buildah and the
+real Docker engine (Debian's docker.io), each with private state under a test's temporary directory.
+
+API (import what a module needs; the pytest fixtures are module-scoped):
+
+- `BASE_IMAGE`, `STRATA_IMAGE`: the references the base and strata images get in every engine.
+- `base_archive(tmp_path_factory)`: the Debian 12 python3 base as an OCI archive, cached in
+  ~/.cache/strata-test-images/python-bookworm-v1.oci.tar (STRATA_TEST_IMAGES moves the directory;
+  delete the file to make it again, bump BASE_VERSION when the recipe changes). Made once without a
+  registry: `debootstrap --variant=minbase --include=python3,python3-venv bookworm` (from the Debian
+  mirror, about a minute and a half), imported with `buildah from scratch` / `copy` / `commit`.
+- `strata_bundle(tmp_path_factory)`: scripts/bundle.sh's tree of the tested binary (STRATA_BIN).
+- `Buildah(top)`: buildah with `--root`/`--runroot` and TMPDIR (its RUN cache mounts) under `top`;
+  `b(*args)` runs it (AssertionError with the output on failure unless check=False), `b.out(...)`
+  its stripped stdout, `b.load_base(archive)`, `b.import_tree(dir, ref)` (an image holding `dir`
+  at its root), `b.remove_everything()`. Fixture `buildah`.
+- `Dockerd(top)`: a dockerd of its own (`--data-root`, `--exec-root`, socket and pidfile under
+  `top`, `--iptables=false --bridge=none`, overlay2 unless STRATA_TEST_DOCKER_STORAGE says
+  otherwise); `start()` waits for the API with a deadline, `stop()` sends SIGTERM to its PID, then
+  SIGKILL after a bound, and removes `top`. `d(*args)` runs /usr/bin/docker against it
+  (DOCKER_HOST, DOCKER_BUILDKIT=1, a private DOCKER_CONFIG), `d.out(...)`, `d.load_archive(archive,
+  ref)` (skopeo to a docker-archive, then `docker load`), `d.load_base(archive)`,
+  `d.import_tree(dir, ref)`. Fixture `dockerd` (started, the base not loaded).
+- `buildah_steps(log)` / `docker_steps(log)`: each build step's instruction and whether the engine
+  served it from its layer cache (buildah `bud --layers`: "--> Using cache"; BuildKit
+  `--progress=plain`: "#N CACHED").
+
+Building images needs root (buildah's chroot isolation, overlay storage, dockerd): modules use
+`pytestmark = ROOT_ONLY`. CI runs as root.
+"""
+
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+STRATA = os.environ["STRATA_BIN"]
+SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
+BASE_VERSION = "python-bookworm-v1"
+BASE_IMAGE = "localhost/strata-test-python:bookworm"
+STRATA_IMAGE = "localhost/strata-test:latest"
+DOCKER = "/usr/bin/docker"  # Debian's docker.io client (not a docker in /usr/local/bin)
+DOCKERD = "/usr/sbin/dockerd"
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="image builds need root")
+
+
+def unmount_below(root):
+    """Lazily unmounts every mount below `root` (deepest first): never delete through a mount."""
+    root = str(root)
+    mounts = [line.split()[1] for line in pathlib.Path("/proc/self/mounts").read_text().splitlines()]
+    for m in sorted((m for m in mounts if m == root or m.startswith(root + "/")), key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], check=False)
+
+
+class Buildah:
+    """buildah with a private storage root; TMPDIR there too, since buildah keeps RUN cache mounts
+    under $TMPDIR/buildah-cache."""
+
+    def __init__(self, top):
+        self.top = pathlib.Path(top)
+        self.env = {**os.environ, "TMPDIR": str(self.top / "tmp")}
+        (self.top / "tmp").mkdir(parents=True)
+
+    def argv(self, *args):
+        return ["buildah", "--root", str(self.top / "root"), "--runroot", str(self.top / "runroot"),
+                *map(str, args)]
+
+    def __call__(self, *args, check=True, timeout=600, **kwargs):
+        proc = subprocess.run(self.argv(*args), capture_output=True, text=True, env=self.env, timeout=timeout,
+                              **kwargs)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"buildah {args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def out(self, *args, **kwargs):
+        return self(*args, **kwargs).stdout.strip()
+
+    def load_base(self, archive):
+        self("pull", "-q", f"oci-archive:{archive}")
+        assert self.out("images", "-q", BASE_IMAGE)
+
+    def import_tree(self, tree, ref):
+        c = self.out("from", "scratch")
+        self("copy", c, f"{tree}/", "/")
+        self("commit", "-q", "--rm", c, ref)
+
+    def remove_everything(self):
+        self("rm", "-a", check=False)
+        self("rmi", "-a", "-f", check=False)
+        unmount_below(self.top)
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def buildah(tmp_path_factory):
+    b = Buildah(tmp_path_factory.mktemp("buildah"))
+    yield b
+    b.remove_everything()
+
+
+def make_base_archive(archive, scratch):
+    """debootstrap a minimal Debian 12 with python3, commit it as an image, save it as an OCI archive."""
+    rootfs = scratch / "rootfs"
+    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv", "bookworm", str(rootfs),
+                    "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
+    for d in ("var/cache/apt", "var/lib/apt/lists"):
+        for p in (rootfs / d).iterdir():
+            if p.is_file():
+                p.unlink()
+    b = Buildah(scratch / "buildah")
+    try:
+        c = b.out("from", "scratch")
+        b("copy", c, f"{rootfs}/", "/")
+        b("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "--cmd", "/usr/bin/python3", c)
+        b("commit", "-q", c, BASE_IMAGE)
+        partial = archive.with_suffix(f".{os.getpid()}.partial")
+        b("push", "-q", BASE_IMAGE, f"oci-archive:{partial}:{BASE_IMAGE}")
+        os.replace(partial, archive)
+    finally:
+        b.remove_everything()
+        shutil.rmtree(rootfs, ignore_errors=True)
+
+
+def image_cache():
+    d = pathlib.Path(os.environ.get("STRATA_TEST_IMAGES", pathlib.Path.home() / ".cache" / "strata-test-images"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def base_archive(tmp_path_factory):
+    """The cached OCI archive of the Python base, made first when it is missing."""
+    archive = image_cache() / f"{BASE_VERSION}.oci.tar"
+    if not archive.exists():
+        make_base_archive(archive, tmp_path_factory.mktemp("debootstrap"))
+    return archive
+
+
+def strata_bundle(tmp_path_factory):
+    bundle = tmp_path_factory.mktemp("bundle") / "strata"
+    subprocess.run([SOURCE / "scripts" / "bundle.sh", STRATA, bundle], check=True, capture_output=True, timeout=120)
+    return bundle
+
+
+class Dockerd:
+    """The real Docker engine with state of its own: data root, exec root (with the containerd it
+    starts), socket and pidfile under `top`. Stopped by its PID."""
+
+    START_TIMEOUT = 60
+    STOP_TIMEOUT = 30
+
+    def __init__(self, top):
+        self.top = pathlib.Path(top)
+        self.top.mkdir(parents=True, exist_ok=True)
+        # A unix socket path must stay under 108 bytes: containerd's sockets live in the exec
+        # root, so that one goes to a short directory of its own when `top` is deep.
+        if len(str(self.top)) > 60:
+            self.run_dir = pathlib.Path(tempfile.mkdtemp(prefix="strata-dockerd-"))
+        else:
+            self.run_dir = self.top / "run"
+            self.run_dir.mkdir()
+        self.data_root = self.top / "data"
+        self.exec_root = self.run_dir / "exec"
+        self.socket = self.run_dir / "docker.sock"
+        self.pidfile = self.run_dir / "docker.pid"
+        self.log = self.top / "dockerd.log"
+        self.proc = None
+        (self.top / "config").mkdir(exist_ok=True)
+        self.env = {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_BUILDKIT": "1",
+                    "DOCKER_CONFIG": str(self.top / "config")}
+
+    def start(self):
+        storage = os.environ.get("STRATA_TEST_DOCKER_STORAGE", "overlay2")
+        argv = [DOCKERD, "--data-root", str(self.data_root), "--exec-root", str(self.exec_root),
+                "--host", f"unix://{self.socket}", "--pidfile", str(self.pidfile), "--iptables=false",
+                "--bridge=none", "--storage-driver", storage]
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
+        deadline = time.monotonic() + self.START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"dockerd exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if self.socket.exists():
+                probe = subprocess.run([DOCKER, "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                                       text=True, env=self.env, timeout=10)
+                if probe.returncode == 0:
+                    return self
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"dockerd did not answer on {self.socket} within {self.START_TIMEOUT} s")
+
+    def log_tail(self, lines=30):
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+    def _containerd_pid(self):
+        f = self.exec_root / "containerd" / "containerd.pid"
+        try:
+            return int(f.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        """SIGTERM to dockerd (it stops its containerd), SIGKILL after STOP_TIMEOUT; then the
+        containerd it started, by its pidfile, if it outlived dockerd; then everything under top."""
+        containerd = self._containerd_pid()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if containerd is not None:
+            try:
+                os.kill(containerd, 0)
+                cmdline = pathlib.Path(f"/proc/{containerd}/cmdline").read_bytes()
+                if str(self.exec_root).encode() in cmdline:
+                    os.kill(containerd, signal.SIGKILL)
+            except (ProcessLookupError, FileNotFoundError):
+                pass
+        for d in (self.top, self.run_dir):
+            unmount_below(d)
+            shutil.rmtree(d, ignore_errors=True)
+
+    def __call__(self, *args, check=True, timeout=600, **kwargs):
+        proc = subprocess.run([DOCKER, *map(str, args)], capture_output=True, text=True, env=self.env,
+                              timeout=timeout, **kwargs)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker {args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def out(self, *args, **kwargs):
+        return self(*args, **kwargs).stdout.strip()
+
+    def load_archive(self, archive, ref):
+        """An OCI archive into this engine under `ref` (docker 20.10 loads only docker archives)."""
+        tar = self.top / "load.tar"
+        subprocess.run(["skopeo", "copy", "-q", f"oci-archive:{archive}", f"docker-archive:{tar}:{ref}"], check=True,
+                       capture_output=True, timeout=300)
+        try:
+            self("load", "-q", "-i", tar)
+        finally:
+            tar.unlink()
+        assert self.out("images", "-q", ref)
+
+    def load_base(self, archive):
+        self.load_archive(archive, BASE_IMAGE)
+
+    def import_tree(self, tree, ref):
+        """An image holding `tree` at its root (a single layer, as buildah's import_tree)."""
+        tar = subprocess.Popen(["tar", "-C", str(tree), "--numeric-owner", "-cf", "-", "."], stdout=subprocess.PIPE)
+        try:
+            proc = subprocess.run([DOCKER, "import", "-", ref], stdin=tar.stdout, capture_output=True, text=True,
+                                  env=self.env, timeout=120)
+        finally:
+            tar.stdout.close()
+            tar.wait(timeout=60)
+        assert proc.returncode == 0 and tar.returncode == 0, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def dockerd(tmp_path_factory):
+    d = Dockerd(tmp_path_factory.mktemp("dockerd"))
+    d.start()
+    yield d
+    d.stop()
+
+
+def buildah_steps(log):
+    """Each `buildah bud` step's instruction and whether it came from the layer cache."""
+    out, current = [], None
+    for line in log.splitlines():
+        if "] STEP " in line and ": " in line:
+            current = {"instruction": line.split(": ", 1)[1], "cached": False}
+            out.append(current)
+        elif line.startswith("--> Using cache") and current is not None:
+            current["cached"] = True
+    return out
+
+
+STEP_LINE = re.compile(r"^#(\d+) \[(?:[^\]]* )?(\d+)/(\d+)\] (.*)$")
+
+
+def docker_steps(log):
+    """Each BuildKit step (`--progress=plain`) of the Dockerfile's stages in the order they were
+    announced: instruction and whether BuildKit printed CACHED for it. Context and metadata
+    loading steps (without "[stage n/m]") are left out."""
+    by_vertex, order = {}, []
+    for line in log.splitlines():
+        m = STEP_LINE.match(line)
+        if m and m.group(1) not in by_vertex:
+            by_vertex[m.group(1)] = {"instruction": m.group(4), "cached": False}
+            order.append(m.group(1))
+        else:
+            cached = re.match(r"^#(\d+) CACHED$", line)
+            if cached and cached.group(1) in by_vertex:
+                by_vertex[cached.group(1)]["cached"] = True
+    return [by_vertex[v] for v in order]
