@@ -8,7 +8,9 @@
 
 #include "lock/constraint_lint.hpp"
 #include "lock/json.hpp"
+#include "lock/poetry_constraint.hpp"
 #include "util/fs.hpp"
+#include "util/strings.hpp"
 
 namespace strata::plan {
 namespace fs = std::filesystem;
@@ -84,6 +86,7 @@ std::vector<Base> read_bases(const CheckOptions& options, env::InstalledSet& ins
       d.path = base.files.lock;
       d.site_dir = base.files.lock;
       d.site_index = i;
+      d.requires_dist = base_requires_dist(base.lock, p);
       if (!ledger.find(p.name)) {
         env::LedgerEntry entry;
         entry.name = p.name;
@@ -108,6 +111,28 @@ std::string plural(std::size_t n, std::string_view word) {
 }
 
 }  // namespace
+
+std::vector<std::string> base_requires_dist(const lock::Lock& lock, const lock::Package& package) {
+  std::vector<std::string> out;
+  if (lock.format != lock::Format::poetry) return out;
+  for (const lock::Dependency& d : package.dependencies) {
+    if (d.optional || !d.python.empty() || !d.platform.empty()) continue;
+    std::string text = d.display_name;
+    if (!d.extras.empty()) text += fmt::format("[{}]", util::join(d.extras, ","));
+    if (!d.direct) {
+      auto constraint = lock::PoetryConstraint::parse(d.constraint);
+      if (!constraint) continue;
+      if (!constraint->is_any()) {
+        std::string spec = constraint->str();
+        if (spec.find("||") != std::string::npos) continue;
+        text += spec;
+      }
+    }
+    if (d.marker) text += fmt::format("; {}", d.marker->str());
+    out.push_back(std::move(text));
+  }
+  return out;
+}
 
 CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
   if (!options.bases.empty() && !options.request.env.empty())
@@ -142,7 +167,10 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
       env::InstalledSet installed;
       env::Ledger ledger;
       auto bases = read_bases(options, installed, ledger, collector);
-      plan->overlay = decide_overlay(*plan, std::move(installed), std::move(ledger), false);
+      // The platform image installed its lock into the environment this lock goes into: its
+      // packages are the target's own (replaced with --allow-replace), not a base outside it.
+      plan->overlay =
+          decide_overlay(*plan, std::move(installed), std::move(ledger), false, /*all_in_target=*/true);
       std::size_t i = 0;
       for (const auto& d : plan->overlay.decisions.decisions)
         if (d.action == Action::conflict)

@@ -31,6 +31,15 @@ struct CheckReport {
   nlohmann::json json;                ///< the --json document
 };
 
+/// The Requires-Dist a base lock's package stands for when the base is the installed set, so that
+/// a conflict names what replacing a base package would break, as it does against a real
+/// environment. Only a poetry.lock records its packages' own constraints (`[package.dependencies]`,
+/// taken from their metadata); a pylock.toml or uv.lock names the locked versions it chose, not
+/// what the package requires, so their packages require nothing here. Left out: optional
+/// dependencies (only an extra asks for them), ones with a Poetry `python`/`platform` restriction,
+/// and constraints with alternatives ("||"), which one PEP 508 requirement cannot say.
+std::vector<std::string> base_requires_dist(const lock::Lock& lock, const lock::Package& package);
+
 /// Runs `strata check`. Usage (2) and runtime (1) failures throw CommandError; everything the
 /// check is about is in the report.
 CheckReport run_check(const CheckOptions& options, PlanObserver& observer);

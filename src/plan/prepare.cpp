@@ -198,8 +198,8 @@ Overlay check_overlay(const Plan& plan, bool allow_replace) {
   return decide_overlay(plan, std::move(installed), std::move(ledger), allow_replace);
 }
 
-Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger,
-                       bool allow_replace) {
+Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger, bool allow_replace,
+                       bool all_in_target) {
   Overlay o;
   o.installed = std::move(installed);
   o.ledger = std::move(ledger);
@@ -209,7 +209,8 @@ Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledge
                         .markers = plan.target.interpreter.markers,
                         .exact = plan.exact,
                         .library_dirs = {}};
-  if (plan.target.exists) options.library_dirs = {plan.target.scheme.purelib, plan.target.scheme.platlib};
+  if (plan.target.exists && !all_in_target)
+    options.library_dirs = {plan.target.scheme.purelib, plan.target.scheme.platlib};
   o.decisions = decide(plan.selected, o.installed, o.ledger, options);
   std::set<std::string, std::less<>> locked;
   for (const auto& package : plan.lock.packages) locked.insert(package.name);

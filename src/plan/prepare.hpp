@@ -122,8 +122,12 @@ std::string owner_for(const PlanRequest& request, const lock::LockFiles& files, 
 Overlay check_overlay(const Plan& plan, bool allow_replace);
 
 /// Decides every selected package of `plan` against a given installed set and ledger (a real
-/// environment's, or a base lock's as `strata check --base` sees it).
-Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger, bool allow_replace);
+/// environment's, or a base lock's as `strata check --base` sees it). With `all_in_target` every
+/// installed distribution counts as one of the target's own (none is in a base outside its library
+/// directories): a base lock's packages, which the platform image installed into the same
+/// environment the model's lock goes into.
+Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledger ledger, bool allow_replace,
+                       bool all_in_target = false);
 
 /// Fills a target's scheme paths and the site dirs the overlay check reads (with --prefix, the
 /// re-rooted library dirs come first).
