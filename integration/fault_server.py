@@ -16,9 +16,16 @@ Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
   /json/simple/<project>/  a PEP 691 JSON project page (when the Accept header asks for it,
                     else 406) listing that project's files (with their sizes) with links to
                     /ok/<file>; /json-MODE/simple/<project>/ links to /MODE/<file> instead
+  /gate/<file>      the file, once /open/<file> has been requested (at most GATE_SECONDS later:
+                    then the file all the same, and /events says the gate timed out)
+  /open/<file>      opens that gate; 200 at once
+  /meet/<group>/<n>/<s>  answers once n requests for <group> are waiting together, 504 after s
+                    seconds alone (/events says "met" or "alone" for each)
+  /events           JSON: the gates' and meetings' outcomes in order, e.g. ["opened big.whl",
+                    "gate big.whl: opened", "meet pair: met"]
   /count            JSON: how many requests each path received
   /sent             JSON: how many body bytes each /endless/ path wrote before the client hung up
-A query string is ignored. Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
+GATE_SECONDS is the environment's FAULT_GATE_SECONDS (default 30). A query string is ignored. Binds 127.0.0.1 only and exits by itself after LIFETIME_SECONDS (default 300).
 """
 
 import hashlib
@@ -37,6 +44,27 @@ LIFETIME = float(sys.argv[3]) if len(sys.argv) > 3 else 300.0
 hits = Counter()
 sent = Counter()
 lock = threading.Lock()
+GATE_SECONDS = float(os.environ.get("FAULT_GATE_SECONDS", "30"))
+events = []
+gates = {}  # file -> threading.Event
+meetings = {}  # group -> [arrived count, Condition]
+
+
+def gate(name):
+    with lock:
+        return gates.setdefault(name, threading.Event())
+
+
+def meet(group, n, seconds):
+    with lock:
+        entry = meetings.setdefault(group, [0, threading.Condition(lock)])
+        entry[0] += 1
+        entry[1].notify_all()
+        met = entry[1].wait_for(lambda: entry[0] >= n, timeout=seconds)
+        if not met:
+            entry[0] -= 1  # gone: a later request waits alone again
+        events.append(f"meet {group}: {'met' if met else 'alone'}")
+    return met
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -67,6 +95,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/count":
             self._send(200, json.dumps(hits).encode(), [("Content-Type", "application/json")])
             return
+        if self.path == "/events":
+            with lock:
+                body = json.dumps(events).encode()
+            self._send(200, body, [("Content-Type", "application/json")])
+            return
+        if self.path.startswith("/open/"):
+            name = os.path.basename(self.path)
+            with lock:
+                events.append(f"opened {name}")
+            gate(name).set()
+            self._send(200, b"open")
+            return
+        group = re.match(r"^/meet/(\w+)/(\d+)/(\d+)$", self.path)
+        if group:
+            met = meet(group.group(1), int(group.group(2)), float(group.group(3)))
+            self._send(200 if met else 504, b"met" if met else b"alone")
+            return
         if self.path == "/sent":
             self._send(200, json.dumps(sent).encode(), [("Content-Type", "application/json")])
             return
@@ -87,6 +132,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(404)
             return
         if mode == "ok":
+            self._send(200, data)
+        elif mode == "gate":
+            opened = gate(name).wait(GATE_SECONDS)
+            with lock:
+                events.append(f"gate {name}: {'opened' if opened else 'timed out'}")
             self._send(200, data)
         elif mode == "flaky":
             if count <= 2:

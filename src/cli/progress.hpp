@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -16,7 +17,8 @@
 namespace strata::cli {
 
 /// Reports fetch and install events on the console: details with -v, retries always (they explain a slow
-/// run), and a one-line live counter of files and bytes when stderr is a terminal.
+/// run), and a one-line live counter of files and bytes when stderr is a terminal. Thread-safe: builds
+/// report from their threads while the files download.
 class ConsoleProgress final : public plan::InstallObserver {
  public:
   ConsoleProgress(const Console& console, bool live) : console_(console), live_(live) {}
@@ -25,37 +27,45 @@ class ConsoleProgress final : public plan::InstallObserver {
   ConsoleProgress& operator=(const ConsoleProgress&) = delete;
 
   void on_start(std::size_t files, std::uint64_t known_bytes) override {
+    std::lock_guard lock(mutex_);
     files_ = files;
     total_bytes_ = known_bytes;
     draw(true);
   }
   void on_bytes(std::int64_t delta) override {
+    std::lock_guard lock(mutex_);
     bytes_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(bytes_) + delta));
     draw(false);
   }
   void on_done(const fetch::FetchedArtifact& artifact) override {
+    std::lock_guard lock(mutex_);
     if (artifact.origin == fetch::ArtifactOrigin::download) ++done_;
     draw(true);
   }
   void on_retry(std::string_view url, int attempt, std::chrono::milliseconds delay,
                 std::string_view reason) override {
-    clear();
+    std::lock_guard lock(mutex_);
+    clear_line();
     console_.info(fmt::format("retrying {} in {:.1f}s (attempt {} failed: {})", url,
                               static_cast<double>(delay.count()) / 1000.0, attempt, reason));
   }
   void on_detail(std::string_view message) override {
-    clear();
+    std::lock_guard lock(mutex_);
+    clear_line();
     console_.detail(message);
   }
   void on_phase(std::string_view line) override {
-    clear();
+    std::lock_guard lock(mutex_);
+    clear_line();
     console_.info(line);
   }
   void on_warning(std::string_view line) override {
-    clear();
+    std::lock_guard lock(mutex_);
+    clear_line();
     console_.warn(line);
   }
   void on_installed(std::string_view /*name*/, std::size_t done, std::size_t total) override {
+    std::lock_guard lock(mutex_);
     if (!live_) return;
     fmt::print(stderr, "\r\x1b[2KInstalled {}/{} packages", done, total);
     std::fflush(stderr);
@@ -63,13 +73,18 @@ class ConsoleProgress final : public plan::InstallObserver {
   }
   /// Removes the live line (before other output and at the end).
   void clear() {
+    std::lock_guard lock(mutex_);
+    clear_line();
+  }
+
+ private:
+  void clear_line() {
     if (!drawn_) return;
     std::fputs("\r\x1b[2K", stderr);
     std::fflush(stderr);
     drawn_ = false;
   }
 
- private:
   void draw(bool force) {
     if (!live_ || files_ == 0) return;
     auto now = std::chrono::steady_clock::now();
@@ -84,6 +99,7 @@ class ConsoleProgress final : public plan::InstallObserver {
     drawn_ = true;
   }
 
+  std::mutex mutex_;  // guards everything below and the console
   const Console& console_;
   bool live_ = false;
   bool drawn_ = false;

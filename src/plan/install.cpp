@@ -369,6 +369,22 @@ void adopt_orphans(Plan& plan) {
   }
 }
 
+/// How the builds of this install run (--build-jobs, isolation, constraints).
+BuildRunOptions build_run_options(const Plan& plan, const InstallOptions& options,
+                                  const fetch::FetchOptions& fetching) {
+  BuildRunOptions run;
+  run.build.interpreter = plan.target.interpreter;
+  run.build.cache_root = plan.cache_root;
+  run.build.fetch = fetching;
+  if (!options.build_constraints.empty())
+    run.build.build_constraints = fs::absolute(options.build_constraints);
+  run.no_isolation = options.no_build_isolation;
+  for (const auto& name : options.no_build_isolation_packages)
+    run.no_isolation_packages.insert(pep::normalize_name(name));
+  run.jobs = options.build_jobs;
+  return run;
+}
+
 /// Prepares wheels on worker threads as their files arrive, largest first; finish() waits for all
 /// of them, and never for a wheel that cannot come. Results are kept in the order of the decisions
 /// they belong to.
@@ -498,15 +514,19 @@ class PreparePool {
   std::vector<std::jthread> threads_;  // last: joined before the state above is destroyed
 };
 
-/// Forwards fetch progress to the install observer and hands every verified file to the pool.
+/// Forwards fetch progress to the install observer and hands every verified file to the pool
+/// and to the builds (an sdist's build starts when it arrives).
 class PipelineObserver : public fetch::ProgressObserver {
  public:
-  PipelineObserver(InstallObserver& inner, PreparePool& pool) : inner_(inner), pool_(pool) {}
+  PipelineObserver(InstallObserver& inner, PreparePool& pool,
+                   std::function<void(const fetch::FetchedArtifact&)> source_arrived)
+      : inner_(inner), pool_(pool), source_arrived_(std::move(source_arrived)) {}
   void on_start(std::size_t files, std::uint64_t bytes) override { inner_.on_start(files, bytes); }
   void on_bytes(std::int64_t delta) override { inner_.on_bytes(delta); }
   void on_done(const fetch::FetchedArtifact& artifact) override {
     inner_.on_done(artifact);
     pool_.add(artifact);
+    source_arrived_(artifact);
   }
   void on_retry(std::string_view url, int attempt, std::chrono::milliseconds delay,
                 std::string_view reason) override {
@@ -517,24 +537,20 @@ class PipelineObserver : public fetch::ProgressObserver {
  private:
   InstallObserver& inner_;
   PreparePool& pool_;
+  std::function<void(const fetch::FetchedArtifact&)> source_arrived_;
 };
 
-/// Build events as phase and detail lines.
+/// Build events (from the build threads) as phase and detail lines.
 class BuildEvents : public build::BuildObserver {
  public:
   explicit BuildEvents(InstallObserver& inner) : inner_(inner) {}
   void on_build_start(const build::BuildSource& source) override {
-    std::lock_guard lock(mutex_);
     inner_.on_phase(fmt::format("Building {} {}", source.name, source.version));
   }
-  void on_detail(std::string_view message) override {
-    std::lock_guard lock(mutex_);
-    inner_.on_detail(message);
-  }
+  void on_detail(std::string_view message) override { inner_.on_detail(message); }
 
  private:
   InstallObserver& inner_;
-  std::mutex mutex_;
 };
 
 /// The wheels to install, fetched and prepared in staging, in decision order.
@@ -616,60 +632,70 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
         return plan.build(d.name) ? "build:" + d.name : plan.wheel(d.name).request.sha256;
       },
       prepare);
-  PipelineObserver pipeline(observer, pool);
   fetch::CurlGlobal curl;
-  fetch::CurlTransport transport(curl, value_or_throw(fetch::curl_options_from_env()));
+  const fetch::CurlOptions curl_options = value_or_throw(fetch::curl_options_from_env());
+  fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
   const fetch::FetchOptions fetching = fetch_options(options, plan.cache_root);
-  auto fetched = value_or_throw(fetch::fetch_all(requests, fetching, transport, credentials, pipeline));
-  staged.fetched.resize(todo.size());
+  // Builds run while the files download, each as soon as its source is there, on worker threads
+  // with a transport of their own (for build requirements). Declared after the pool: stopped first.
+  fetch::CurlTransport build_transport(curl, curl_options);
+  fetch::CredentialResolver build_credentials(fetch::process_env());
+  build::GitCli git;
+  BuildEvents events(observer);
+  std::mutex built_mutex;
+  std::vector<const ChosenBuild*> jobs;
+  std::map<std::string, std::size_t> job_of_source;  // sha256 of an sdist/archive -> its job
+  for (std::size_t i : build_todo) {
+    const ChosenBuild* build = plan.build(todo[i]->name);
+    if (build->request) job_of_source[util::to_lower(build->request->sha256)] = jobs.size();
+    jobs.push_back(build);
+  }
+  staged.fetched.resize(todo.size());  // before any build starts: builds fill their entries
   staged.built.resize(todo.size());
+  std::optional<BuildRun> builds;
+  if (!jobs.empty())
+    builds.emplace(jobs, build_run_options(plan, options, fetching), git, build_transport, build_credentials,
+                   events, [&](std::size_t j, const BuildOutcome& outcome) {
+                     const std::size_t i = build_todo[j];
+                     fetch::FetchedArtifact file{.package = todo[i]->name,
+                                                 .filename = outcome.wheel.filename,
+                                                 .sha256 = outcome.wheel.sha256,
+                                                 .path = outcome.wheel.wheel,
+                                                 .size = 0,
+                                                 .origin = fetch::ArtifactOrigin::cache};
+                     {
+                       std::lock_guard lock(built_mutex);
+                       staged.fetched[i] = file;
+                       staged.built[i] = outcome;
+                     }
+                     pool.add_at(i, file);
+                   });
+  auto source_arrived = [&](const fetch::FetchedArtifact& file) {
+    if (!builds) return;
+    if (auto it = job_of_source.find(util::to_lower(file.sha256)); it != job_of_source.end())
+      builds->source_arrived(it->second, file);
+  };
+  PipelineObserver pipeline(observer, pool, source_arrived);
+  // A failed download stops the install: builds not started never start (~BuildRun).
+  auto fetched = value_or_throw(fetch::fetch_all(requests, fetching, transport, credentials, pipeline));
   for (std::size_t i = 0; i < todo.size(); ++i) {
     if (request_of[i] == SIZE_MAX) continue;
     const auto& f = fetched[request_of[i]];
     report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
-    if (!plan.build(todo[i]->name)) {
+    // In case the fetch layer reported a file done without the event.
+    if (plan.build(todo[i]->name)) {
+      source_arrived(f);
+    } else {
+      std::lock_guard lock(built_mutex);
       staged.fetched[i] = f;
-      pool.add(f);  // in case the fetch layer reported it done without the event
+      pool.add(f);
     }
   }
   staged.fetched_at = Clock::now();
-  if (!build_todo.empty()) {
-    std::vector<BuildJob> jobs;
-    for (std::size_t i : build_todo)
-      jobs.push_back(
-          {plan.build(todo[i]->name), request_of[i] == SIZE_MAX ? nullptr : &fetched[request_of[i]]});
-    BuildRunOptions run;
-    run.build.interpreter = target.interpreter;
-    run.build.cache_root = plan.cache_root;
-    run.build.fetch = fetching;
-    if (!options.build_constraints.empty())
-      run.build.build_constraints = fs::absolute(options.build_constraints);
-    run.no_isolation = options.no_build_isolation;
-    for (const auto& name : options.no_build_isolation_packages)
-      run.no_isolation_packages.insert(pep::normalize_name(name));
-    run.jobs = options.build_jobs;
-    build::GitCli git;
-    BuildEvents events(observer);
-    std::mutex built_mutex;
-    auto outcomes = run_builds(jobs, run, git, transport, credentials, events,
-                               [&](std::size_t j, const BuildOutcome& outcome) {
-                                 const std::size_t i = build_todo[j];
-                                 fetch::FetchedArtifact file{.package = todo[i]->name,
-                                                             .filename = outcome.wheel.filename,
-                                                             .sha256 = outcome.wheel.sha256,
-                                                             .path = outcome.wheel.wheel,
-                                                             .size = 0,
-                                                             .origin = fetch::ArtifactOrigin::cache};
-                                 {
-                                   std::lock_guard lock(built_mutex);
-                                   staged.fetched[i] = file;
-                                   staged.built[i] = outcome;
-                                 }
-                                 pool.add_at(i, file);
-                               });
-    if (!outcomes) throw CommandError(outcomes.error());  // the pool discards what it staged
-  }
+  if (builds)
+    if (auto outcomes = builds->finish(); !outcomes)
+      throw CommandError(outcomes.error());  // the pool discards what it staged
   staged.prepared = value_or_throw(pool.finish());
   staged.prepared_at = Clock::now();
   return staged;

@@ -52,7 +52,8 @@ struct InstallOptions {
   bool no_editable = false;                              ///< --no-editable
 };
 
-/// What the flow tells its caller while it runs (phases, warnings, download progress).
+/// What the flow tells its caller while it runs (phases, warnings, download progress). Called from
+/// several threads at once (builds report while files download): implementations synchronize.
 class InstallObserver : public PlanObserver, public fetch::ProgressObserver {
  public:
   /// One package finished installing (index of total).
