@@ -161,3 +161,43 @@ def test_empty_env_checks_against_nothing_installed(tmp_path):
     proc = subprocess.run([STRATA, "check", LOCKS / "tooling-poetry2", "--empty-env", "--env", tmp_path / "v"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "--empty-env cannot be used with --env" in proc.stderr
+
+
+# The platform + model pair of integration/test_overlay_image.py, without an image: check of the
+# model's lock with the platform's lock as base decides as install does in a venv holding the
+# platform (keep / install / conflict, owners, what a replacement breaks, the same messages).
+OVERLAY = [LOCKS / n for n in ("overlay-platform-poetry2", "overlay-model-poetry2", "overlay-model-conflict-poetry2")]
+
+
+@pytest.fixture(scope="module")
+def overlay_wheels(tmp_path_factory):
+    from support import download_wheels, planned
+    scratch = tmp_path_factory.mktemp("overlay-plans")
+    return download_wheels("overlay-v1", [planned(lock, "/usr/bin/python3", scratch / lock.name) for lock in OVERLAY])
+
+
+def test_check_base_answers_as_install_into_the_platforms_venv(tmp_path, overlay_wheels):
+    platform, model, conflicting = OVERLAY
+    env, cache = tmp_path / "venv", tmp_path / "cache"
+    offline = dict(os.environ, STRATA_INDEX_URL="http://127.0.0.1:9/simple/")
+    proc = subprocess.run([STRATA, "--json", "install", platform, "--env", env, "--python", "/usr/bin/python3",
+                           "--find-links", overlay_wheels, "--cache-dir", cache], capture_output=True, text=True,
+                          timeout=300, env=offline)
+    assert proc.returncode == 0, proc.stderr
+    for lock, want_rc in ((model, 0), (conflicting, 3)):
+        rc, checked = check(lock, "--base", platform, "--python", "/usr/bin/python3", "--cache-dir", cache)
+        dry = subprocess.run([STRATA, "--json", "install", lock, "--env", env, "--dry-run", "--cache-dir", cache],
+                             capture_output=True, text=True, timeout=120, env=offline)
+        assert rc == dry.returncode == want_rc, dry.stderr
+        installed = json.loads(dry.stdout)
+
+        def answer(doc):
+            return sorted((d["name"], d["action"], d.get("installed_owner"), d.get("in_base"),
+                           tuple((b["name"], b["version"], b["requirement"]) for b in d.get("breaks", [])))
+                          for d in doc["plan"]["decisions"])
+        assert answer(checked) == answer(installed)
+        base = f" (in base {platform / 'poetry.lock'})"
+        assert checked["problems"] == [p + base for p in installed.get("problems", [])]
+    assert [p.split(":")[0] for p in checked["problems"]] == ["certifi 2024.8.30", "typing-extensions 4.7.1"]
+    assert checked["problems"][1].endswith(
+        "replacing it would break fastapi 0.115.6 (requires typing-extensions>=4.8.0)" + base)
