@@ -128,6 +128,8 @@ def test_path_git_and_url_archive_match_pip_and_a_second_install_builds_nothing(
 
 
 def test_moved_git_ref_and_corrupted_archive_change_nothing(sources, tmp_path):
+    """A moved ref is refused whether the package is to be built, its wheel is cached or it is
+    installed already; a wrong archive hash too; neither changes anything."""
     env, cache = tmp_path / "env", tmp_path / "cache"
     install(write_lock(sources), env, cache)
     before = env_files(env)
@@ -136,11 +138,17 @@ def test_moved_git_ref_and_corrupted_archive_change_nothing(sources, tmp_path):
     git("add", "-A", cwd=sources["git_work"])
     git("commit", "-qm", "two", cwd=sources["git_work"])
     git("push", "-q", str(sources["root"] / "repo.git"), "main", cwd=sources["git_work"])
+    # Its wheel is in the built-wheel cache: a fresh environment is refused all the same, and made not at all.
     proc, _ = install(write_lock(sources), tmp_path / "fresh", cache, check=False)
     assert proc.returncode == 1
     assert "gitdep 1.0" in proc.stderr and "now points at" in proc.stderr
-    assert not list((tmp_path / "fresh").glob("lib/python3*/site-packages/gitdep*"))
-    assert not list((tmp_path / "fresh").glob("lib/python3*/site-packages/pathdep*"))
+    assert not (tmp_path / "fresh").exists()
+    # Installed already (it would be kept): refused too, the environment as it was.
+    proc, _ = install(write_lock(sources), env, cache, check=False)
+    assert proc.returncode == 1
+    assert "gitdep 1.0" in proc.stderr and "now points at" in proc.stderr
+    assert env_files(env) == before
+    git("push", "-qf", str(sources["root"] / "repo.git"), f"{sources['commit']}:main", cwd=sources["git_work"])
     # A changed path dependency and a wrong archive hash: an error before anything is committed.
     (sources["path"] / "pathdep" / "__init__.py").write_text('VALUE = "changed"\n')
     proc, _ = install(write_lock(sources, archive_sha="0" * 64), env, cache, check=False)

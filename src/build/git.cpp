@@ -15,6 +15,10 @@ namespace {
 
 bool is_hex(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789abcdef") == s.npos; }
 
+std::string repository_url(const GitSpec& spec) {
+  return spec.url.starts_with("git+") ? spec.url.substr(4) : spec.url;
+}
+
 // `git` with options that keep it from prompting or reading the user's pager and editor.
 std::vector<std::string> git_command(std::initializer_list<std::string> args) {
   std::vector<std::string> argv = {"git",
@@ -98,6 +102,17 @@ Result<void> GitCli::checkout(const std::string& url, const std::string& commit,
   return {};
 }
 
+Result<std::vector<RemoteRef>> MemoGit::list_refs(const std::string& url) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = refs_.find(url); it != refs_.end()) return it->second;
+  }
+  auto refs = inner_.list_refs(url);
+  if (!refs) return refs;
+  std::lock_guard lock(mutex_);
+  return refs_.try_emplace(url, std::move(*refs)).first->second;
+}
+
 std::string resolve_reference(const std::vector<RemoteRef>& refs, const std::string& reference) {
   auto find = [&](const std::string& name) -> std::string {
     for (const auto& r : refs)
@@ -112,9 +127,8 @@ std::string resolve_reference(const std::vector<RemoteRef>& refs, const std::str
   return {};
 }
 
-Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const fs::path& cache_root) {
-  std::string url = spec.url;
-  if (url.starts_with("git+")) url.erase(0, 4);
+Result<void> verify_reference(GitClient& git, const GitSpec& spec) {
+  const std::string url = repository_url(spec);
   const std::string commit = util::to_lower(spec.commit);
   if (commit.size() != 40 || !is_hex(commit))
     return fail(ErrorKind::usage,
@@ -125,16 +139,22 @@ Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const fs::pat
   const std::string ref = spec.reference;
   const bool is_revision =
       ref.size() >= 7 && is_hex(util::to_lower(ref)) && commit.starts_with(util::to_lower(ref));
-  if (!is_revision && ref != commit) {
-    auto refs = git.list_refs(url);
-    if (!refs) return fail(refs.error().kind, fmt::format("{}: {}", spec.package, refs.error().message));
-    std::string now = resolve_reference(*refs, ref);
-    if (!now.empty() && now != commit)
-      return fail(ErrorKind::runtime,
-                  fmt::format("{}: {} \"{}\" now points at {}, not the locked commit {}; the lock is out "
-                              "of date (re-lock to take the new commit)",
-                              spec.package, util::redact_url(url), ref.empty() ? "HEAD" : ref, now, commit));
-  }
+  if (is_revision || ref == commit) return {};
+  auto refs = git.list_refs(url);
+  if (!refs) return fail(refs.error().kind, fmt::format("{}: {}", spec.package, refs.error().message));
+  std::string now = resolve_reference(*refs, ref);
+  if (!now.empty() && now != commit)
+    return fail(ErrorKind::runtime,
+                fmt::format("{}: {} \"{}\" now points at {}, not the locked commit {}; the lock is out "
+                            "of date (re-lock to take the new commit)",
+                            spec.package, util::redact_url(url), ref.empty() ? "HEAD" : ref, now, commit));
+  return {};
+}
+
+Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const fs::path& cache_root) {
+  if (auto verified = verify_reference(git, spec); !verified) return std::unexpected(verified.error());
+  const std::string url = repository_url(spec);
+  const std::string commit = util::to_lower(spec.commit);
   const fs::path parent = cache_root / "sources" / "git";
   const fs::path dir = parent / commit;
   std::error_code ec;

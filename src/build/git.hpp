@@ -4,6 +4,8 @@
 // (GitClient); GitCli runs the `git` command-line program.
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -52,10 +54,31 @@ struct GitSpec {
 /// (peeled), then a full ref name or "HEAD".
 std::string resolve_reference(const std::vector<RemoteRef>& refs, const std::string& reference);
 
+/// Fails when the commit is not a full sha, or when a named branch or tag now resolves to another
+/// commit than the locked one (the ref moved: the lock is out of date). A revision given as the
+/// commit (or a prefix of it) needs no look-up; a ref the remote no longer has is not an error.
+Result<void> verify_reference(GitClient& git, const GitSpec& spec);
+
+/// Remembers each URL's refs for the lifetime of one install, so that a source verified before
+/// anything changes is not asked again when it is built. Thread-safe.
+class MemoGit : public GitClient {
+ public:
+  explicit MemoGit(GitClient& inner) : inner_(inner) {}
+  Result<std::vector<RemoteRef>> list_refs(const std::string& url) override;
+  Result<void> checkout(const std::string& url, const std::string& commit,
+                        const std::filesystem::path& dest) override {
+    return inner_.checkout(url, commit, dest);
+  }
+
+ private:
+  GitClient& inner_;
+  std::mutex mutex_;
+  std::map<std::string, std::vector<RemoteRef>> refs_;
+};
+
 /// The source tree of a git package: the locked commit checked out once into
 /// <cache_root>/sources/git/<commit>/ (source key "git:<commit>[:<subdir>]"). Fails, before any
-/// checkout, when the commit is not a full sha, or when a named branch or tag now resolves to
-/// another commit (the lock is out of date: the ref moved).
+/// checkout, as verify_reference does.
 Result<SourceTree> git_source(GitClient& git, const GitSpec& spec, const std::filesystem::path& cache_root);
 
 }  // namespace strata::build

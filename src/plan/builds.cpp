@@ -14,6 +14,16 @@ namespace {
 
 std::string label(const ChosenBuild& b) { return fmt::format("{} {}", b.package->name, b.version); }
 
+}  // namespace
+
+build::GitSpec git_spec(const ChosenBuild& b) {
+  const lock::Source& source = b.package->source;
+  return {label(b), source.url.empty() ? source.path : source.url, source.requested_revision,
+          source.commit_id, source.subdirectory};
+}
+
+namespace {
+
 /// The verified source tree of one job; the error names the package.
 Result<build::SourceTree> source_tree(const ChosenBuild& b, const fetch::FetchedArtifact* file,
                                       const fs::path& cache_root, build::GitClient& git) {
@@ -47,10 +57,7 @@ Result<build::SourceTree> source_tree(const ChosenBuild& b, const fetch::Fetched
       return tree;
     }
     case BuildFrom::git:
-      return build::git_source(git,
-                               {label(b), source.url.empty() ? source.path : source.url,
-                                source.requested_revision, source.commit_id, source.subdirectory},
-                               cache_root);
+      return build::git_source(git, git_spec(b), cache_root);
   }
   return fail(ErrorKind::runtime, "unknown source");
 }

@@ -65,6 +65,9 @@ struct BuildOutcome {
   bool editable_requested = false;  ///< the lock marks it editable (wheel.editable: built so)
 };
 
+/// What the lock says about the git source of a build (from == BuildFrom::git).
+build::GitSpec git_spec(const ChosenBuild& build);
+
 /// How builds run.
 struct BuildRunOptions {
   build::BuildOptions build;  ///< interpreter, cache, fetch, constraints (isolation: per package)

@@ -329,6 +329,35 @@ void plan_builds(const Plan& plan, const InstallOptions& options, InstallObserve
     for (const auto& name : names) observer.on_phase(fmt::format("Would build {}", name));
 }
 
+/// Every git source of the selection, to be built or kept as installed, checked against its remote
+/// before anything changes: a locked branch or tag that now points elsewhere is an error even when
+/// the package is installed already or its wheel is in the built-wheel cache (the lock is out of
+/// date). With --offline the installed ones are not checked (a line says so).
+void verify_git_sources(const Plan& plan, const InstallOptions& options, build::GitClient& git,
+                        InstallObserver& observer) {
+  std::vector<std::string> errors;
+  for (const auto& build : plan.choices.builds) {
+    if (build.from != BuildFrom::git) continue;
+    bool installing = false;
+    for (const auto& d : plan.overlay.decisions.decisions)
+      if (d.name == build.package->name)
+        installing = d.action == Action::install || d.action == Action::replace;
+    if (options.offline && !installing) {
+      observer.on_warning(fmt::format("{} {}: --offline: its locked git ref was not checked against {}",
+                                      build.package->name, build.version,
+                                      util::redact_url(build.package->source.url)));
+      continue;
+    }
+    if (auto verified = build::verify_reference(git, git_spec(build)); !verified)
+      errors.push_back(verified.error().message);
+  }
+  if (errors.size() == 1) throw CommandError(fail(ErrorKind::runtime, errors.front()).error());
+  if (!errors.empty())
+    throw CommandError(
+        fail(ErrorKind::runtime, fmt::format("{} git sources:\n{}", errors.size(), util::join(errors, "\n")))
+            .error());
+}
+
 /// Finishes a report that stops before fetching: exit 3 with its problems, or a dry run.
 InstallReport stopped(InstallReport report, const Plan& plan, Clock::time_point started) {
   report.elapsed = since(started);
@@ -565,7 +594,7 @@ struct Staged {
 /// Fetches what must be installed; each wheel is prepared (unpacked, staged, compiled) as soon as
 /// its file is verified, while the others download.
 Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, InstallObserver& observer,
-                         InstallReport& report) {
+                         build::GitClient& git, InstallReport& report) {
   Staged staged;
   for (const auto& d : plan.overlay.decisions.decisions)
     if (d.action == Action::install || d.action == Action::replace) staged.todo.push_back(&d);
@@ -641,7 +670,6 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   // with a transport of their own (for build requirements). Declared after the pool: stopped first.
   fetch::CurlTransport build_transport(curl, curl_options);
   fetch::CredentialResolver build_credentials(fetch::process_env());
-  build::GitCli git;
   BuildEvents events(observer);
   std::mutex built_mutex;
   std::vector<const ChosenBuild*> jobs;
@@ -838,6 +866,9 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   if (auto names = would_build(plan); options.no_build && !names.empty())
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
                                                 names.size(), util::join(names, ", ")));
+  build::GitCli git_cli;
+  build::MemoGit git(git_cli);  // a ref verified below is not asked for again by its build
+  if (plan.problems().empty()) verify_git_sources(plan, options, git, observer);
   std::optional<env::EnvLock> env_lock;
   NewEnvironment new_environment;  // after env_lock: destroyed while the lock is still held
   if (plan.problems().empty() && !options.dry_run) {
@@ -847,7 +878,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   InstallReport report = planned_report(plan, options, observer);
   plan_builds(plan, options, observer, report);
   if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
-  Staged staged = fetch_and_prepare(plan, options, observer, report);
+  Staged staged = fetch_and_prepare(plan, options, observer, git, report);
   check_conflicts(plan, staged);
   new_environment.keep();
   nlohmann::json results = commit(plan, staged, observer, report);

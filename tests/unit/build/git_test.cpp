@@ -89,5 +89,24 @@ TEST(GitSource, RevisionsNeedNoLookupAndShortCommitsAreRefused) {
   EXPECT_NE(short_commit.error().message.find("no full commit"), std::string::npos);
 }
 
+TEST(VerifyReference, AMovedRefFailsWithoutACheckoutAndMemoGitAsksOncePerUrl) {
+  FakeGit git;
+  git.refs = {{kMoved, "refs/heads/main"}};
+  MemoGit memo(git);
+  GitSpec spec{"demo 1.0", "git+https://example.invalid/demo.git", "main", kLocked, ""};
+  auto moved = verify_reference(memo, spec);
+  ASSERT_FALSE(moved);
+  EXPECT_NE(moved.error().message.find("demo 1.0: https://example.invalid/demo.git \"main\" now points at " +
+                                       kMoved),
+            std::string::npos)
+      << moved.error().message;
+  testing::TempDir tmp;
+  EXPECT_FALSE(git_source(memo, spec, tmp.path()));  // the build's check: the remembered refs
+  EXPECT_EQ(git.listed, 1);
+  EXPECT_EQ(git.checkouts, 0);
+  spec.reference = "gone";  // a ref the remote no longer has: the locked commit is still fetched
+  EXPECT_TRUE(verify_reference(memo, spec));
+}
+
 }  // namespace
 }  // namespace strata::build
