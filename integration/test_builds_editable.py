@@ -1,7 +1,9 @@
 """Editable path dependencies (pylock `editable = true`, Poetry `develop = true`) installed editable
 with PEP 660 `build_editable`, by a flit-core and a setuptools project: edits to the source show
 without a reinstall, a second install changes nothing, pip sees them as editable (direct_url.json);
-`--no-editable` builds ordinary wheels instead."""
+`--no-editable` builds ordinary wheels instead. A hatchling project gets what its
+get_requires_for_build_editable asks for (`editables`); a backend without build_editable
+(setuptools 63) is an error that names --no-editable."""
 
 import json
 import pathlib
@@ -14,6 +16,8 @@ from support import FLIT_BUILD_SYSTEM, pip_env, source_project, strata
 PY = "/usr/bin/python3"
 FLIT = FLIT_BUILD_SYSTEM
 SETUPTOOLS = '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+HATCHLING = '[build-system]\nrequires = ["hatchling==1.25.0"]\nbuild-backend = "hatchling.build"\n'
+OLD_SETUPTOOLS = '[build-system]\nrequires = ["setuptools==63.4.3"]\nbuild-backend = "setuptools.build_meta"\n'
 
 
 def project(root, name, backend):
@@ -94,3 +98,42 @@ def test_editable_path_dependencies_show_edits_without_reinstall(lock, tmp_path)
     edit(tmp_path, "three")
     assert values(env2) == ["flitedit two", "setedit two"]
     assert values(env) == ["flitedit three", "setedit three"]
+
+
+def test_hatchling_editable_gets_the_requirements_its_hook_asks_for(tmp_path):
+    # hatchling's get_requires_for_build_editable adds `editables~=0.3` to [build-system] requires.
+    project(tmp_path / "hatchedit", "hatchedit", HATCHLING)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "test_builds_editable"\n'
+                                     '[[packages]]\nname = "hatchedit"\nversion = "1.0"\n'
+                                     'directory = { path = "../hatchedit", editable = true }\n')
+    env = tmp_path / "env"
+    report = install(app, env, tmp_path / "cache")
+    (result,) = report["results"]
+    build = result["build"]
+    assert build["editable"] and build["backend"] == "hatchling.build", build
+    requirements = {r.split("==")[0] for r in build["build_requirements"]}
+    assert {"hatchling", "editables"} <= requirements, build["build_requirements"]
+    run = [env / "bin" / "python", "-c", "import hatchedit; print(hatchedit.VALUE)"]
+    assert subprocess.run(run, check=True, capture_output=True, text=True).stdout.strip() == "hatchedit one"
+    (tmp_path / "hatchedit" / "hatchedit" / "__init__.py").write_text('VALUE = "hatchedit two"\n')
+    assert subprocess.run(run, check=True, capture_output=True, text=True).stdout.strip() == "hatchedit two"
+
+
+def test_a_backend_without_build_editable_is_an_error_naming_no_editable(tmp_path):
+    # setuptools 63 predates PEP 660 (64.0 added build_editable).
+    project(tmp_path / "oldedit", "oldedit", OLD_SETUPTOOLS)
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "test_builds_editable"\n'
+                                     '[[packages]]\nname = "oldedit"\nversion = "1.0"\n'
+                                     'directory = { path = "../oldedit", editable = true }\n')
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    proc = strata("install", app, "--env", env, "--python", PY, "--cache-dir", cache, "--json", check=False)
+    assert proc.returncode == 1
+    assert "oldedit" in proc.stderr and "no build_editable hook" in proc.stderr, proc.stderr
+    assert "--no-editable" in proc.stderr
+    assert not env.exists()
+    (result,) = install(app, env, cache, "--no-editable")["results"]
+    assert not result["build"]["editable"] and result["build"]["editable_requested"]
