@@ -75,7 +75,8 @@ LayerRule read_rule(const TomlFields& f, const toml::table& t, std::size_t index
     f.fail_at(t, fmt::format("rule {} needs exactly one of \"group\", \"alone\" and \"buckets\"", index + 1));
   if (t.get("group")) {
     rule.kind = LayerRule::Kind::group;
-    f.check_keys(t, {"group", "packages", "sources", "position"}, "a group rule");
+    f.check_keys(t, {"group", "packages", "sources", "position", "each"}, "a group rule");
+    rule.each = f.opt_bool(t, "each").value_or(false);
     rule.name = *f.opt_string(t, "group");
     for (auto& p : f.string_array(t, "packages")) rule.packages.push_back(util::to_lower(p));
     rule.sources = f.string_array(t, "sources");
@@ -120,7 +121,7 @@ LayerPolicy read_policy(std::string_view text, std::string_view source_name) {
   if (!parsed) throw CommandError(parsed.error());
   const toml::table& doc = *parsed;
   TomlFields f{std::string(source_name)};
-  f.check_keys(doc, {"policy-version", "max-layers", "rule"}, "the policy");
+  f.check_keys(doc, {"policy-version", "max-layers", "learned-order", "rule"}, "the policy");
   auto version = f.opt_int(doc, "policy-version");
   if (!version) f.fail_at(doc, "missing \"policy-version\" in the policy");
   if (*version != kPolicyVersion)
@@ -128,6 +129,7 @@ LayerPolicy read_policy(std::string_view text, std::string_view source_name) {
               fmt::format("unsupported policy-version {} (strata reads {})", *version, kPolicyVersion));
   LayerPolicy policy;
   if (doc.get("max-layers")) policy.max_layers = read_count(f, doc, "max-layers", 1, 125);
+  policy.learned_order = f.opt_bool(doc, "learned-order").value_or(true);
   if (const toml::node* rules = doc.get("rule")) {
     const toml::array* array = rules->as_array();
     if (!array) f.fail_at(*rules, "expected an array of tables for \"rule\" ([[rule]])");
@@ -210,7 +212,10 @@ class Placer {
       const LayerRule& rule = policy_.rules[r];
       switch (rule.kind) {
         case LayerRule::Kind::group:
-          if (group_takes(rule, input)) return {r, rule.name, "group"};
+          if (group_takes(rule, input)) {
+            if (rule.each && alone_ok) return {r, "", "alone"};
+            return {r, rule.name, "group"};
+          }
           break;
         case LayerRule::Kind::alone:
           if (alone_ok && input.size && size >= rule.min_size) return {r, "", "alone"};
@@ -244,14 +249,18 @@ class Placer {
     return p.rule;
   }
 
+  bool is_group(std::size_t rule) const {
+    return rule < policy_.rules.size() && policy_.rules[rule].kind == LayerRule::Kind::group;
+  }
+
  private:
   const LayerPolicy& policy_;
   std::set<std::string> reserved_;
 };
 
-PlannedPackage planned(const PlanInput& input, std::string rule) {
-  return {input.package->name, input.package->version_text, input.size, input.size_source, std::move(rule),
-          input.source_name};
+PlannedPackage planned(const PlanInput& input, std::string rule, std::uint64_t changes, std::uint64_t since) {
+  return {input.package->name, input.package->version_text, input.size, input.size_source,
+          std::move(rule),     input.source_name,           changes,    since};
 }
 
 void finish_layer(PlannedLayer& layer) {
@@ -272,7 +281,9 @@ nlohmann::json to_json(const PlannedPackage& p) {
           {"size", p.size ? nlohmann::json(*p.size) : nlohmann::json(nullptr)},
           {"size-source", p.size_source.empty() ? "unknown" : p.size_source},
           {"rule", p.rule},
-          {"source", p.source}};
+          {"source", p.source},
+          {"changes", p.changes},
+          {"since", p.since}};
 }
 
 template <class T>
@@ -334,6 +345,9 @@ LayerPlan parse_plan(std::string_view text, std::string_view source_name) {
       pp.version = field<std::string>(p, "version", where);
       pp.rule = field<std::string>(p, "rule", where);
       pp.source = field<std::string>(p, "source", where);
+      // Plans written before packages had change counts: none seen, there since the layer was.
+      pp.changes = p.contains("changes") ? field<std::uint64_t>(p, "changes", where) : 0;
+      pp.since = p.contains("since") ? field<std::uint64_t>(p, "since", where) : layer.since;
       layer.packages.push_back(std::move(pp));
     }
     plan.layers.push_back(std::move(layer));
@@ -346,7 +360,7 @@ LayerPlan parse_plan(std::string_view text, std::string_view source_name) {
 std::string LayerRule::describe(std::size_t index) const {
   switch (kind) {
     case Kind::group:
-      return fmt::format("rule {}: group {}", index + 1, name);
+      return fmt::format("rule {}: group {}{}", index + 1, name, each ? ", each alone" : "");
     case Kind::alone:
       return fmt::format("rule {}: alone, at least {} bytes", index + 1, min_size);
     case Kind::buckets:
@@ -412,7 +426,7 @@ LayerPlan assign_layers(const std::vector<PlanInput>& inputs, const LayerPolicy&
       for (const auto& p : old.packages) {
         auto it = by_name.find(p.name);
         if (it == by_name.end()) continue;
-        layer.packages.push_back(planned(*it->second, p.rule));
+        layer.packages.push_back(planned(*it->second, p.rule, p.changes, p.since));
         placed.insert(p.name);
       }
       if (layer.packages.empty()) continue;
@@ -439,7 +453,7 @@ LayerPlan assign_layers(const std::vector<PlanInput>& inputs, const LayerPolicy&
     }();
     std::string rule =
         p.rule < policy.rules.size() ? policy.rules[p.rule].describe(p.rule) : "no rule took it";
-    layer->packages.push_back(planned(input, std::move(rule)));
+    layer->packages.push_back(planned(input, std::move(rule), 0, previous ? previous->generation + 1 : 0));
   };
   // A group layer not there yet opens only while the bound leaves room beside the buckets'
   // layers; otherwise the package goes on to the next rules.
@@ -459,27 +473,47 @@ LayerPlan assign_layers(const std::vector<PlanInput>& inputs, const LayerPolicy&
     else
       add(*input, p);
   }
-  std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
-    if (*a.first->size != *b.first->size) return *a.first->size > *b.first->size;
-    return a.first->package->name < b.first->package->name;
-  });
+  // Group members (`each`) first, in rule order; then the alone rules' candidates, largest first.
+  auto candidate_key = [&](const std::pair<const PlanInput*, std::size_t>& c) {
+    bool group = placer.is_group(c.second);
+    return std::make_tuple(!group, group ? c.second : 0, ~c.first->size.value_or(0),
+                           std::string_view(c.first->package->name));
+  };
+  std::sort(candidates.begin(), candidates.end(),
+            [&](const auto& a, const auto& b) { return candidate_key(a) < candidate_key(b); });
   for (const auto& [name, layer] : fresh) existing.insert(name);
   std::size_t reserve = 0;
   if (!previous)
     for (const auto& rule : policy.rules) reserve += rule.kind == LayerRule::Kind::alone ? rule.reserve : 0;
   std::size_t used = existing.size() + placer.bucket_room(existing) + reserve;
   std::size_t room = policy.max_layers > used ? policy.max_layers - used : 0;
+  // A group's members take alone layers while that leaves one for the group's shared layer if
+  // more of them remain; the rest share it.
+  std::map<std::size_t, std::size_t> group_left;
+  for (const auto& [input, rule] : candidates)
+    if (placer.is_group(rule)) ++group_left[rule];
+  auto layer_exists = [&](const std::string& name) {
+    return fresh.count(name) || std::any_of(plan.layers.begin(), plan.layers.end(),
+                                            [&](const PlannedLayer& l) { return l.name == name; });
+  };
   for (const auto& [input, rule] : candidates) {
-    if (room > 0) {
+    const bool group = placer.is_group(rule);
+    const std::size_t left = group ? group_left[rule]-- : 0;  // this one included
+    const bool shared = group && layer_exists(policy.rules[rule].name);
+    if (room > 0 && (!group || shared || left == 1 || room > 1)) {
       --room;
       add(*input, {rule, placer.alone_name(input->package->name), "alone"});
+    } else if (group && (shared || room > 0 || can_open(policy.rules[rule].name))) {
+      if (!shared && room > 0) --room;
+      add(*input, {rule, policy.rules[rule].name, "group"});
     } else {
       add(*input, placer.place(*input, rule + 1, false));
     }
   }
 
-  // New layers: all of them ordered by band and size for a fresh plan; one by one below the first
-  // kept layer that sorts after them otherwise.
+  // New layers: all of them ordered by band and size for a fresh plan; on a re-plan above the kept
+  // ones (order_rebuilt_layers sorts them into the part Docker rebuilds), or without a learned
+  // order one by one below the first kept layer that sorts after them.
   std::vector<PlannedLayer> added;
   for (auto& [name, layer] : fresh) {
     finish_layer(layer);
@@ -489,6 +523,10 @@ LayerPlan assign_layers(const std::vector<PlanInput>& inputs, const LayerPolicy&
   for (auto& layer : plan.layers) finish_layer(layer);
   std::sort(added.begin(), added.end(),
             [](const auto& a, const auto& b) { return order_key(a) < order_key(b); });
+  if (previous && policy.learned_order) {
+    for (auto& layer : added) plan.layers.push_back(std::move(layer));
+    return plan;
+  }
   for (auto& layer : added) {
     auto key = order_key(layer);
     auto pos = std::find_if(plan.layers.begin(), plan.layers.end(),
@@ -511,13 +549,71 @@ void record_changes(LayerPlan& plan, const std::optional<LayerPlan>& previous) {
   }
   if (!changed) return;
   plan.generation = previous->generation + 1;
+  std::map<std::string_view, std::string_view> versions;
+  for (const auto& layer : previous->layers)
+    for (const auto& p : layer.packages) versions[p.name] = p.version;
   for (auto& layer : plan.layers) {
     auto it = before.find(layer.name);
     if (it == before.end())
       layer.since = plan.generation;
     else if (it->second.second != layer.manifest_sha256)
       ++layer.changes;
+    for (auto& p : layer.packages) {
+      auto v = versions.find(p.name);
+      if (v == versions.end())
+        p.since = plan.generation;
+      else if (v->second != p.version)
+        ++p.changes;
+    }
   }
+}
+
+void order_rebuilt_layers(LayerPlan& plan, const std::optional<LayerPlan>& previous,
+                          const LayerPolicy& policy) {
+  if (!previous || !policy.learned_order) return;
+  std::size_t lowest = 0;
+  while (lowest < plan.layers.size() && lowest < previous->layers.size() &&
+         plan.layers[lowest].name == previous->layers[lowest].name &&
+         plan.layers[lowest].manifest_sha256 == previous->layers[lowest].manifest_sha256)
+    ++lowest;
+  if (lowest == plan.layers.size()) return;
+  // Each package's chance to change in a re-plan: its changes over the re-plans it has been in,
+  // shrunk towards the plan-wide rate (itself shrunk towards 1 in 10) by a prior worth 10 re-plans,
+  // so a package seen once or never is judged mostly by the plan as a whole.
+  constexpr double kPriorPlans = 10.0, kPriorRate = 0.1;
+  const std::uint64_t now = previous->generation + 1;
+  auto age = [&](const PlannedPackage& p) { return static_cast<double>(now > p.since ? now - p.since : 0); };
+  double changes = 0, plans = 0;
+  for (const auto& layer : plan.layers)
+    for (const auto& p : layer.packages) {
+      changes += static_cast<double>(p.changes);
+      plans += age(p);
+    }
+  const double overall = (changes + 1.0) / (plans + 1.0 / kPriorRate);
+  auto odds_per_byte = [&](const PlannedLayer& layer) {
+    double stays = 1.0;
+    for (const auto& p : layer.packages) {
+      double rate = (static_cast<double>(p.changes) + kPriorPlans * overall) / (age(p) + kPriorPlans);
+      stays *= 1.0 - std::min(rate, 0.95);
+    }
+    return (1.0 - stays) / stays / static_cast<double>(std::max<std::uint64_t>(layer.bytes, 1));
+  };
+  // Sorting by odds per byte minimises the bytes rebuilt above the lowest changed layer when
+  // layers change independently: i below j is better exactly when odds_i / bytes_i < odds_j / bytes_j.
+  std::vector<std::tuple<bool, double, std::string, PlannedLayer>> rebuilt;
+  for (std::size_t i = lowest; i < plan.layers.size(); ++i) {
+    PlannedLayer& layer = plan.layers[i];
+    bool top = layer.band > policy.rules.size();
+    double key = odds_per_byte(layer);
+    std::string name = layer.name;
+    rebuilt.emplace_back(top, key, std::move(name), std::move(layer));
+  }
+  std::sort(rebuilt.begin(), rebuilt.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+           std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+  });
+  plan.layers.resize(lowest);
+  for (auto& entry : rebuilt) plan.layers.push_back(std::move(std::get<3>(entry)));
 }
 
 std::string plan_json(const LayerPlan& plan, std::string_view policy_sha256) {

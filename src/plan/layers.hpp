@@ -32,7 +32,10 @@ struct LayerRule {
   std::vector<std::string> packages;  ///< group: normalized names, `*` matches any run of characters
   /// group: "private" (a named index other than the default), "url", "file", "directory", "vcs".
   std::vector<std::string> sources;
-  bool top = false;            ///< group: placed above every other layer (`position = "top"`)
+  bool top = false;  ///< group: placed above every other layer (`position = "top"`)
+  /// group: each matching package in a layer of its own while the bound leaves room (largest
+  /// first); the rest share the group's layer.
+  bool each = false;
   std::uint64_t min_size = 0;  ///< alone / buckets: packages below it (or of unknown size) pass
   std::size_t count = 0;       ///< buckets: how many
   std::size_t reserve = 0;     ///< alone: layers a fresh plan leaves free for packages added later
@@ -44,6 +47,9 @@ struct LayerRule {
 /// A whole policy.
 struct LayerPolicy {
   std::size_t max_layers = kDefaultMaxLayers;
+  /// A re-plan orders the layers Docker rebuilds anyway (from the lowest changed one up) by the
+  /// change rates learned from plan.json (`learned-order`, default true); false keeps rule order.
+  bool learned_order = true;
   std::vector<LayerRule> rules;
 };
 
@@ -75,8 +81,10 @@ struct PlannedPackage {
   std::string version;
   std::optional<std::uint64_t> size;
   std::string size_source;
-  std::string rule;    ///< the rule that placed it (kept across sticky re-plans)
-  std::string source;  ///< the lock's source name of its index, "" for the default index
+  std::string rule;           ///< the rule that placed it (kept across sticky re-plans)
+  std::string source;         ///< the lock's source name of its index, "" for the default index
+  std::uint64_t changes = 0;  ///< re-plans in which its version changed
+  std::uint64_t since = 0;    ///< the plan generation it was added in
 };
 
 /// One layer of a plan.
@@ -100,15 +108,28 @@ struct LayerPlan {
 };
 
 /// Places `inputs` into layers by `policy`, keeping every package of `previous` that is still
-/// selected in its layer and every kept layer in its order; new packages go by the policy, new
-/// layers by band and size among the kept ones. Without `previous` (or --fresh) layers are ordered
-/// by band, then larger first. Deterministic: depends only on its arguments.
+/// selected in its layer and every kept layer in its order; new packages go by the policy. New
+/// layers of a re-plan go above the kept ones (with `learned_order`; order_rebuilt_layers then
+/// sorts them in), else by band and size among the kept ones. Without `previous` (or --fresh)
+/// layers are ordered by band, then larger first. Deterministic: depends only on its arguments.
 LayerPlan assign_layers(const std::vector<PlanInput>& inputs, const LayerPolicy& policy,
                         const std::optional<LayerPlan>& previous);
 
+/// A re-plan's layers from the lowest position whose layer differs from `previous` (another name
+/// there or another manifest) up are rebuilt by Docker whatever their order: with the policy's
+/// `learned_order`, sorts that part by the odds that a layer changes per byte it holds, lowest
+/// first, learned from the packages' change counts in plan.json (a layer of rarely bumped, large
+/// packages sinks; small volatile layers rise); `position = "top"` layers stay above the rest.
+/// Moves no package and changes no manifest; needs every manifest_sha256; with nothing changed it
+/// keeps the order, so re-planning an unchanged lock gives the same plan.
+void order_rebuilt_layers(LayerPlan& plan, const std::optional<LayerPlan>& previous,
+                          const LayerPolicy& policy);
+
 /// Counts changes once every layer has its manifest_sha256: a layer whose manifest differs from
 /// the previous plan's layer of that name (or is new) counts one change, and the generation
-/// goes up when anything changed. Unchanged plans stay byte-identical.
+/// goes up when anything changed; a package whose version differs from the previous plan's counts
+/// one change, and a new package's `since` is the new generation. Unchanged plans stay
+/// byte-identical.
 void record_changes(LayerPlan& plan, const std::optional<LayerPlan>& previous);
 
 /// plan.json (sorted keys, two-space indent, a final newline).

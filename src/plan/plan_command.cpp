@@ -204,16 +204,21 @@ PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& ob
   const std::string project = plan.lock.format == lock::Format::manifest
                                   ? plan.lock.layer_project
                                   : owner_for(request, plan.files, plan.lock, observer);
-  std::vector<std::pair<std::string, std::string>> manifests;
-  for (std::size_t i = 0; i < layers.layers.size(); ++i) {
-    PlannedLayer& layer = layers.layers[i];
+  // A manifest's bytes do not depend on its position, so the layers Docker rebuilds anyway can
+  // be ordered once every manifest is known.
+  std::map<std::string, std::string> texts;
+  for (PlannedLayer& layer : layers.layers) {
     std::vector<const lock::Package*> members;
     for (const auto& p : layer.packages) members.push_back(packages.at(p.name));
     std::string text = lock::write_manifest(plan.lock, project, layer.name, members, prefix);
     layer.manifest_sha256 = sha256_of(text);
-    manifests.emplace_back(layer.file_name(i), std::move(text));
+    texts[layer.name] = std::move(text);
   }
+  order_rebuilt_layers(layers, previous, policy);
   record_changes(layers, previous);
+  std::vector<std::pair<std::string, std::string>> manifests;
+  for (std::size_t i = 0; i < layers.layers.size(); ++i)
+    manifests.emplace_back(layers.layers[i].file_name(i), std::move(texts.at(layers.layers[i].name)));
 
   std::set<std::string> names;
   std::map<std::string, std::string> before;

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -37,6 +39,12 @@ min-size = "1MiB"
 buckets = "b"
 count = 3
 )";
+
+// kPolicy with one more top-level line.
+std::string with_top_key(std::string_view line) {
+  std::string text(kPolicy);
+  return text.insert(text.find('\n') + 1, std::string(line) + "\n");
+}
 
 LayerPolicy policy(std::string_view text = kPolicy) {
   auto p = parse_policy(text, "policy.toml");
@@ -110,6 +118,11 @@ TEST(LayerPolicy, BadInputIsAUsageErrorWithLineAndColumn) {
       {head + "[[rule]]\ngroup = \"g\"\nsources = [\"ftp\"]\n",
        "policy.toml:4:11: unknown source kind \"ftp\""},
       {"policy-version = 2\n", "policy.toml:1:18: unsupported policy-version 2"},
+      {head + "learned-order = 1\n", "policy.toml:2:17: expected true or false for \"learned-order\""},
+      {head + "[[rule]]\nalone = true\nmin-size = 1\neach = true\n",
+       "policy.toml:5:8: unknown key \"each\" in an alone rule"},
+      {head + "[[rule]]\ngroup = \"g\"\npackages = [\"a\"]\neach = \"yes\"\n",
+       "policy.toml:5:8: expected true or false for \"each\""},
       {"max-layers = 3\n", "missing \"policy-version\""},
       {head + "max-layers = 2\n[[rule]]\nbuckets = \"b\"\ncount = 4\n",
        "need 5 layers, more than the maximum of 2"},
@@ -189,7 +202,7 @@ TEST(LayerPlanning, StickyPlacementKeepsLayersAndOrder) {
                     policy(), std::nullopt);
   for (auto& l : first.layers) l.manifest_sha256 = "sha-" + l.name;
   // ruff shrinks below the threshold and mypy grows: both stay where they are; idna goes away;
-  // a new large package gets its own layer, placed by size among the alone layers.
+  // a new large package gets its own layer, above the kept ones (learned order, the default)...
   Fixture f2;
   auto inputs = f2.inputs({{"mypy", 20 * MiB}, {"ruff", 10}, {"six", 1000}, {"black", 12 * MiB}}, "2.0");
   LayerPlan second = assign_layers(inputs, policy(), first);
@@ -198,11 +211,20 @@ TEST(LayerPlanning, StickyPlacementKeepsLayersAndOrder) {
   EXPECT_EQ(layer_of(second, "six"), layer_of(first, "six"));
   EXPECT_EQ(layer_of(second, "idna"), "");
   EXPECT_EQ(layer_of(second, "black"), "black");
+  std::vector<std::string> kept;  // the first plan's layers that keep a package, in their order
+  for (const auto& l : first.layers)
+    if (std::any_of(l.packages.begin(), l.packages.end(), [](const auto& p) { return p.name != "idna"; }))
+      kept.push_back(l.name);
   std::vector<std::string> order = names(second);
+  EXPECT_EQ(std::vector<std::string>(order.begin(), order.end() - 1), kept);
+  EXPECT_EQ(order.back(), "black");
   auto pos = [&](const std::string& n) { return std::find(order.begin(), order.end(), n) - order.begin(); };
+  EXPECT_EQ(second.layers[static_cast<std::size_t>(pos("mypy"))].packages[0].version, "2.0");
+  // ... or by size among the alone layers with `learned-order = false`.
+  LayerPlan fixed = assign_layers(inputs, policy(with_top_key("learned-order = false")), first);
+  order = names(fixed);
   EXPECT_LT(pos("mypy"), pos("black"));
   EXPECT_LT(pos("black"), pos("ruff"));
-  EXPECT_EQ(second.layers[static_cast<std::size_t>(pos("mypy"))].packages[0].version, "2.0");
   // Without the previous plan (--fresh) ruff is small again.
   Fixture f3;
   LayerPlan fresh = assign_layers(f3.inputs({{"mypy", 20 * MiB}, {"ruff", 10}, {"six", 1000}}, "2.0"),
@@ -260,6 +282,168 @@ TEST(LayerPlanning, DeterministicWhateverTheProcessState) {
   std::filesystem::current_path(cwd);
   EXPECT_EQ(before, after);
   EXPECT_EQ(before.find("/tmp"), std::string::npos);
+}
+
+// Gives every layer a manifest digest from its packages and versions, as plan_command does.
+void fake_manifests(LayerPlan& plan) {
+  for (auto& l : plan.layers) {
+    l.manifest_sha256 = l.name;
+    for (const auto& p : l.packages) l.manifest_sha256 += fmt::format(" {}={}", p.name, p.version);
+  }
+}
+
+TEST(LayerPlanning, GroupMembersEachAloneWhileTheBoundLeavesRoom) {
+  const std::string text = R"(policy-version = 1
+max-layers = 7
+
+[[rule]]
+group = "gpu"
+packages = ["nvidia-*", "torch"]
+each = true
+
+[[rule]]
+alone = true
+min-size = "1MiB"
+
+[[rule]]
+buckets = "b"
+count = 2
+)";
+  Fixture f;
+  auto inputs = f.inputs({{"torch", 800 * MiB},
+                          {"nvidia-cublas", 400 * MiB},
+                          {"nvidia-cudnn", 600 * MiB},
+                          {"nvidia-nccl", 200 * MiB},
+                          {"nvidia-cusparse", 100 * MiB},
+                          {"nvidia-curand", 50 * MiB},
+                          {"mypy", 13 * MiB},
+                          {"six", 1000}});
+  LayerPlan plan = assign_layers(inputs, policy(text), std::nullopt);
+  // 7 layers - 2 buckets = 5 for 6 group members and mypy: group members first (before the
+  // "alone" rule), largest first, alone while that leaves a layer for the group's shared one; the
+  // last two share it; mypy finds no room left and goes to its bucket.
+  EXPECT_EQ(layer_of(plan, "torch"), "torch");
+  EXPECT_EQ(layer_of(plan, "nvidia-cudnn"), "nvidia-cudnn");
+  EXPECT_EQ(layer_of(plan, "nvidia-cublas"), "nvidia-cublas");
+  EXPECT_EQ(layer_of(plan, "nvidia-nccl"), "nvidia-nccl");
+  EXPECT_EQ(layer_of(plan, "nvidia-cusparse"), "gpu");
+  EXPECT_EQ(layer_of(plan, "nvidia-curand"), "gpu");
+  EXPECT_TRUE(layer_of(plan, "mypy").starts_with("b-"));
+  EXPECT_LE(plan.layers.size(), 7u);
+  EXPECT_EQ(names(plan)[0], "torch");  // the group's band is the bottom, larger first
+  EXPECT_EQ(plan.layers[0].packages[0].rule, "rule 1: group gpu, each alone");
+  // Without `each` the group is one layer.
+  std::string one = text;
+  one.erase(one.find("each = true\n"), 12);
+  Fixture f2;
+  LayerPlan grouped =
+      assign_layers(f2.inputs({{"torch", 800 * MiB}, {"nvidia-nccl", 200 * MiB}}), policy(one), std::nullopt);
+  EXPECT_EQ(layer_of(grouped, "torch"), "gpu");
+  EXPECT_EQ(layer_of(grouped, "nvidia-nccl"), "gpu");
+}
+
+TEST(LayerPlanning, PackagesCountTheirOwnChanges) {
+  Fixture f;
+  LayerPlan first = assign_layers(f.inputs({{"mypy", 13 * MiB}, {"six", 1000}}), policy(), std::nullopt);
+  fake_manifests(first);
+  record_changes(first, std::nullopt);
+  auto package = [](const LayerPlan& plan, std::string_view name) {
+    for (const auto& l : plan.layers)
+      for (const auto& p : l.packages)
+        if (p.name == name) return p;
+    return PlannedPackage{};
+  };
+  Fixture f2;
+  auto inputs = f2.inputs({{"mypy", 13 * MiB}, {"six", 1000}, {"zipp", 100}}, "1.0");
+  f2.packages[0].version_text = "2.0";  // mypy bumped, zipp added
+  LayerPlan second = assign_layers(inputs, policy(), first);
+  fake_manifests(second);
+  record_changes(second, first);
+  EXPECT_EQ(second.generation, 1u);
+  EXPECT_EQ(package(second, "mypy").changes, 1u);
+  EXPECT_EQ(package(second, "six").changes, 0u);
+  EXPECT_EQ(package(second, "zipp").since, 1u);
+  EXPECT_EQ(package(second, "six").since, 0u);
+  auto read = read_plan_json(plan_json(second, "p"), "plan.json");
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(package(*read, "mypy").changes, 1u);
+  EXPECT_EQ(package(*read, "zipp").since, 1u);
+  // A plan.json written before packages had counts: none seen, there since their layer was.
+  nlohmann::json old = nlohmann::json::parse(plan_json(second, "p"));
+  for (auto& l : old["layers"]) {
+    l["since"] = 1;
+    for (auto& p : l["packages"]) {
+      p.erase("changes");
+      p.erase("since");
+    }
+  }
+  auto older = read_plan_json(old.dump(), "plan.json");
+  ASSERT_TRUE(older) << older.error().message;
+  EXPECT_EQ(package(*older, "mypy").changes, 0u);
+  EXPECT_EQ(package(*older, "six").since, 1u);
+}
+
+// Replays a lock history: three alone layers and a bucket, bumping the named packages each step.
+struct History {
+  Fixture f;
+  std::optional<LayerPlan> plan;
+  std::vector<std::pair<std::string, std::uint64_t>> spec = {
+      {"big", 20 * MiB}, {"hot", 5 * MiB}, {"cold", 2 * MiB}, {"six", 1000}};
+  std::map<std::string, int> versions;
+  LayerPlan step(const LayerPolicy& pol, const std::set<std::string>& bumped) {
+    for (const auto& n : bumped) ++versions[n];
+    auto inputs = f.inputs(spec);
+    for (auto& p : f.packages) p.version_text = fmt::format("1.{}", versions[p.name]);
+    LayerPlan next = assign_layers(inputs, pol, plan);
+    fake_manifests(next);
+    order_rebuilt_layers(next, plan, pol);
+    record_changes(next, plan);
+    plan = next;
+    return next;
+  }
+};
+
+TEST(LayerPlanning, LearnedOrderSortsOnlyWhatDockerRebuildsAnyway) {
+  const LayerPolicy pol = policy();
+  const std::string six = fmt::format("b-{:02}", bucket_of("six", 3));
+  History h;
+  LayerPlan fresh = h.step(pol, {});
+  EXPECT_EQ(names(fresh), (std::vector<std::string>{"big", "hot", "cold", six}));  // by size
+  // "hot" is bumped again and again: everything from its position up is rebuilt each time, and
+  // there the volatile layer rises above the stable "cold". "big" never changed: it stays.
+  for (int i = 0; i < 4; ++i) h.step(pol, {"hot"});
+  EXPECT_EQ(names(*h.plan), (std::vector<std::string>{"big", "cold", "hot", six}));
+  EXPECT_GT(h.plan->generation, 0u);
+  // Packages never change layers.
+  for (const auto& [name, size] : h.spec) EXPECT_EQ(layer_of(*h.plan, name), layer_of(fresh, name)) << name;
+  // Re-planning the same lock keeps the order and the bytes.
+  std::string before = plan_json(*h.plan, "p");
+  h.step(pol, {});
+  EXPECT_EQ(plan_json(*h.plan, "p"), before);
+  // Nothing below the lowest changed layer moves: a bump of the top layer moves nothing.
+  h.step(pol, {"six"});
+  EXPECT_EQ(names(*h.plan), (std::vector<std::string>{"big", "cold", "hot", six}));
+  // With `learned-order = false` the same history keeps the fresh order.
+  const LayerPolicy fixed = policy(with_top_key("learned-order = false"));
+  History g;
+  g.step(fixed, {});
+  for (int i = 0; i < 4; ++i) g.step(fixed, {"hot"});
+  EXPECT_EQ(names(*g.plan), names(fresh));
+}
+
+TEST(LayerPlanning, LearnedOrderKeepsTopLayersOnTop) {
+  Fixture f;
+  const LayerPolicy pol = policy();
+  auto inputs = f.inputs({{"dir:app", 50 * MiB}, {"mypy", 13 * MiB}, {"six", 1000}});
+  LayerPlan first = assign_layers(inputs, pol, std::nullopt);
+  fake_manifests(first);
+  record_changes(first, std::nullopt);
+  ASSERT_EQ(names(first).back(), "local");
+  f.packages[1].version_text = "2.0";  // mypy at the bottom: everything is rebuilt
+  LayerPlan second = assign_layers(inputs, pol, first);
+  fake_manifests(second);
+  order_rebuilt_layers(second, first, pol);
+  EXPECT_EQ(names(second).back(), "local");  // the largest, never bumped layer would otherwise sink
 }
 
 TEST(LayerDockerfile, OneCopyAndRunPerManifestThenTheWholeLock) {
