@@ -342,7 +342,8 @@ std::string missing_tool_hint(const fs::path& log, const BuildSource& source,
 
 // The environment a build runs in: nothing from the host but PATH and compiler settings.
 std::vector<std::string> build_environment(const fs::path& bin, const fs::path& work, std::int64_t epoch,
-                                           const fs::path& venv, const fs::path& extra_site) {
+                                           const fs::path& venv, const fs::path& extra_site,
+                                           const fs::path& builds_root) {
   std::vector<std::string> env;
   const char* host_path = std::getenv("PATH");
   std::string path = host_path && *host_path ? host_path : "/usr/local/bin:/usr/bin:/bin";
@@ -359,9 +360,18 @@ std::vector<std::string> build_environment(const fs::path& bin, const fs::path& 
   if (!venv.empty()) env.push_back(fmt::format("VIRTUAL_ENV={}", venv.string()));
   if (!extra_site.empty()) env.push_back(fmt::format("PYTHONPATH={}", extra_site.string()));
   // Deliberate build configuration, not noise: the compiler and where libraries are.
-  for (const char* name : {"CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "LDSHARED", "AR",
-                           "PKG_CONFIG_PATH", "CARGO_HOME", "RUSTUP_HOME", "CUDA_HOME", "MAX_JOBS"}) {
+  for (const char* name : {"CC", "CXX", "CPPFLAGS", "LDFLAGS", "LDSHARED", "AR", "PKG_CONFIG_PATH",
+                           "CARGO_HOME", "RUSTUP_HOME", "CUDA_HOME", "MAX_JOBS"}) {
     if (const char* value = std::getenv(name)) env.push_back(fmt::format("{}={}", name, value));
+  }
+  // Compiled code names its sources by where they were built (debug info, __FILE__): the cache's
+  // builds directory is written as /strata-builds, so that a wheel does not depend on where the
+  // cache is (gcc 8 and clang 10 know the flag). Appended: the user's own flags come first.
+  const std::string prefix_map = fmt::format("-ffile-prefix-map={}=/strata-builds", builds_root.string());
+  for (const char* name : {"CFLAGS", "CXXFLAGS"}) {
+    const char* value = std::getenv(name);
+    env.push_back(value && *value ? fmt::format("{}={} {}", name, value, prefix_map)
+                                  : fmt::format("{}={}", name, prefix_map));
   }
   return env;
 }
@@ -548,7 +558,7 @@ Result<nlohmann::json> OneBuild::hook(const std::string& name, const fs::path& p
   // Without isolation the target's own bin/ (its cython, cmake) comes first on PATH.
   call.env = build_environment(venv.empty() ? python.parent_path() : venv / "bin", work_,
                                source_.source_date_epoch.value_or(kDefaultSourceDateEpoch), venv,
-                               options_.isolation ? fs::path() : options_.target_site);
+                               options_.isolation ? fs::path() : options_.target_site, paths_.root);
   call.scratch = work_;
   call.log = log_;
   call.timeout = remaining();
