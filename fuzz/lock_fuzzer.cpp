@@ -1,5 +1,6 @@
 // libFuzzer entry point for the lock readers: the input is read as a pylock.toml, as a uv.lock,
-// as a poetry.lock alone and as a poetry.lock with itself as pyproject.toml; selection runs on what
+// as a pdm.lock (alone and with itself as pyproject.toml), as a poetry.lock alone and as a
+// poetry.lock with itself as pyproject.toml; selection runs on what
 // parses. Built with -DSTRATA_FUZZ=ON (clang, -fsanitize=fuzzer); the corpus replay test calls
 // the same function under g++.
 
@@ -29,6 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& g : lock->groups) request.with.push_back(g.name);
     (void)select(*lock, request);
     request.all_packages = false;
+    request.with.clear();
+  }
+  if (auto lock = parse_lock(text, "pdm.lock")) (void)select(*lock, request);
+  if (auto lock = parse_lock(text, "pdm.lock", PyprojectText{text, "pyproject.toml"})) {
+    request.with.clear();
+    for (const auto& g : lock->groups) request.with.push_back(g.name);
+    (void)select(*lock, request);
     request.with.clear();
   }
   if (auto lock = parse_lock(text, "poetry.lock")) (void)select(*lock, request);

@@ -1,7 +1,19 @@
 """pytest hooks for the integration tests: the figures test modules put in support.SUMMARY are
-printed at the end of the run."""
+printed at the end of the run; fixtures shared by several modules."""
 
-from support import SUMMARY
+import pytest
+
+from support import LOOPBACK_WHEELS, SUMMARY, Servers, pinned_wheel_dir, serve_wheels
+
+
+@pytest.fixture(scope="module")
+def loopback_index():
+    """A loopback pypiserver serving LOOPBACK_WHEELS (from PyPI once, pinned); its simple URL."""
+    servers = Servers()
+    try:
+        yield serve_wheels(servers, pinned_wheel_dir("uv-lock-loopback", LOOPBACK_WHEELS))
+    finally:
+        servers.stop()
 
 
 def pytest_terminal_summary(terminalreporter):

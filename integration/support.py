@@ -21,6 +21,42 @@ def venv_python():
     return str(pathlib.Path(env) / "bin" / "python") if env else sys.executable
 
 
+PYENV = pathlib.Path.home() / ".pyenv" / "versions"
+
+# packaging.markers.default_environment(), computed by the target interpreter itself.
+_ENVIRONMENT = r"""
+import json, os, platform, sys
+iv = sys.implementation.version
+version = "{0.major}.{0.minor}.{0.micro}".format(iv)
+if iv.releaselevel != "final":
+    version += iv.releaselevel[0] + str(iv.serial)
+print(json.dumps({
+    "implementation_name": sys.implementation.name, "implementation_version": version,
+    "os_name": os.name, "platform_machine": platform.machine(), "platform_release": platform.release(),
+    "platform_system": platform.system(), "platform_version": platform.version(),
+    "python_full_version": platform.python_version(),
+    "platform_python_implementation": platform.python_implementation(),
+    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform}))
+"""
+
+_environments = {}
+
+
+def pyenv_python(version):
+    """pyenv's interpreter of that full version (it may be missing: check .exists())."""
+    return PYENV / version / "bin" / "python3"
+
+
+def marker_environment(version):
+    """The marker environment of pyenv's interpreter `version`, computed by it, cached per run."""
+    import json
+    if version not in _environments:
+        out = subprocess.run([str(pyenv_python(version)), "-c", _ENVIRONMENT], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+        _environments[version] = json.loads(out)
+    return _environments[version]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,6 +173,47 @@ def download_wheels(name, plans, python="/usr/bin/python3"):
         for x in plan:
             assert hashlib.sha256((d / x["wheel"]).read_bytes()).hexdigest() == x["sha256"], x["wheel"]
     return d
+
+
+def pinned_wheel_dir(name, wheels):
+    """WHEEL_CACHE/name holding `wheels` ({file name: sha256}), downloaded from PyPI by pip once,
+    each checked against its pin."""
+    import hashlib
+    d = WHEEL_CACHE / name
+    d.mkdir(parents=True, exist_ok=True)
+    missing = [f for f in wheels if not (d / f).is_file()]
+    if missing:
+        pins = [f.split("-")[0] + "==" + f.split("-")[1] for f in missing]
+        subprocess.run([venv_python(), "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--only-binary=:all:", "-d", str(d), *pins], check=True, timeout=600, env=pip_env())
+    for file, sha in wheels.items():
+        assert hashlib.sha256((d / file).read_bytes()).hexdigest() == sha, file
+    return d
+
+
+# attrs, six and iniconfig: what the loopback-index lock tests lock and install (conftest's
+# loopback_index serves them).
+LOOPBACK_WHEELS = {
+    "attrs-24.2.0-py3-none-any.whl": "81921eb96de3191c8258c199618104dd27ac608d9366f5e35d011eae1867ede2",
+    "six-1.16.0-py2.py3-none-any.whl": "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254",
+    "iniconfig-2.0.0-py3-none-any.whl": "b6a85871a79d2e3b22d2d1b94ac2824226a63c6b741c88f7ae975f18b6778374",
+}
+
+
+def assert_loopback_install(report, venv):
+    """`report` (strata install --json) installed exactly LOOPBACK_WHEELS into `venv`, as strata, and
+    they import."""
+    installed = sorted((d["name"], d["version"]) for d in report["plan"]["decisions"])
+    assert installed == [("attrs", "24.2.0"), ("iniconfig", "2.0.0"), ("six", "1.16.0")]
+    site = next((pathlib.Path(venv) / "lib").glob("python3.*/site-packages"))
+    for dist in ("attrs-24.2.0", "six-1.16.0", "iniconfig-2.0.0"):
+        assert (site / f"{dist}.dist-info" / "RECORD").is_file(), dist
+        assert (site / f"{dist}.dist-info" / "INSTALLER").read_text().strip() == "strata"
+    assert not list(site.glob("loopapp*")), "the project itself is not installed"
+    run = subprocess.run([str(pathlib.Path(venv) / "bin" / "python"), "-c",
+                          "import attrs, six, iniconfig; print(attrs.__version__)"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "24.2.0", run.stderr
 
 
 def serve_wheels(servers, wheel_dir, log=None):

@@ -11,7 +11,6 @@ Install: a uv.lock that `uv lock` writes against a loopback pypiserver is instal
 that index.
 """
 
-import hashlib
 import json
 import os
 import pathlib
@@ -19,12 +18,12 @@ import subprocess
 
 import pytest
 
-from support import SUMMARY, Servers, WHEEL_CACHE, pip_env, serve_wheels, strata, venv_python
+from support import SUMMARY, assert_loopback_install, marker_environment as environment, pyenv_python as python_of, \
+    strata, venv_python
 
 REPO = pathlib.Path(os.environ.get("STRATA_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[1]))
 FIXTURES = REPO / "tests" / "fixtures" / "locks"
 UV = str(pathlib.Path(venv_python()).parent / "uv")
-PYENV = pathlib.Path.home() / ".pyenv" / "versions"
 INTERPRETERS = ["3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0"]
 
 # (fixture, uv export flags, strata flags), uv's default groups off (strata's default: main only).
@@ -51,37 +50,6 @@ CASES = [
     ("uv-conflicts", ["--only-group", "g1"], ["--only", "g1"]),
     ("uv-workspace", ["--package", "lib-b", "--only-group", "test"], ["--package", "lib-b", "--only", "test"]),
 ]
-
-# packaging.markers.default_environment(), computed by the target interpreter itself.
-ENVIRONMENT = r"""
-import json, os, platform, sys
-iv = sys.implementation.version
-version = "{0.major}.{0.minor}.{0.micro}".format(iv)
-if iv.releaselevel != "final":
-    version += iv.releaselevel[0] + str(iv.serial)
-print(json.dumps({
-    "implementation_name": sys.implementation.name, "implementation_version": version,
-    "os_name": os.name, "platform_machine": platform.machine(), "platform_release": platform.release(),
-    "platform_system": platform.system(), "platform_version": platform.version(),
-    "python_full_version": platform.python_version(),
-    "platform_python_implementation": platform.python_implementation(),
-    "python_version": ".".join(platform.python_version_tuple()[:2]), "sys_platform": sys.platform}))
-"""
-
-_environments = {}
-
-
-def python_of(version):
-    return PYENV / version / "bin" / "python3"
-
-
-def environment(version):
-    if version not in _environments:
-        out = subprocess.run([str(python_of(version)), "-c", ENVIRONMENT], capture_output=True, text=True,
-                             check=True, timeout=60).stdout
-        _environments[version] = json.loads(out)
-    return _environments[version]
-
 
 def uv_export(fixture, flags, cache):
     """uv's selection as {name: [versions]}, markers unevaluated: [(name, version, marker)]."""
@@ -208,31 +176,7 @@ def test_package_on_a_lock_without_workspace_is_a_usage_error(tmp_path):
     assert "--package and --all-packages choose members of a uv.lock workspace" in proc.stderr
 
 
-# ---- a real install from a loopback index ----
-
-LOOPBACK_WHEELS = {
-    "attrs-24.2.0-py3-none-any.whl": "81921eb96de3191c8258c199618104dd27ac608d9366f5e35d011eae1867ede2",
-    "six-1.16.0-py2.py3-none-any.whl": "8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254",
-    "iniconfig-2.0.0-py3-none-any.whl": "b6a85871a79d2e3b22d2d1b94ac2824226a63c6b741c88f7ae975f18b6778374",
-}
-
-
-@pytest.fixture(scope="module")
-def loopback_index():
-    d = WHEEL_CACHE / "uv-lock-loopback"
-    d.mkdir(parents=True, exist_ok=True)
-    missing = [f for f in LOOPBACK_WHEELS if not (d / f).is_file()]
-    if missing:
-        pins = [f.split("-")[0] + "==" + f.split("-")[1] for f in missing]
-        subprocess.run([venv_python(), "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d), *pins], check=True, timeout=600, env=pip_env())
-    for name, sha in LOOPBACK_WHEELS.items():
-        assert hashlib.sha256((d / name).read_bytes()).hexdigest() == sha, name
-    servers = Servers()
-    try:
-        yield serve_wheels(servers, d)
-    finally:
-        servers.stop()
+# ---- a real install from a loopback index (conftest.loopback_index) ----
 
 
 def test_install_a_uv_lock_written_against_a_loopback_index(loopback_index, tmp_path):
@@ -252,16 +196,7 @@ def test_install_a_uv_lock_written_against_a_loopback_index(loopback_index, tmp_
     venv = tmp_path / "env"
     report = json.loads(strata("--json", "install", project, "--env", venv, "--python", python_of("3.11.7"),
                                "--cache-dir", tmp_path / "cache", "--with", "dev").stdout)
-    installed = sorted((d["name"], d["version"]) for d in report["plan"]["decisions"])
-    assert installed == [("attrs", "24.2.0"), ("iniconfig", "2.0.0"), ("six", "1.16.0")]
-    site = next((venv / "lib").glob("python3.*/site-packages"))
-    for dist in ("attrs-24.2.0", "six-1.16.0", "iniconfig-2.0.0"):
-        assert (site / f"{dist}.dist-info" / "RECORD").is_file(), dist
-        assert (site / f"{dist}.dist-info" / "INSTALLER").read_text().strip() == "strata"
-    assert not list(site.glob("loopapp*")), "the project itself is not installed"
-    run = subprocess.run([str(venv / "bin" / "python"), "-c", "import attrs, six, iniconfig; print(attrs.__version__)"],
-                         capture_output=True, text=True, timeout=60)
-    assert run.stdout.strip() == "24.2.0", run.stderr
+    assert_loopback_install(report, venv)
 
     again = json.loads(strata("--json", "install", project, "--env", venv, "--python", python_of("3.11.7"),
                               "--cache-dir", tmp_path / "cache", "--with", "dev").stdout)

@@ -34,9 +34,10 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_option(
       "--with", o.with,
       "Also these groups (comma-separated; the default is the main group only, also for a uv.lock, "
-      "where `uv sync` adds `dev`)");
+      "where `uv sync` adds `dev`, and a pdm.lock, whose main group is `default`)");
   cmd->add_option("--without", o.without, "Not these groups (comma-separated)");
-  cmd->add_option("--extras", o.extras, "Extras to install (comma-separated)");
+  cmd->add_option("--extras", o.extras,
+                  "Extras to install (comma-separated; pdm.lock: its optional-dependencies groups)");
   cmd->add_flag("--all-extras", o.all_extras, "Install every extra");
   cmd->add_option("--package", o.packages, "uv.lock workspace: install these members (comma-separated)");
   cmd->add_flag("--all-packages", o.all_packages, "uv.lock workspace: install every member");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "lock/manifest.hpp"
+#include "lock/pdm_lock.hpp"
 #include "lock/pylock.hpp"
 #include "lock/uv_lock.hpp"
 #include "util/fs.hpp"
@@ -23,15 +24,18 @@ std::optional<Format> format_by_name(std::string_view name) {
   if (name == "poetry.lock") return Format::poetry;
   if (is_pylock_name(name)) return Format::pylock;
   if (name == "uv.lock") return Format::uv;
+  if (name == "pdm.lock") return Format::pdm;
   return std::nullopt;
 }
 
 // A poetry.lock has [metadata] and [[package]]; a pylock.toml has lock-version and created-by at
 // the top; a layer manifest has manifest-version before its first table; a uv.lock starts with
-// `version = 1`. Looks at line starts only; the reader does the real checking.
+// `version = 1`; a pdm.lock has `lock_version` in its [metadata]. Looks at line starts only; the
+// reader does the real checking.
 std::optional<Format> format_by_content(std::string_view text) {
   if (looks_like_manifest(text)) return Format::manifest;
   if (looks_like_uv_lock(text)) return Format::uv;
+  if (looks_like_pdm_lock(text)) return Format::pdm;
   bool metadata = false, created_by = false, lock_version = false, packages = false;
   for (std::string_view line : util::split(text, '\n')) {
     line = util::trim(line);
@@ -49,7 +53,7 @@ std::optional<Format> format_by_content(std::string_view text) {
 constexpr std::string_view kFormats =
     "strata reads uv.lock (`uv lock`), poetry.lock with its pyproject.toml (`poetry lock`), "
     "pylock.toml / pylock.*.toml (`uv export --format pylock.toml -o pylock.toml`, `pdm export -f "
-    "pylock`) and layer manifests (`strata plan`)";
+    "pylock`), pdm.lock (`pdm lock`) and layer manifests (`strata plan`)";
 
 }  // namespace
 
@@ -71,8 +75,8 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
     std::sort(candidates.begin(), candidates.end());
     if (candidates.empty()) {
       return fail(ErrorKind::usage,
-                  fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml and "
-                              "pylock.*.toml; {})",
+                  fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml, "
+                              "pylock.*.toml and pdm.lock; {})",
                               path.string(), kFormats));
     }
     if (candidates.size() > 1) {
@@ -105,6 +109,11 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
                               files.lock.string(), files.pyproject.string()));
     }
   }
+  if (files.format == Format::pdm) {
+    // Optional: tells the lock's extras from its dependency groups.
+    auto pyproject = files.lock.parent_path() / "pyproject.toml";
+    if (std::filesystem::is_regular_file(pyproject, ec)) files.pyproject = pyproject;
+  }
   return files;
 }
 
@@ -119,6 +128,7 @@ Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
   if (*format == Format::pylock) return read_pylock(text, source_name);
   if (*format == Format::uv) return read_uv_lock(text, source_name);
   if (*format == Format::manifest) return load_manifest(text, source_name);
+  if (*format == Format::pdm) return read_pdm_lock(text, source_name, pyproject);
   return read_poetry(text, source_name, pyproject);
 }
 
@@ -131,9 +141,12 @@ Result<Lock> load_lock(const std::filesystem::path& path) {
   if (files->format == Format::pylock) return read_pylock(*text, lock_name);
   if (files->format == Format::uv) return read_uv_lock(*text, lock_name);
   if (files->format == Format::manifest) return load_manifest(*text, lock_name);
+  if (files->format == Format::pdm && files->pyproject.empty()) return read_pdm_lock(*text, lock_name);
   auto pyproject = util::read_file(files->pyproject);
   if (!pyproject) return std::unexpected(pyproject.error());
   std::string pyproject_name = files->pyproject.string();
+  if (files->format == Format::pdm)
+    return read_pdm_lock(*text, lock_name, PyprojectText{*pyproject, pyproject_name});
   return read_poetry(*text, lock_name, PyprojectText{*pyproject, pyproject_name});
 }
 

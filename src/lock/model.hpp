@@ -1,5 +1,6 @@
 #pragma once
-// The one in-memory lock model every reader (pylock.toml, poetry.lock + pyproject.toml, uv.lock) produces,
+// The one in-memory lock model every reader (pylock.toml, poetry.lock + pyproject.toml, uv.lock,
+// pdm.lock, Pipfile.lock) produces,
 // and the selection of what to install from it for one target.
 
 #include <cstdint>
@@ -15,9 +16,10 @@
 namespace strata::lock {
 
 /// Which file format a lock was read from.
-enum class Format { poetry, pylock, manifest, uv };
+enum class Format { poetry, pylock, manifest, uv, pdm, pipfile };
 
-/// The format's name in reports (`--json` "format"): "poetry", "pylock", "manifest" or "uv".
+/// The format's name in reports (`--json` "format"): "poetry", "pylock", "manifest", "uv", "pdm"
+/// or "pipfile".
 constexpr const char* format_name(Format format) {
   switch (format) {
     case Format::poetry:
@@ -28,6 +30,10 @@ constexpr const char* format_name(Format format) {
       return "manifest";
     case Format::uv:
       return "uv";
+    case Format::pdm:
+      return "pdm";
+    case Format::pipfile:
+      return "pipfile";
   }
   return "unknown";
 }
@@ -99,7 +105,8 @@ struct Package {
   std::vector<Dependency> dependencies;
   /// Package extras: extra name (normalized) -> names (normalized) of the dependencies it enables.
   std::map<std::string, std::vector<std::string>> extras;
-  /// Poetry 2.1 `groups` (+ `markers`); empty in other formats.
+  /// Poetry 2.1 `groups` (+ `markers`), pdm.lock `groups` (each with the package's `marker`);
+  /// empty in other formats.
   std::vector<GroupMembership> groups;
   std::optional<std::string> category;  ///< Poetry 1.x `category` ("main" / "dev")
   std::optional<pep::Marker> marker;    ///< pylock `marker`; Poetry 1.0 `marker`
@@ -137,7 +144,7 @@ struct Lock {
   std::string lock_version;               ///< `lock-version` as written
   std::string created_by;                 ///< pylock `created-by`; Poetry: the version in the header comment
   std::string requires_python;            ///< pylock requires-python; Poetry project `python` constraint
-  std::vector<pep::Marker> environments;  ///< pylock `environments`
+  std::vector<pep::Marker> environments;  ///< pylock `environments`; pdm.lock `targets` as markers
   std::vector<std::string> extras;        ///< extras the lock knows (normalized)
   std::vector<std::string> default_groups;  ///< groups selected when none are named
   std::vector<Group> groups;                ///< groups the lock knows, in declaration order

@@ -96,20 +96,6 @@ std::string requirement_name(std::string_view text) {
   return pep::normalize_name(text.substr(0, i));
 }
 
-Dependency dependency_from_pep508(const TomlFields& f, const toml::node& node) {
-  const std::string& text = f.as_string(node, "a PEP 508 requirement");
-  auto req = pep::Requirement::parse(text);
-  if (!req) f.fail_at(node, fmt::format("invalid requirement \"{}\": {}", text, req.error().message));
-  Dependency d;
-  d.display_name = req->name;
-  d.name = pep::normalize_name(req->name);
-  for (const auto& extra : req->extras) d.extras.push_back(pep::normalize_name(extra));
-  d.constraint = req->specifier.str();
-  d.marker = req->marker;
-  d.direct = !req->url.empty();
-  return d;
-}
-
 Source read_package_source(const TomlFields& f, const toml::table& t) {
   Source s;
   std::string type = f.opt_string(t, "type").value_or("");
@@ -343,7 +329,8 @@ void read_dependency_groups(const TomlFields& f, const toml::table& groups, Lock
   };
   for (const auto& [name, list] : by_name) {
     auto& group = group_named(lock, name);
-    for (const toml::node* leaf : expand(name)) group.roots.push_back(dependency_from_pep508(f, *leaf));
+    for (const toml::node* leaf : expand(name))
+      group.roots.push_back(detail::dependency_from_pep508(f, *leaf));
   }
 }
 
@@ -373,7 +360,8 @@ void read_pyproject(std::string_view text, std::string_view source_name, Lock& l
   Group& main = group_named(lock, "main");
   const toml::array* project_deps = project ? f.opt_array(*project, "dependencies") : nullptr;
   if (project_deps) {
-    for (const toml::node& node : *project_deps) main.roots.push_back(dependency_from_pep508(f, node));
+    for (const toml::node& node : *project_deps)
+      main.roots.push_back(detail::dependency_from_pep508(f, node));
   }
   if (poetry) {
     if (const toml::table* deps = f.opt_table(*poetry, "dependencies")) {
@@ -398,7 +386,7 @@ void read_pyproject(std::string_view text, std::string_view source_name, Lock& l
         std::string extra_name = pep::normalize_name(extra.str());
         add_extra(lock, extra_name);
         for (const toml::node& node : *list) {
-          Dependency d = dependency_from_pep508(f, node);
+          Dependency d = detail::dependency_from_pep508(f, node);
           d.optional = true;
           auto& names = lock.root_extras[extra_name];
           if (std::find(names.begin(), names.end(), d.name) == names.end()) names.push_back(d.name);

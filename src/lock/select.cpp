@@ -6,7 +6,9 @@
 //   groups' root requirements (as poetry-plugin-export's walk_dependencies does), evaluating each
 //   edge's marker for the target instead of collecting markers;
 // - older poetry.lock alone: `category`;
-// - uv.lock: a walk from the workspace members, as `uv sync` does (lock/uv_lock.cpp).
+// - uv.lock: a walk from the workspace members, as `uv sync` does (lock/uv_lock.cpp);
+// - pdm.lock (inherit_metadata): a package's `groups` (extras and dependency groups alike) and
+//   `marker`, as pdm's LockedRepository.evaluate_candidates does.
 
 #include <algorithm>
 #include <deque>
@@ -188,7 +190,9 @@ Result<void> check_environments(const Lock& lock, const Target& target) {
   for (const auto& env : lock.environments) texts.push_back(env.str());
   return fail(ErrorKind::check,
               fmt::format("{}: the target matches none of the lock's {}: {}", lock.source_name,
-                          lock.format == Format::uv ? "supported-markers" : "environments",
+                          lock.format == Format::uv    ? "supported-markers"
+                          : lock.format == Format::pdm ? "targets"
+                                                       : "environments",
                           util::join(texts, " | ")));
 }
 
@@ -251,6 +255,37 @@ Result<Selection> select_poetry_groups(const Lock& lock, const Target& target, S
       selection.excluded.push_back(
           exclude(p, needs_extra ? fmt::format("needs an extra that was not requested: {}", failed)
                                  : fmt::format("marker is false for the target: {}", failed)));
+    } else {
+      selection.packages.push_back(p);
+    }
+  }
+  return selection;
+}
+
+// ---- pdm.lock: groups and marker ----
+
+Result<Selection> select_pdm(const Lock& lock, const Target& target, Selection selection) {
+  if (auto ok = check_environments(lock, target); !ok) return std::unexpected(ok.error());
+  // pdm's -G names extras and dependency groups alike; "default" is the project's dependencies.
+  std::set<std::string> wanted = target.groups;
+  wanted.insert(target.extras.begin(), target.extras.end());
+  pep::MarkerContext context;
+  context.environment = target.environment;
+  context.extras = target.extras;
+  context.dependency_groups = target.groups;
+  for (const auto& p : lock.packages) {
+    std::vector<std::string> groups;
+    bool in_group = p.groups.empty();
+    for (const auto& m : p.groups) {
+      groups.push_back(m.group);
+      in_group = in_group || wanted.contains(m.group);
+    }
+    if (!in_group) {
+      selection.excluded.push_back(
+          exclude(p, fmt::format("not in the selected groups (it is in: {})", util::join(groups, ", "))));
+    } else if (p.marker && !p.marker->evaluate(context)) {
+      selection.excluded.push_back(
+          exclude(p, fmt::format("marker is false for the target: {}", p.marker->str())));
     } else {
       selection.packages.push_back(p);
     }
@@ -503,6 +538,7 @@ Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) 
     UvTarget uv{&request.environment, target->groups, target->extras, request.packages, request.all_packages};
     return uv_select(lock, uv, std::move(selection));
   }
+  if (lock.format == Format::pdm) return select_pdm(lock, *target, std::move(selection));
   if (lock.format == Format::manifest) {
     // A manifest holds what `strata plan` already selected for its target: all of it.
     selection.packages = lock.packages;

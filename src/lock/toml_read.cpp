@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "pep/name.hpp"
+#include "pep/requirement.hpp"
 #include "util/strings.hpp"
 
 namespace strata::lock::detail {
@@ -132,6 +133,20 @@ std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::
   }
   if (hashes.empty()) f.fail_at(*h, fmt::format("\"hashes\" of {} names no hash", what));
   return hashes;
+}
+
+Dependency dependency_from_pep508(const TomlFields& f, const toml::node& node) {
+  const std::string& text = f.as_string(node, "a PEP 508 requirement");
+  auto req = pep::Requirement::parse(text);
+  if (!req) f.fail_at(node, fmt::format("invalid requirement \"{}\": {}", text, req.error().message));
+  Dependency d;
+  d.display_name = req->name;
+  d.name = pep::normalize_name(req->name);
+  for (const auto& extra : req->extras) d.extras.push_back(pep::normalize_name(extra));
+  d.constraint = req->specifier.str();
+  d.marker = req->marker;
+  d.direct = !req->url.empty();
+  return d;
 }
 
 void read_name_version(const TomlFields& f, const toml::table& table, Package& p) {

@@ -66,6 +66,10 @@ std::map<std::string, std::string> read_hashes(const TomlFields& f, const toml::
 /// PEP 440) into `package`, with its location.
 void read_name_version(const TomlFields& f, const toml::table& table, Package& package);
 
+/// A PEP 508 requirement string at `node` as a dependency edge (name and extras normalized,
+/// specifier, marker; `direct` for a URL); an invalid one fails at the node.
+Dependency dependency_from_pep508(const TomlFields& f, const toml::node& node);
+
 /// Runs `body` and turns a thrown CommandError into a Result.
 template <class F>
 auto catch_errors(F&& body) -> Result<decltype(body())> {

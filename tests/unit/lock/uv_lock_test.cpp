@@ -10,28 +10,13 @@
 
 #include "lock/load.hpp"
 #include "lock/uv_lock.hpp"
+#include "support/selection.hpp"
 
 namespace strata::lock {
 namespace {
 
-SelectionRequest target(std::string full = "3.11.7", std::string platform = "linux") {
-  SelectionRequest r;
-  std::string short_version = full.substr(0, full.rfind('.'));
-  r.environment = {{"sys_platform", platform},      {"python_version", short_version},
-                   {"python_full_version", full},   {"os_name", "posix"},
-                   {"platform_machine", "x86_64"},  {"implementation_name", "cpython"},
-                   {"platform_system", "Linux"},    {"platform_python_implementation", "CPython"},
-                   {"platform_release", "6.1"},     {"platform_version", "#1"},
-                   {"implementation_version", full}};
-  r.python_full_version = full;
-  return r;
-}
-
-std::vector<std::string> selected(const Selection& s) {
-  std::vector<std::string> out;
-  for (const auto& p : s.packages) out.push_back(p.name + "==" + p.version_text);
-  return out;
-}
+using testing::selected;
+using testing::target;
 
 std::string reason(const Selection& s, std::string_view name) {
   for (const auto& e : s.excluded)
