@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # An application image whose Python packages strata installs from the app's poetry.lock.
 # Build context: the application directory (pyproject.toml, poetry.lock, app.py), e.g.
 #   docker build -f dockerfiles/app.Dockerfile examples/webapp

@@ -14,7 +14,6 @@ import pathlib
 import shutil
 import subprocess
 import tarfile
-import time
 
 import pytest
 
@@ -80,12 +79,8 @@ def context(tmp_path_factory):
 
 
 def bud(buildah, context, index_url, tag=APP_IMAGE):
-    start = time.monotonic()
-    proc = buildah("bud", "--isolation", "chroot", "--layers", "--network", "host",
-                   "--build-arg", f"STRATA_IMAGE={STRATA_IMAGE}", "--build-arg", f"PYTHON_BASE={BASE_IMAGE}",
-                   "--build-arg", f"STRATA_INDEX_URL={index_url}", "-f", DOCKERFILE, "-t", tag, context)
-    return {"log": proc.stdout + proc.stderr, "id": buildah.out("images", "-q", "--no-trunc", tag),
-            "seconds": time.monotonic() - start}
+    return buildah.build(context, DOCKERFILE, tag, {"STRATA_IMAGE": STRATA_IMAGE, "PYTHON_BASE": BASE_IMAGE,
+                                                    "STRATA_INDEX_URL": index_url})
 
 
 steps = buildah_steps
