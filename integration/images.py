@@ -25,6 +25,8 @@ API (import what a module needs; the pytest fixtures are module-scoped):
   (DOCKER_HOST, DOCKER_BUILDKIT=1, a private DOCKER_CONFIG), `d.out(...)`, `d.load_archive(archive,
   ref)` (skopeo to a docker-archive, then `docker load`), `d.load_base(archive)`,
   `d.import_tree(dir, ref)`. Fixture `dockerd` (started, the base not loaded).
+- `engine_dir(tmp_path_factory, name)`: where the fixtures put an engine's storage (a tmpfs when
+  there is room: see its docstring; STRATA_TEST_ENGINE_TMP=disk for the test's temporary directory).
 - `buildah_steps(log)` / `docker_steps(log)`: each build step's instruction and whether the engine
   served it from its layer cache (buildah `bud --layers`: "--> Using cache"; BuildKit
   `--progress=plain`: "#N CACHED").
@@ -71,6 +73,50 @@ def remove_tree(root):
     and never crosses into a mount that is still there."""
     unmount_below(root)
     subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False, timeout=600)
+
+
+SHM = pathlib.Path("/dev/shm")
+SHM_PREFIX = "strata-engine-"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def engine_dir(tmp_path_factory, name):
+    """Where an engine keeps its storage. This machine's disk is slow at creating and deleting
+    many small files (ext4 with discard: about 3 ms a file), and an engine's storage is tens of
+    thousands of them, so it goes to a tmpfs (/dev/shm) when that has room and memory is plentiful
+    (STRATA_TEST_ENGINE_TMP=disk keeps it under the test's temporary directory; =DIR puts it there).
+    Directories there name the creating PID; those of dead processes (a killed run) are removed
+    first, so a crash does not keep memory."""
+    choice = os.environ.get("STRATA_TEST_ENGINE_TMP", "auto")
+    if choice == "disk":
+        return tmp_path_factory.mktemp(name)
+    if choice != "auto":
+        return pathlib.Path(tempfile.mkdtemp(prefix=f"{SHM_PREFIX}{os.getpid()}-{name}-", dir=choice))
+    try:
+        fs = os.statvfs(SHM)
+        meminfo = dict(line.split(":", 1) for line in pathlib.Path("/proc/meminfo").read_text().splitlines())
+        available = int(meminfo["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return tmp_path_factory.mktemp(name)
+    if fs.f_bavail * fs.f_frsize < 8 << 30 or available < 8 << 30:
+        return tmp_path_factory.mktemp(name)
+    for old in SHM.glob(f"{SHM_PREFIX}*"):
+        try:
+            pid = int(old.name[len(SHM_PREFIX):].split("-", 1)[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid):
+            remove_tree(old)
+    return pathlib.Path(tempfile.mkdtemp(prefix=f"{SHM_PREFIX}{os.getpid()}-{name}-", dir=SHM))
 
 
 class Buildah:
@@ -147,7 +193,7 @@ class Buildah:
 
 @pytest.fixture(scope="module")
 def buildah(tmp_path_factory):
-    b = Buildah(tmp_path_factory.mktemp("buildah"))
+    b = Buildah(engine_dir(tmp_path_factory, "buildah"))
     yield b
     b.remove_everything()
 
@@ -340,7 +386,7 @@ class Dockerd:
 
 @pytest.fixture(scope="module")
 def dockerd(tmp_path_factory):
-    d = Dockerd(tmp_path_factory.mktemp("dockerd"))
+    d = Dockerd(engine_dir(tmp_path_factory, "dockerd"))
     d.start()
     yield d
     d.stop()

@@ -8,9 +8,10 @@ re-locked by the pinned Poetry with six 1.16.0 -> 1.17.0, nothing else moved), r
 same DIR and rebuilt. From each engine's own build output: the first build runs every step, the
 rebuild serves every step below the bumped layer's COPY from the layer cache and runs that COPY
 and every step above it again, and downloads only the new six wheel (the others come from the warm
-cache mount). The rebuilt /opt/venv has the same files and bytes as a one-layer build of the new
-lock (dockerfiles/app.Dockerfile: a single `strata install` RUN), `pip check` is clean in it and the
-packages import. Last, the README's layered example (examples/webapp with layered.Dockerfile) is
+cache mount). Each engine's rebuilt /opt/venv has the same files (paths, kinds, modes) and bytes as
+a one-layer build of the new lock (dockerfiles/app.Dockerfile: a single `strata install` RUN, built
+once with docker), apart from strata's state (one owner file per layer there, one for the project
+here); `pip check` is clean in it and the packages import. Last, the README's layered example (examples/webapp with layered.Dockerfile) is
 built as the README says, with docker.
 
 Wheels come from a pypiserver on 127.0.0.1 (reached through `--network host`), the sizes
