@@ -5,8 +5,9 @@ Dockerfile `strata plan --dockerfile` generates against the one-layer Dockerfile
 
     python3 bench/layer_rebuild.py --strata build/strata [--repeat 3]
 
-Per repetition, on a fresh private dockerd (integration/images.py's Dockerd, the cached Debian 12
-base, strata from scripts/bundle.sh) with a loopback pypiserver serving the locks' wheels:
+Per repetition, on a fresh private dockerd (integration/images.py's Dockerd, its storage where
+engine_dir puts it: /dev/shm when there is room, STRATA_TEST_ENGINE_TMP=disk for the disk; the
+cached Debian 12 base, strata from scripts/bundle.sh) with a loopback pypiserver serving the locks' wheels:
  1. warm-up: the old and the new lock built one-layer with another spelling of the index URL (a
     build argument, so no layer of it is reused below), which fills the BuildKit cache mount with
     every wheel of both locks: the timed rebuilds download nothing;
@@ -45,7 +46,7 @@ os.environ["STRATA_SOURCE_DIR"] = str(REPO)
 os.environ.setdefault("STRATA_TESTENV", str(REPO / ".testenv"))
 sys.path.insert(0, str(REPO / "integration"))
 
-from images import BASE_IMAGE, STRATA_IMAGE, Dockerd, base_archive, strata_bundle  # noqa: E402
+from images import BASE_IMAGE, STRATA_IMAGE, Dockerd, base_archive, engine_dir, strata_bundle  # noqa: E402
 from support import SERVER_LIFETIME, Servers, download_wheels, free_port, planned, serve_wheels, strata, \
     venv_python  # noqa: E402
 
@@ -113,7 +114,7 @@ def variant(d, kind, servers, scratch):
 
 
 def one_run(servers, bundle, archive_factory, root):
-    d = Dockerd(root / "dockerd")
+    d = Dockerd(engine_dir(Factory(root), "dockerd"))
     d.start()
     try:
         d.load_base(base_archive(archive_factory))
