@@ -1,7 +1,8 @@
 """A malformed lock is refused when it is read — exit 2, "file:line:col", before anything is planned,
 fetched or created — by install (with and without --dry-run) and fetch alike: a malformed sha256
 (short, long, not hex) in poetry.lock and pylock.toml, and a duplicate [[package]] in poetry.lock.
-No network: the locks point at a closed port on 127.0.0.1."""
+No network: the locks point at a closed port on 127.0.0.1. Also: an unknown command is a usage
+error (exit 2) that suggests the closest real command."""
 
 import json
 import pathlib
@@ -64,3 +65,16 @@ def test_malformed_lock_is_refused_when_read(tmp_path, case):
         assert message.startswith(f"{lock}:{where}"), (what, message)
     assert not (tmp_path / "env").exists()
     assert not cache.exists() or not any(p.is_file() for p in cache.rglob("*"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["plna"], 'unknown command "plna"; did you mean "plan"?'),
+    (["instal", "poetry.lock"], 'unknown command "instal"; did you mean "install"?'),
+    (["--color", "never", "chek"], 'unknown command "chek"; did you mean "check"?'),
+    (["zzzzzz"], 'unknown command "zzzzzz"; run `strata --help` for the commands'),
+])
+def test_unknown_command_suggests_the_closest(argv, message):
+    r = strata("--json", *argv, check=False)
+    assert r.returncode == 2, r.stderr
+    assert json.loads(r.stdout)["error"]["message"] == message
+    assert "did you mean" not in message or "did you mean" in r.stderr

@@ -1,5 +1,6 @@
 #include "cli/main.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -22,6 +23,51 @@ void add_global_options(CLI::App& app, cli::GlobalOptions& global) {
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_str("auto");
   app.set_version_flag("--version", std::string("strata ") + STRATA_VERSION);
+}
+
+/// Edits (insert, delete, substitute, swap of neighbours) that turn a into b: the optimal string
+/// alignment distance.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  // Three rows of the table: two before (for a swap), the one before, this one.
+  std::vector<std::size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        current[j] = std::min(current[j], before[j - 2] + 1);
+    }
+    std::swap(before, previous);
+    std::swap(previous, current);
+  }
+  return previous[b.size()];
+}
+
+/// After a failed parse that found no subcommand: the first bare word left over, if any, is a
+/// command strata does not have; says so and suggests the closest real one.
+std::optional<Error> unknown_command(const CLI::App& app) {
+  if (!app.get_subcommands().empty()) return std::nullopt;
+  std::vector<std::string> rest = app.remaining();
+  auto word = std::ranges::find_if(rest, [](const std::string& arg) { return !arg.starts_with('-'); });
+  if (word == rest.end()) return std::nullopt;
+  std::string message = fmt::format("unknown command \"{}\"", *word);
+  // One edit for a short word, two for a longer one: close enough to be a typo.
+  std::size_t best = word->size() <= 3 ? 1 : 2;
+  std::string suggestion;
+  for (const CLI::App* cmd : app.get_subcommands([](const CLI::App*) { return true; })) {
+    std::size_t distance = edit_distance(*word, cmd->get_name());
+    if (distance <= best && (suggestion.empty() || distance < best)) {
+      best = distance;
+      suggestion = cmd->get_name();
+    }
+  }
+  if (!suggestion.empty())
+    message += fmt::format("; did you mean \"{}\"?", suggestion);
+  else
+    message += "; run `strata --help` for the commands";
+  return Error{ErrorKind::usage, std::move(message)};
 }
 
 }  // namespace
@@ -60,6 +106,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (std::optional<Error> unknown = unknown_command(app)) {
+      cli::Console(global).error(*unknown);
+      return exit_code(ErrorKind::usage);
+    }
     // CLI11 quotes the offending argument, which may be a URL with credentials.
     std::ostringstream out, err;
     app.exit(e, out, err);
