@@ -2,14 +2,15 @@
 fetched or created — by install (with and without --dry-run) and fetch alike: a malformed sha256
 (short, long, not hex) in poetry.lock and pylock.toml, and a duplicate [[package]] in poetry.lock.
 No network: the locks point at a closed port on 127.0.0.1. Also: an unknown command is a usage
-error (exit 2) that suggests the closest real command."""
+error (exit 2) that suggests the closest real command, and a malformed --index-url is one before any request."""
 
 import json
 import pathlib
+import subprocess
 
 import pytest
 
-from support import strata
+from support import STRATA, strata
 
 PYTHON = "/usr/bin/python3"
 WHEEL = "six-1.16.0-py2.py3-none-any.whl"
@@ -78,3 +79,20 @@ def test_unknown_command_suggests_the_closest(argv, message):
     assert r.returncode == 2, r.stderr
     assert json.loads(r.stdout)["error"]["message"] == message
     assert "did you mean" not in message or "did you mean" in r.stderr
+
+
+@pytest.mark.parametrize("url", ["htps//pypi.org/simple", "pypi.org/simple", "http://", "http://127.0.0.1:9x/simple"])
+def test_malformed_index_url_is_a_usage_error_before_any_request(tmp_path, url):
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(pylock(GOOD))
+    cache = tmp_path / "cache"
+    runs = {
+        "install": ["install", lock, "--env", tmp_path / "env", "--python", PYTHON, "--cache-dir", cache],
+        "fetch": ["fetch", lock, "--python", PYTHON, "--cache-dir", cache],
+        "plan": ["plan", lock, "--out", tmp_path / "out", "--python", PYTHON, "--cache-dir", cache],
+    }
+    for what, argv in runs.items():
+        r = subprocess.run([STRATA, *map(str, argv), "--index-url", url], capture_output=True, text=True, timeout=20)
+        assert r.returncode == 2, (what, r.returncode, r.stderr)
+        assert "--index-url: not an index URL" in r.stderr, (what, r.stderr)
+    assert not (tmp_path / "env").exists() and not (tmp_path / "out").exists() and not cache.exists()

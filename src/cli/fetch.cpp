@@ -19,6 +19,7 @@
 #include "plan/artifacts.hpp"
 #include "plan/prepare.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::cli {
 namespace fs = std::filesystem;
@@ -54,6 +55,30 @@ class PlanLines final : public plan::PlanObserver {
 
 }  // namespace
 
+CLI::Validator index_url_validator() {
+  return CLI::Validator(
+      [](std::string& url) -> std::string {
+        auto parts = util::UrlParts::parse(url);
+        bool blank = std::ranges::any_of(url, [](char c) { return util::is_space(c); });
+        bool ok = parts && !blank && parts->scheme == "file";
+        if (parts && !blank && (parts->scheme == "http" || parts->scheme == "https")) {
+          std::string_view authority = parts->authority;
+          std::size_t colon = authority.rfind(':');
+          std::string_view port = colon == std::string_view::npos ? "" : authority.substr(colon + 1);
+          bool ipv6_inside =
+              colon != std::string_view::npos && authority.find(']', colon) != std::string_view::npos;
+          ok = !authority.empty() && colon != 0 &&
+               (ipv6_inside || std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; }));
+        }
+        if (ok) return {};
+        return fmt::format(
+            "not an index URL: \"{}\" (expected http(s)://host[:port]/path, e.g. "
+            "https://pypi.org/simple)",
+            util::redact_urls_in(url));
+      },
+      "URL");
+}
+
 CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
   auto* cmd =
       app.add_subcommand("fetch", "Download the locked wheels for a target into the cache (or --dest)");
@@ -68,7 +93,8 @@ CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
   cmd->add_option("--package", options.packages, "uv.lock workspace: these members")->delimiter(',');
   cmd->add_flag("--all-packages", options.all_packages, "uv.lock workspace: every member");
   cmd->add_option("--index-url", options.index_url, "Replace the default index (PyPI)")
-      ->envname("STRATA_INDEX_URL");
+      ->envname("STRATA_INDEX_URL")
+      ->check(index_url_validator());
   cmd->add_option("--source", options.sources, "Use URL for the lock's source NAME (NAME=URL)");
   cmd->add_option("--find-links", options.find_links, "Directory of local wheels to use first");
   cmd->add_flag("--offline", options.offline, "Use only the cache and --find-links");

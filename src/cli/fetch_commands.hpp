@@ -34,6 +34,10 @@ CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options);
 /// Reads the lock, selects for the target, picks each package's wheel and fetches them all.
 int run_fetch(const FetchCommandOptions& options, const Console& console);
 
+/// Refuses an --index-url that is not an http(s) URL with a host (or a file: URL), so a typo is
+/// a usage error (exit 2) before any request rather than retries against nothing.
+CLI::Validator index_url_validator();
+
 /// `strata cache dir|clean`.
 struct CacheOptions {
   std::string cache_dir;  ///< --cache-dir

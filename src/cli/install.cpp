@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/fetch_commands.hpp"
 #include "cli/progress.hpp"
 #include "util/strings.hpp"
 
@@ -41,7 +42,8 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_flag("--all-extras", o.all_extras, "Install every extra");
   cmd->add_option("--package", o.packages, "uv.lock workspace: install these members (comma-separated)");
   cmd->add_flag("--all-packages", o.all_packages, "uv.lock workspace: install every member");
-  cmd->add_option("--index-url", o.index_url, "Replace the default index (also STRATA_INDEX_URL)");
+  cmd->add_option("--index-url", o.index_url, "Replace the default index (also STRATA_INDEX_URL)")
+      ->check(index_url_validator());
   cmd->add_option("--source", o.sources, "Override a named source: NAME=URL");
   cmd->add_option("--find-links", o.find_links, "Directory of local wheels");
   cmd->add_flag("--offline", o.offline, "Use only the cache and --find-links");

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/fetch_commands.hpp"
 
 namespace strata::cli {
 void PlanConsole::on_phase(std::string_view line) { console_.detail(line); }
@@ -37,7 +38,8 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
                   "them makes layer:<project>/<name> the owner");
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--index-url", o.index_url, "Replace the default index (PyPI) for size look-ups")
-      ->envname("STRATA_INDEX_URL");
+      ->envname("STRATA_INDEX_URL")
+      ->check(index_url_validator());
   cmd->add_option("--source", o.sources, "Use URL for the lock's source NAME (NAME=URL) for size look-ups");
   cmd->add_flag("--offline", o.offline,
                 "Sizes only from the lock and the cache: no index requests (unknown sizes count as small)");
