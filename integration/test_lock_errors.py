@@ -96,3 +96,15 @@ def test_malformed_index_url_is_a_usage_error_before_any_request(tmp_path, url):
         assert r.returncode == 2, (what, r.returncode, r.stderr)
         assert "--index-url: not an index URL" in r.stderr, (what, r.stderr)
     assert not (tmp_path / "env").exists() and not (tmp_path / "out").exists() and not cache.exists()
+
+
+def test_offline_with_missing_files_suggests_fetch_and_creates_nothing(tmp_path):
+    lock = tmp_path / "pylock.toml"
+    lock.write_text(pylock(GOOD))
+    r = strata("--json", "install", lock, "--env", tmp_path / "env", "--python", PYTHON, "--cache-dir",
+               tmp_path / "cache", "--offline", check=False)
+    assert r.returncode == 1, r.stderr
+    message = json.loads(r.stdout)["error"]["message"]
+    assert message.startswith("offline: 1 file is not in the cache"), message
+    assert "run `strata fetch` with the same lock and cache, without --offline" in message
+    assert not (tmp_path / "env").exists()

@@ -258,6 +258,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
     for (std::size_t i : missing)
       message += fmt::format("\n  {}: {} (sha256:{})", requests[i].package, requests[i].filename,
                              requests[i].sha256);
+    message += "\nrun `strata fetch` with the same lock and cache, without --offline, to download them first";
     return fail(ErrorKind::runtime, message);
   }
 
