@@ -129,6 +129,7 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   request.all_packages = options.all_packages;
   request.cache_dir = options.cache_dir;
   request.overlay = false;
+  request.index = fetch_opts;
   const plan::Plan plan = plan::prepare(request, plan_lines);
   const env::Interpreter& interpreter = plan.target.interpreter;
   const plan::WheelChoices& choices = plan.choices;

@@ -107,6 +107,15 @@ const IndexFile* ProjectPage::find(std::string_view filename) const {
   return nullptr;
 }
 
+const IndexFile* ProjectPage::find_hash(std::string_view algorithm, std::string_view hex) const {
+  const std::string want = util::to_lower(hex);
+  for (const auto& file : files) {
+    auto it = file.hashes.find(std::string(algorithm));
+    if (it != file.hashes.end() && it->second == want) return &file;
+  }
+  return nullptr;
+}
+
 std::string html_unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -34,6 +34,8 @@ struct ProjectPage {
 
   /// The file with exactly this name, if listed.
   const IndexFile* find(std::string_view filename) const;
+  /// The first file whose `algorithm` hash (lower-case name) is `hex` (any case), if listed.
+  const IndexFile* find_hash(std::string_view algorithm, std::string_view hex) const;
 };
 
 /// Parses a PEP 691 JSON page; errors name `page_url` (give it redacted).

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pep/marker.hpp"
@@ -70,6 +71,15 @@ struct Artifact {
   std::map<std::string, std::string> hashes;  ///< algorithm -> lowercase hex
   std::optional<std::uint64_t> size;
 };
+
+/// An artifact a lock knows only by one hash (requirements.txt `--hash=sha256:…`, Pipfile.lock
+/// `hashes`): no file name, URL or path; `hashes` holds {algorithm: hex}, both lower-cased. A
+/// reader lists one per hash, in the lock's order; plan::locate_hashed_artifacts (plan/locate.hpp)
+/// turns them into the index's files before wheels are chosen.
+Artifact hash_only_artifact(std::string_view algorithm, std::string_view hex);
+
+/// True for an artifact with hashes but no file name, URL or path (hash_only_artifact()).
+bool is_hash_only(const Artifact& artifact);
 
 /// A dependency edge (Poetry `[package.dependencies]`, pyproject roots) or a root requirement.
 struct Dependency {
@@ -150,7 +160,13 @@ struct Lock {
   std::vector<Group> groups;                ///< groups the lock knows, in declaration order
   /// Poetry `[extras]`: root extra -> package names it pulls in (normalized).
   std::map<std::string, std::vector<std::string>> root_extras;
-  std::vector<Source> sources;      ///< named indexes (Poetry `[[tool.poetry.source]]`, pylock `index`)
+  std::vector<Source> sources;  ///< named indexes (Poetry `[[tool.poetry.source]]`, pylock `index`)
+  /// Indexes searched after a package's own for files the lock knows only by hash
+  /// (requirements.txt `--extra-index-url`; plan/locate.hpp).
+  std::vector<std::string> extra_index_urls;
+  /// requirements.txt `--find-links` values (directories resolved against the file's directory
+  /// when they exist there): searched for files known only by hash.
+  std::vector<std::string> find_links;
   std::string content_hash;         ///< Poetry `[metadata] content-hash`
   std::string project_name;         ///< normalized root project name, "" if unknown
   std::string layer;                ///< a layer manifest's layer name (format manifest), else ""

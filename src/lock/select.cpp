@@ -566,6 +566,17 @@ Result<Selection> select(const Lock& lock, const SelectionRequest& request) {
   return selection;
 }
 
+Artifact hash_only_artifact(std::string_view algorithm, std::string_view hex) {
+  Artifact out;
+  out.hashes[util::to_lower(algorithm)] = util::to_lower(hex);
+  return out;
+}
+
+bool is_hash_only(const Artifact& artifact) {
+  return artifact.filename.empty() && artifact.url.empty() && artifact.path.empty() &&
+         !artifact.hashes.empty();
+}
+
 bool is_installable(const Package& package) {
   if (package.source.kind == SourceKind::directory || package.source.kind == SourceKind::vcs) return false;
   for (const auto& a : package.artifacts) {

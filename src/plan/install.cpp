@@ -116,6 +116,16 @@ BuildPolicy build_policy(const InstallOptions& options) {
   return policy;
 }
 
+fetch::FetchOptions fetch_options(const InstallOptions& options, const fs::path& cache_root) {
+  fetch::FetchOptions fetch;
+  fetch.index_url = env_or("STRATA_INDEX_URL", options.index_url);
+  fetch.source_urls = value_or_throw(parse_source_overrides(options.sources));
+  for (const auto& dir : options.find_links) fetch.find_links.emplace_back(fs::absolute(dir));
+  fetch.offline = options.offline;
+  fetch.cache_dir = cache_root;
+  return fetch;
+}
+
 PlanRequest plan_request(const InstallOptions& options) {
   if (!options.layer.empty() && options.lock != ".")
     throw CommandError(ErrorKind::usage, fmt::format("give either a lock ({}) or --layer {}, not both",
@@ -138,7 +148,8 @@ PlanRequest plan_request(const InstallOptions& options) {
           .owner = options.owner,
           .layer = !options.layer.empty(),
           .overlay = true,
-          .build = build_policy(options)};
+          .build = build_policy(options),
+          .index = fetch_options(options, {})};
 }
 
 /// Creates the virtual environment of a target planned against its base interpreter.
@@ -151,16 +162,6 @@ Target create_venv_target(const Target& planned, const env::ProbeOptions& probe,
   target.interpreter = value_or_throw(env::probe_interpreter(venv.python.string(), probe));
   target.root = venv.dir;
   return with_scheme(std::move(target), false);
-}
-
-fetch::FetchOptions fetch_options(const InstallOptions& options, const fs::path& cache_root) {
-  fetch::FetchOptions fetch;
-  fetch.index_url = env_or("STRATA_INDEX_URL", options.index_url);
-  fetch.source_urls = value_or_throw(parse_source_overrides(options.sources));
-  for (const auto& dir : options.find_links) fetch.find_links.emplace_back(fs::absolute(dir));
-  fetch.offline = options.offline;
-  fetch.cache_dir = cache_root;
-  return fetch;
 }
 
 /// "1 package", "2 packages".

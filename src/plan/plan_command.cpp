@@ -153,6 +153,9 @@ PlanCommandReport run_plan_command(const PlanCommandOptions& o, PlanObserver& ob
 
   PlanRequest request = o.request;
   request.overlay = false;
+  request.index.index_url = o.index_url;
+  request.index.source_urls = value_or_throw(parse_source_overrides(o.sources));
+  request.index.offline = o.offline;
   Plan plan = prepare(request, observer);
   PlanCommandReport report;
   // A package without a wheel for the target is still placed (with its locked file's size): the

@@ -1,6 +1,7 @@
 #include "plan/prepare.hpp"
 
 #include <cctype>
+#include <cstdlib>
 #include <set>
 #include <system_error>
 
@@ -8,11 +9,14 @@
 
 #include "env/cache_dir.hpp"
 #include "env/venv.hpp"
+#include "fetch/curl_transport.hpp"
 #include "lock/content_hash.hpp"
 #include "lock/project.hpp"
 #include "pep/tags.hpp"
+#include "plan/locate.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::plan {
 namespace fs = std::filesystem;
@@ -150,6 +154,35 @@ lock::SelectionRequest selection_request(const PlanRequest& request, const env::
   return out;
 }
 
+/// Files the lock knows only by hash (requirements.txt, Pipfile.lock) looked up by their hash in
+/// --find-links and on the index pages, for the selected packages only.
+void locate(const PlanRequest& request, Plan& plan, PlanObserver& observer) {
+  if (!needs_locating(plan.selection.packages)) return;
+  fetch::FetchOptions options = request.index;
+  options.cache_dir = plan.cache_root;
+  if (options.index_url.empty())  // commands without --index-url (check) still honour the variable
+    if (const char* env = std::getenv("STRATA_INDEX_URL"); env && *env) options.index_url = env;
+  for (const auto& link : plan.lock.find_links) {  // requirements.txt --find-links
+    std::error_code ec;
+    if (link.find("://") == std::string::npos && fs::is_directory(link, ec))
+      options.find_links.push_back(fs::absolute(link));
+    else
+      observer.on_phase(fmt::format("{}: --find-links {} ignored (not a local directory)",
+                                    plan.files.lock.string(), util::redact_url(link)));
+  }
+  fetch::CurlGlobal curl;
+  fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
+  fetch::CredentialResolver credentials(fetch::process_env());
+  LocateStats stats;
+  value_or_throw(
+      locate_hashed_artifacts(plan.selection.packages, plan.lock, options, transport, credentials, stats));
+  observer.on_phase(
+      fmt::format("Located {} locked files by hash ({} index pages asked, {} from the cache, {} "
+                  "from --find-links)",
+                  stats.located, stats.pages, stats.from_cache, stats.from_find_links));
+  for (const auto& note : stats.notes) observer.on_phase(note);
+}
+
 }  // namespace
 
 Target with_scheme(Target target, bool prefix) {
@@ -245,6 +278,7 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   // Select and choose wheels.
   plan.selection =
       value_or_throw(lock::select(plan.lock, selection_request(request, plan.target.interpreter)));
+  locate(request, plan, observer);
   const TagRanking ranking(pep::supported_tags(plan.target.interpreter.tag_env));
   plan.choices = choose_wheels(plan.lock, plan.selection, ranking,
                                fs::absolute(plan.files.lock).parent_path(), request.build);

@@ -1,7 +1,9 @@
 #pragma once
 // The planning front half every command shares (install, fetch, and later plan, check, image):
-// read the lock → content-hash → target → select → choose wheels → overlay decisions. Each
-// command calls prepare() and adds only its own tail. Nothing here downloads or writes.
+// read the lock → content-hash → target → select → locate files known only by hash → choose
+// wheels → overlay decisions. Each command calls prepare() and adds only its own tail. Nothing
+// here downloads or writes artifacts (a hashed requirements.txt's files are looked up on the
+// index pages, plan/locate.hpp).
 
 #include <filesystem>
 #include <map>
@@ -15,6 +17,7 @@
 #include "env/installed.hpp"
 #include "env/ledger.hpp"
 #include "env/probe.hpp"
+#include "fetch/fetch.hpp"
 #include "lock/load.hpp"
 #include "lock/model.hpp"
 #include "plan/artifacts.hpp"
@@ -42,6 +45,9 @@ struct PlanRequest {
   bool layer = false;                 ///< --layer: `lock` must be a layer manifest (its owner: the layer)
   bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
   BuildPolicy build;    ///< what to do with packages the lock has only as source
+  /// The indexes, --find-links and --offline for locks that record files only by hash
+  /// (plan/locate.hpp); its cache_dir is filled by prepare().
+  fetch::FetchOptions index;
 };
 
 /// The environment strata writes into, with everything needed to install there.
