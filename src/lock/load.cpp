@@ -8,6 +8,7 @@
 #include "lock/manifest.hpp"
 #include "lock/pdm_lock.hpp"
 #include "lock/pylock.hpp"
+#include "lock/requirements.hpp"
 #include "lock/uv_lock.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -25,6 +26,7 @@ std::optional<Format> format_by_name(std::string_view name) {
   if (is_pylock_name(name)) return Format::pylock;
   if (name == "uv.lock") return Format::uv;
   if (name == "pdm.lock") return Format::pdm;
+  if (is_requirements_name(name)) return Format::requirements;
   return std::nullopt;
 }
 
@@ -46,6 +48,7 @@ std::optional<Format> format_by_content(std::string_view text) {
   }
   if (lock_version && (created_by || packages) && !metadata) return Format::pylock;
   if (metadata) return Format::poetry;
+  if (looks_like_requirements(text)) return Format::requirements;
   return std::nullopt;
 }
 
@@ -53,7 +56,8 @@ std::optional<Format> format_by_content(std::string_view text) {
 constexpr std::string_view kFormats =
     "strata reads uv.lock (`uv lock`), poetry.lock with its pyproject.toml (`poetry lock`), "
     "pylock.toml / pylock.*.toml (`uv export --format pylock.toml -o pylock.toml`, `pdm export -f "
-    "pylock`), pdm.lock (`pdm lock`) and layer manifests (`strata plan`)";
+    "pylock`), pdm.lock (`pdm lock`), hashed requirements*.txt (`pip-compile --generate-hashes`, "
+    "`uv pip compile --generate-hashes`) and layer manifests (`strata plan`)";
 
 }  // namespace
 
@@ -73,10 +77,16 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
       return fail(ErrorKind::usage,
                   fmt::format("{}: cannot list the directory: {}", path.string(), ec.message()));
     std::sort(candidates.begin(), candidates.end());
+    // requirements*.txt beside a real lock is usually its export: the lock is meant.
+    const bool real_lock = std::any_of(candidates.begin(), candidates.end(), [](const auto& c) {
+      return !is_requirements_name(c.filename().string());
+    });
+    if (real_lock)
+      std::erase_if(candidates, [](const auto& c) { return is_requirements_name(c.filename().string()); });
     if (candidates.empty()) {
       return fail(ErrorKind::usage,
                   fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml, "
-                              "pylock.*.toml and pdm.lock; {})",
+                              "pylock.*.toml, pdm.lock and requirements*.txt; {})",
                               path.string(), kFormats));
     }
     if (candidates.size() > 1) {
@@ -129,6 +139,14 @@ Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
   if (*format == Format::uv) return read_uv_lock(text, source_name);
   if (*format == Format::manifest) return load_manifest(text, source_name);
   if (*format == Format::pdm) return read_pdm_lock(text, source_name, pyproject);
+  if (*format == Format::requirements) {
+    // Text only: an included file cannot be read.
+    const std::string name(source_name);
+    return read_requirements(name, [&](const std::filesystem::path& path) -> Result<std::string> {
+      if (path == name) return std::string(text);
+      return fail(ErrorKind::usage, fmt::format("{}: cannot include files when reading text", path.string()));
+    });
+  }
   return read_poetry(text, source_name, pyproject);
 }
 
@@ -142,6 +160,8 @@ Result<Lock> load_lock(const std::filesystem::path& path) {
   if (files->format == Format::uv) return read_uv_lock(*text, lock_name);
   if (files->format == Format::manifest) return load_manifest(*text, lock_name);
   if (files->format == Format::pdm && files->pyproject.empty()) return read_pdm_lock(*text, lock_name);
+  if (files->format == Format::requirements)
+    return read_requirements(files->lock, [](const std::filesystem::path& p) { return util::read_file(p); });
   auto pyproject = util::read_file(files->pyproject);
   if (!pyproject) return std::unexpected(pyproject.error());
   std::string pyproject_name = files->pyproject.string();

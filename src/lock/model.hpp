@@ -17,10 +17,10 @@
 namespace strata::lock {
 
 /// Which file format a lock was read from.
-enum class Format { poetry, pylock, manifest, uv, pdm, pipfile };
+enum class Format { poetry, pylock, manifest, uv, pdm, pipfile, requirements };
 
-/// The format's name in reports (`--json` "format"): "poetry", "pylock", "manifest", "uv", "pdm"
-/// or "pipfile".
+/// The format's name in reports (`--json` "format"): "poetry", "pylock", "manifest", "uv", "pdm",
+/// "pipfile" or "requirements".
 constexpr const char* format_name(Format format) {
   switch (format) {
     case Format::poetry:
@@ -35,6 +35,8 @@ constexpr const char* format_name(Format format) {
       return "pdm";
     case Format::pipfile:
       return "pipfile";
+    case Format::requirements:
+      return "requirements";
   }
   return "unknown";
 }

@@ -532,7 +532,9 @@ Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) 
   Selection selection;
   selection.groups.assign(target->groups.begin(), target->groups.end());
   selection.extras.assign(target->extras.begin(), target->extras.end());
-  if (lock.format == Format::pylock) return select_pylock(lock, *target, std::move(selection));
+  // A requirements file: every line whose marker holds, as a pylock without groups.
+  if (lock.format == Format::pylock || lock.format == Format::requirements)
+    return select_pylock(lock, *target, std::move(selection));
   if (lock.format == Format::uv) {
     if (auto ok = check_environments(lock, *target); !ok) return std::unexpected(ok.error());
     UvTarget uv{&request.environment, target->groups, target->extras, request.packages, request.all_packages};
