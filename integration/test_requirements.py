@@ -1,5 +1,5 @@
 """Hashed requirements.txt (tests/fixtures/locks/requirements-*: pip-compile 7.6.2 and uv 0.13.9
-`uv pip compile --universal`), against the pinned pip.
+`uv pip compile --universal`) and `strata export`, against the pinned pip.
 
 - Selection: for each fixture and each target interpreter (pyenv CPython 3.10–3.13), strata's
   planned install set (name, version) equals `pip install --dry-run --report` of the same file
@@ -7,6 +7,9 @@
   the fixtures' wheels (downloaded from PyPI by pip once per target, cached, the file's hashes).
 - Install: the pip-tools fixture installed by strata (files found on the index by hash) and by
   `pip install --require-hashes` into two venvs: the same files, byte for byte.
+- Export round trip: `strata export --format requirements` and `--format pylock` of the uv
+  fixture and of a uv.lock; `pip install --require-hashes --no-deps -r` of the export and
+  `strata install` of the export give the same installed set as `strata install` of the original.
 """
 
 import hashlib
@@ -161,3 +164,46 @@ def test_unhashed_line_is_an_error_naming_file_and_line(tmp_path):
                   check=False)
     assert proc.returncode == 2
     assert f"{lock}:4: requests==2.32.3 has no --hash" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["requirements", "pylock"])
+def test_export_round_trip(fmt, locks, index, tmp_path):
+    lock, index_args = locks["uv"]
+    version = "3.12.1"
+    name = "requirements.txt" if fmt == "requirements" else "pylock.toml"
+    exported = tmp_path / "export" / name
+    exported.parent.mkdir()
+    export_args = ["export", lock, "--format", fmt, "--python", python(version), "--cache-dir", tmp_path / "cache",
+                   *index_args]
+    strata(*export_args, "-o", exported)
+    # Deterministic: the same bytes again, also on standard output.
+    assert strata(*export_args).stdout == exported.read_text()
+    original = tmp_path / "original"
+    strata("install", lock, "--env", original, "--python", python(version), "--cache-dir", tmp_path / "cache",
+           *index_args)
+    from_export = tmp_path / "from-export"
+    strata("install", exported, "--env", from_export, "--python", python(version), "--cache-dir",
+           tmp_path / "cache", "--index-url", index)
+    want = installed(original)
+    assert len(want) >= 10
+    assert installed(from_export) == want
+    if fmt == "requirements":
+        by_pip = tmp_path / "pip"
+        pip_install(exported, by_pip, version, "--no-deps", "--index-url", index)
+        assert installed(by_pip) == want
+    SUMMARY.append(f"export --format {fmt}: round trip equal ({len(want)} packages)")
+
+
+def test_export_of_a_uv_lock_installs_the_same_set(index, tmp_path):
+    lock = FIXTURES / "uv-forks" / "uv.lock"
+    version = "3.12.1"
+    exported = tmp_path / "requirements.txt"
+    strata("export", lock, "--format", "requirements", "--python", python(version), "--cache-dir",
+           tmp_path / "cache", "-o", exported)
+    text = exported.read_text()
+    plan = json.loads(strata("--json", "install", lock, "--env", tmp_path / "nope", "--python", python(version),
+                             "--dry-run", "--cache-dir", tmp_path / "cache").stdout)
+    want = sorted(f"{d['name']}=={d['version']}" for d in plan["plan"]["decisions"])
+    assert sorted(line for line in text.splitlines() if "==" in line and not line.startswith("#")) == \
+        [w + " \\" for w in want]
+    assert "--hash=sha256:" in text

@@ -157,6 +157,9 @@ def commands(lock, run, ok, host):
         "plan": [["plan", lock, "--out", run / "plan", "--python", PYTHON, "--cache-dir", cache]],
         "check": [["check", lock, "--env", env_dir, "--cache-dir", cache] if ok
                   else ["check", lock, "--python", PYTHON, "--cache-dir", cache]],
+        "export": [["export", lock, "--format", "requirements", "--python", PYTHON, "--cache-dir", cache],
+                   ["export", lock, "--format", "pylock", "--python", PYTHON, "--cache-dir", cache,
+                    "-o", run / "pylock.export.toml"]],
     }
 
 

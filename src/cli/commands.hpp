@@ -9,6 +9,7 @@
 
 #include "cli/console.hpp"
 #include "plan/check.hpp"
+#include "plan/export_command.hpp"
 #include "plan/install.hpp"
 #include "plan/plan_command.hpp"
 
@@ -78,5 +79,16 @@ using CheckOptions = plan::CheckOptions;
 CLI::App* add_check_command(CLI::App& app, CheckOptions& options);
 /// Runs plan::run_check and prints its problems, warnings and summary.
 int run_check(const CheckOptions& options, const Console& console);
+
+/// `strata export [LOCK] --format requirements|pylock`: the flags plan::ExportOptions holds, and
+/// the --source / --find-links values turned into its index options when run.
+struct ExportOptions : plan::ExportOptions {
+  std::vector<std::string> sources;     ///< --source NAME=URL
+  std::vector<std::string> find_links;  ///< --find-links DIR
+};
+/// Registers `export` and its flags on `app`.
+CLI::App* add_export_command(CLI::App& app, ExportOptions& options);
+/// Runs plan::run_export; the file goes to -o FILE or, without one, to standard output.
+int run_export(ExportOptions& options, const Console& console);
 
 }  // namespace strata::cli

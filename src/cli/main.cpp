@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
   CLI::App* plan_cmd = cli::add_plan_command(app, plan);
   cli::CheckOptions check;
   CLI::App* check_cmd = cli::add_check_command(app, check);
+  cli::ExportOptions export_options;
+  CLI::App* export_cmd = cli::add_export_command(app, export_options);
 
   try {
     app.parse(argc, argv);
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
     if (install_cmd->parsed()) return cli::run_install(install, console);
     if (plan_cmd->parsed()) return cli::run_plan(plan, console);
     if (check_cmd->parsed()) return cli::run_check(check, console);
+    if (export_cmd->parsed()) return cli::run_export(export_options, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);

@@ -14,29 +14,9 @@
 namespace strata::lock {
 namespace {
 
+using detail::quote;
+using detail::storable_url;
 using detail::TomlFields;
-
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\u{:04X}", static_cast<unsigned>(u));
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-  return out;
-}
 
 void key(std::string& out, std::string_view name, std::string_view value) {
   out += fmt::format("{} = {}\n", name, quote(value));
@@ -57,14 +37,6 @@ std::string source_name_of(const Lock& lock, const Package& p) {
   for (const auto& s : lock.sources)
     if (!s.name.empty() && s.url == p.source.url) return s.name;
   return {};
-}
-
-/// What a manifest may keep of a URL: no userinfo, and nothing at all when its query carries a
-/// credential (a presigned or token URL): manifests are copied into images. Such an artifact is
-/// then found through its package's index at install time, by file name and hash.
-std::string storable_url(std::string_view url) {
-  std::string bare = util::without_userinfo(url);
-  return util::redact_url(bare) == bare ? bare : std::string();
 }
 
 void write_artifact(std::string& out, const Artifact& a, std::string_view prefix) {

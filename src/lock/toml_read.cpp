@@ -7,8 +7,35 @@
 #include "pep/name.hpp"
 #include "pep/requirement.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::lock::detail {
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\u{:04X}", static_cast<unsigned>(u));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string storable_url(std::string_view url) {
+  std::string bare = util::without_userinfo(url);
+  return util::redact_url(bare) == bare ? bare : std::string();
+}
 
 Result<toml::table> parse_toml(std::string_view text, std::string_view source_name) {
   try {

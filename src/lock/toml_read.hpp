@@ -18,6 +18,15 @@
 
 namespace strata::lock::detail {
 
+/// A TOML basic string: quotes, backslashes and control characters escaped (for the writers:
+/// layer manifests, `strata export`).
+std::string quote(std::string_view s);
+
+/// What a written lock may keep of a URL: no userinfo, and nothing at all when its query carries
+/// a credential (a presigned or token URL). Such an artifact is then found through its package's
+/// index at install time, by file name and hash.
+std::string storable_url(std::string_view url);
+
 /// Parses TOML text; a syntax error becomes "name:line:col: <what toml++ says>".
 Result<toml::table> parse_toml(std::string_view text, std::string_view source_name);
 
