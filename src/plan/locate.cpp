@@ -169,8 +169,11 @@ Result<void> locate_hashed_artifacts(std::vector<lock::Package>& packages, const
             ++stats.from_find_links;
           }
       }
-      if (!match)
-        if ((match = read_cached(options.cache_dir, artifact))) ++stats.from_cache;
+      if (!match) {
+        match = read_cached(options.cache_dir, artifact);
+        if (match && !artifact.filename.empty() && match->filename != artifact.filename) match.reset();
+        if (match) ++stats.from_cache;
+      }
       if (match) ++stats.located;
       p.found.push_back(std::move(match));
     }
@@ -222,6 +225,7 @@ Result<void> locate_hashed_artifacts(std::vector<lock::Package>& packages, const
   for (auto& p : pending) {
     lock::Package& package = *p.package;
     std::vector<std::string> searched;
+    const std::size_t errors_before = errors.size();
     for (std::size_t page_index : p.pages) {
       std::string url = fetch::redact_url(fetch::project_page_for(requests[page_index], options));
       if (options.offline) {
@@ -257,6 +261,7 @@ Result<void> locate_hashed_artifacts(std::vector<lock::Package>& packages, const
         }
       }
     }
+    if (errors.size() > errors_before) continue;  // a refused file says it already
     if (!p.any_found()) {
       errors.push_back(
           fmt::format("{}: none of the lock's {} hashes is a file on {}{}", label(package),
@@ -279,7 +284,7 @@ Result<void> locate_hashed_artifacts(std::vector<lock::Package>& packages, const
   }
   if (errors.empty()) return {};
   if (errors.size() == 1) return fail(ErrorKind::runtime, errors.front());
-  std::string message = fmt::format("{} packages could not be located on the index:", errors.size());
+  std::string message = fmt::format("{} problems locating the lock's files on the index:", errors.size());
   for (const auto& e : errors) message += "\n  " + e;
   return fail(ErrorKind::runtime, message);
 }

@@ -172,7 +172,7 @@ TEST_F(LocateTest, AnUnreadablePageIsNamedWithItsReason) {
   transport.script("http://idx/simple/demo/", {{200, fetch::TransferStatus::ok, json_page({}), kJson}});
   auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats);
   ASSERT_FALSE(ok);
-  EXPECT_NE(ok.error().message.find("2 packages could not be located"), std::string::npos)
+  EXPECT_NE(ok.error().message.find("2 problems locating the lock's files"), std::string::npos)
       << ok.error().message;
   EXPECT_NE(ok.error().message.find("http://idx/simple/demo/ (0 files)"), std::string::npos)
       << ok.error().message;
@@ -193,6 +193,35 @@ TEST_F(LocateTest, PackagesWithFilesAreLeftAlone) {
   ASSERT_TRUE(locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats));
   EXPECT_TRUE(transport.requests.empty());
   EXPECT_EQ(packages[0].artifacts[0].filename, a.filename);
+}
+
+TEST_F(LocateTest, UnlocatedTooGivesNamedFilesTheirIndexUrl) {
+  transport.script(
+      "http://idx/simple/demo/",
+      {{200, fetch::TransferStatus::ok,
+        json_page({{"demo-1.0-py3-none-any.whl", "pure"}, {"demo-1.0.tar.gz", "source"}}), kJson}});
+  lock::Package p = hashed_package("demo", "1.0", {});
+  lock::Artifact named;  // a poetry.lock file: name and hash, no URL
+  named.filename = "demo-1.0-py3-none-any.whl";
+  named.hashes["sha256"] = sha("pure");
+  p.artifacts.push_back(named);
+  std::vector<lock::Package> packages{p};
+  EXPECT_FALSE(needs_locating(packages));
+  ASSERT_TRUE(needs_locating(packages, true));
+  auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats, true);
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(packages[0].artifacts.size(), 1u);
+  EXPECT_EQ(packages[0].artifacts[0].url, "http://idx/files/demo-1.0-py3-none-any.whl");
+
+  // The file with the locked hash under another name is not the locked file.
+  lock::Package q = hashed_package("demo", "1.0", {});
+  named.filename = "demo-1.0-py2.py3-none-any.whl";
+  q.artifacts.push_back(named);
+  std::vector<lock::Package> renamed{q};
+  auto refused = locate_hashed_artifacts(renamed, lock, options(), transport, credentials, stats, true);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("not the locked demo-1.0-py2.py3-none-any.whl"), std::string::npos)
+      << refused.error().message;
 }
 
 }  // namespace
