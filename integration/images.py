@@ -14,10 +14,13 @@ API (import what a module needs; the pytest fixtures are module-scoped):
   `b(*args)` runs it (AssertionError with the output on failure unless check=False), `b.out(...)`
   its stripped stdout, `b.load_base(archive)`, `b.import_tree(dir, ref)` (an image holding `dir`
   at its root), `b.remove_everything()`. Fixture `buildah`.
-- Both engines: `e.name`, `e.build(context, dockerfile, tag, build_args)` -> {"log", "steps",
-  "id", "seconds"} (buildah `bud --layers`, docker BuildKit `--progress=plain`; both with host
-  network, so RUN steps reach loopback servers), `e.run(image, *argv)` (no network for docker),
-  `e.tree(image, path)` -> tar_tree of that directory.
+- Both engines: `e.name`, `e.build(context, dockerfile, tag, build_args, check=True)` -> {"log",
+  "steps", "id", "returncode", "seconds"} (buildah `bud --layers`, docker BuildKit
+  `--progress=plain`; both with host network, so RUN steps reach loopback servers),
+  `e.run(image, *argv, volumes=(), check=True)` (no network for docker), `e.tree(image, path)` ->
+  tar_tree of that directory. Fixtures `bundle` (scripts/bundle.sh's tree), `docker_engine` /
+  `buildah_engine` (the module's engine with the base and the strata image loaded) and `engine`
+  (parametrized over both).
 - `Dockerd(top)`: a dockerd of its own (`--data-root`, `--exec-root`, socket and pidfile under
   `top`, `--iptables=false --bridge=none`, overlay2 unless STRATA_TEST_DOCKER_STORAGE says
   otherwise); `start()` waits for the API with a deadline, `stop()` sends SIGTERM to its PID, then
@@ -144,21 +147,25 @@ class Buildah:
 
     name = "buildah"
 
-    def build(self, context, dockerfile, tag, build_args=()):
-        """`bud --layers` (chroot isolation, host network): the log, its steps (FROM left out), the
-        image id and the wall time."""
+    def build(self, context, dockerfile, tag, build_args=(), check=True):
+        """`bud --layers` (chroot isolation, host network): the log (the steps' output is all on
+        stdout, before buildah's stderr), its steps (FROM left out), the image id ("" when the
+        build failed: with check=False), the exit status and the wall time."""
         args = [x for kv in dict(build_args).items() for x in ("--build-arg", "=".join(kv))]
         start = time.monotonic()
         proc = self("bud", "--isolation", "chroot", "--layers", "--network", "host", *args, "-f", dockerfile, "-t", tag,
-                    context)
+                    context, check=check)
         log = proc.stdout + proc.stderr
         return {"log": log, "steps": [s for s in buildah_steps(log) if not s["instruction"].startswith("FROM ")],
-                "seconds": time.monotonic() - start, "id": self.out("images", "-q", "--no-trunc", tag)}
+                "seconds": time.monotonic() - start, "returncode": proc.returncode,
+                "id": self.out("images", "-q", "--no-trunc", tag) if proc.returncode == 0 else ""}
 
-    def run(self, image, *argv):
+    def run(self, image, *argv, volumes=(), check=True):
+        """`argv` in a container of `image`; `volumes` are `-v` values (HOST:PATH[:ro])."""
         c = self.out("from", "-q", image)
         try:
-            return self("run", "--isolation", "chroot", c, "--", *argv)
+            return self("run", "--isolation", "chroot", *[x for v in volumes for x in ("-v", v)], c, "--", *argv,
+                        check=check)
         finally:
             self("rm", c)
 
@@ -334,18 +341,23 @@ class Dockerd:
 
     name = "docker"
 
-    def build(self, context, dockerfile, tag, build_args=()):
+    def build(self, context, dockerfile, tag, build_args=(), check=True):
         """`docker build` with BuildKit (`--progress=plain`, host network): the log, its steps (as
-        docker_steps), the image id and the wall time."""
+        docker_steps), the image id ("" when the build failed: with check=False), the exit status
+        and the wall time."""
         args = [x for kv in dict(build_args).items() for x in ("--build-arg", "=".join(kv))]
         start = time.monotonic()
-        proc = self("build", "--network", "host", "--progress=plain", *args, "-f", dockerfile, "-t", tag, context)
+        proc = self("build", "--network", "host", "--progress=plain", *args, "-f", dockerfile, "-t", tag, context,
+                    check=check)
         log = proc.stdout + proc.stderr
         return {"log": log, "steps": docker_steps(log), "seconds": time.monotonic() - start,
-                "id": self.out("images", "-q", "--no-trunc", tag)}
+                "returncode": proc.returncode,
+                "id": self.out("images", "-q", "--no-trunc", tag) if proc.returncode == 0 else ""}
 
-    def run(self, image, *argv):
-        return self("run", "--rm", "--network", "none", image, *argv)
+    def run(self, image, *argv, volumes=(), check=True):
+        """`argv` in a container of `image`, without network; `volumes` are `-v` values."""
+        return self("run", "--rm", "--network", "none", *[x for v in volumes for x in ("-v", v)], image, *argv,
+                    check=check)
 
     def tree(self, image, path):
         """tar_tree of `path` in `image` (`docker cp` from a created container)."""
@@ -390,6 +402,34 @@ def dockerd(tmp_path_factory):
     d.start()
     yield d
     d.stop()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    """scripts/bundle.sh's tree of the tested binary, once per module."""
+    return strata_bundle(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def docker_engine(dockerd, bundle, tmp_path_factory):
+    """The module's dockerd with the base and the strata image (the bundle) loaded."""
+    dockerd.load_base(base_archive(tmp_path_factory))
+    dockerd.import_tree(bundle, STRATA_IMAGE)
+    return dockerd
+
+
+@pytest.fixture(scope="module")
+def buildah_engine(buildah, bundle, tmp_path_factory):
+    """The module's buildah with the base and the strata image (the bundle) loaded."""
+    buildah.load_base(base_archive(tmp_path_factory))
+    buildah.import_tree(bundle, STRATA_IMAGE)
+    return buildah
+
+
+@pytest.fixture(scope="module", params=["docker", "buildah"])
+def engine(request):
+    """Each engine in turn (a module's tests run for docker, then for buildah)."""
+    return request.getfixturevalue(f"{request.param}_engine")
 
 
 def tar_tree(stream):

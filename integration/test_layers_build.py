@@ -24,7 +24,8 @@ import shutil
 
 import pytest
 
-from images import BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, base_archive, buildah, dockerd, strata_bundle  # noqa: F401
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine, bundle,  # noqa: F401
+                    docker_engine, dockerd, engine)
 from support import SERVER_LIFETIME, SUMMARY, Servers, download_wheels, free_port, planned, serve_wheels, strata, \
     venv_python
 
@@ -81,33 +82,9 @@ def downloads(servers):
             if '"GET /packages/' in line]
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return strata_bundle(tmp_path_factory)
-
-
 def build(engine, context, dockerfile, tag, servers):
     return engine.build(context, dockerfile, tag, {"PYTHON_BASE": BASE_IMAGE, "STRATA_IMAGE": STRATA_IMAGE,
                                                    "STRATA_INDEX_URL": servers["index"]})
-
-
-@pytest.fixture(scope="module")
-def docker_engine(dockerd, bundle, tmp_path_factory):
-    dockerd.load_base(base_archive(tmp_path_factory))
-    dockerd.import_tree(bundle, STRATA_IMAGE)
-    return dockerd
-
-
-@pytest.fixture(scope="module")
-def buildah_engine(buildah, bundle, tmp_path_factory):
-    buildah.load_base(base_archive(tmp_path_factory))
-    buildah.import_tree(bundle, STRATA_IMAGE)
-    return buildah
-
-
-@pytest.fixture(scope="module", params=["docker", "buildah"])
-def engine(request):
-    return request.getfixturevalue(f"{request.param}_engine")
 
 
 def plan_into(context, lock, servers, cache):

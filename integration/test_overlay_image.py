@@ -25,13 +25,12 @@ loads the base and the bundle once.
 import json
 import re
 import shutil
-import subprocess
 import time
 
 import pytest
 
-from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, base_archive, buildah, dockerd,  # noqa: F401
-                    strata_bundle)
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine, bundle,  # noqa: F401
+                    docker_engine, dockerd, engine)
 from support import SUMMARY, Servers, download_wheels, planned, serve_wheels, strata
 
 PYTHON = "/usr/bin/python3"  # Debian 12's CPython 3.11, as in the base image
@@ -110,61 +109,6 @@ def report_in(log):
     return json.loads("\n".join(lines[start:lines.index("}", start) + 1]))
 
 
-class Docker:
-    name = "docker"
-
-    def __init__(self, d):
-        self.d = d
-
-    def build(self, dockerfile, context, tag, *args, check=True):
-        proc = self.d("build", "--network", "host", "--progress=plain", *args, "-f", dockerfile, "-t", tag, context,
-                      check=check)
-        return proc, proc.stdout + proc.stderr
-
-    def run(self, image, command, volumes=()):
-        return self.d("run", "--rm", "--network", "none", *[x for v in volumes for x in ("-v", v)], image,
-                      "sh", "-c", command, check=False)
-
-
-class Buildah:
-    name = "buildah"
-
-    def __init__(self, b):
-        self.b = b
-
-    def build(self, dockerfile, context, tag, *args, check=True):
-        proc = self.b("bud", "--isolation", "chroot", "--layers", "--network", "host", *args, "-f", dockerfile,
-                      "-t", tag, context, check=check)
-        return proc, proc.stdout + proc.stderr  # the steps' output is all on stdout, before stderr
-
-    def run(self, image, command, volumes=()):
-        c = self.b.out("from", "-q", image)
-        try:
-            return self.b("run", "--isolation", "chroot", *[x for v in volumes for x in ("-v", v)], c, "--",
-                          "sh", "-c", command, check=False)
-        finally:
-            self.b("rm", c)
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    return strata_bundle(tmp_path_factory)
-
-
-@pytest.fixture(scope="module", params=["docker", "buildah"])
-def engine(request, bundle, tmp_path_factory):
-    archive = base_archive(tmp_path_factory)
-    if request.param == "docker":
-        d = request.getfixturevalue("dockerd")
-        d.load_base(archive)
-        d.import_tree(bundle, STRATA_IMAGE)
-        return Docker(d)
-    b = request.getfixturevalue("buildah")
-    b.load_base(archive)
-    b.import_tree(bundle, STRATA_IMAGE)
-    return Buildah(b)
-
-
 def context(lock, tmp_path_factory):
     d = tmp_path_factory.mktemp(lock.name)
     for f in ("pyproject.toml", "poetry.lock"):
@@ -177,19 +121,15 @@ class Builds:
 
     def __init__(self, engine, index, tmp_path_factory):
         self.engine, self.index, self.factory = engine, index, tmp_path_factory
-        self.common = ["--build-arg", f"STRATA_IMAGE={STRATA_IMAGE}", "--build-arg", f"STRATA_INDEX_URL={index['url']}",
-                       "--build-arg", "STRATA_INSTALL_ARGS=--json"]
+        self.args = {"STRATA_IMAGE": STRATA_IMAGE, "STRATA_INDEX_URL": index["url"], "STRATA_INSTALL_ARGS": "--json"}
 
-    def run(self, dockerfile, lock, tag, *args, check=True):
+    def run(self, dockerfile, lock, tag, args, check=True):
         before = len(requests(self.index))
-        start = time.monotonic()
-        proc, log = self.engine.build(dockerfile, context(lock, self.factory), tag, *self.common, *args, check=check)
-        seconds = time.monotonic() - start
-        return {"proc": proc, "log": log, "requests": requests(self.index)[before:], "seconds": seconds}
+        build = self.engine.build(context(lock, self.factory), dockerfile, tag, {**self.args, **args}, check=check)
+        return {**build, "requests": requests(self.index)[before:]}
 
-    def model(self, lock, tag, *args, check=True):
-        return self.run(MODEL_DOCKERFILE, lock, tag, "--build-arg", f"PLATFORM_IMAGE={PLATFORM_IMAGE}", *args,
-                        check=check)
+    def model(self, lock, tag, args=None, check=True):
+        return self.run(MODEL_DOCKERFILE, lock, tag, {"PLATFORM_IMAGE": PLATFORM_IMAGE, **(args or {})}, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -197,11 +137,11 @@ def builds(engine, index, tmp_path_factory):
     """Stage 1, then stage 2 with the compatible model, the conflicting one, and the conflicting
     one with --allow-replace."""
     b = Builds(engine, index, tmp_path_factory)
-    out = {"platform": b.run(PLATFORM_DOCKERFILE, PLATFORM, PLATFORM_IMAGE, "--build-arg", f"PYTHON_BASE={BASE_IMAGE}")}
+    out = {"platform": b.run(PLATFORM_DOCKERFILE, PLATFORM, PLATFORM_IMAGE, {"PYTHON_BASE": BASE_IMAGE})}
     out["model"] = b.model(MODEL, "localhost/strata-test-model:1")
     out["conflict"] = b.model(CONFLICT, "localhost/strata-test-model:conflict", check=False)
     out["replace"] = b.model(CONFLICT, "localhost/strata-test-model:replaced",
-                             "--build-arg", "STRATA_INSTALL_ARGS=--json --allow-replace")
+                             {"STRATA_INSTALL_ARGS": "--json --allow-replace"})
     SUMMARY.append(f"overlay image ({engine.name}): " + ", ".join(
         f"{stage} {b['seconds']:.1f} s ({len(b['requests'])} index requests)" for stage, b in out.items()))
     return out
@@ -230,11 +170,11 @@ def test_the_model_stage_keeps_the_platforms_versions_without_asking_the_index(e
     assert files(model["requests"]) == sorted(d["wheel"] for d in plans[MODEL.name] if d["name"] not in SHARED)
 
     image = "localhost/strata-test-model:1"
-    check = engine.run(image, PIP_CHECK)
+    check = engine.run(image, "sh", "-c", PIP_CHECK, check=False)
     assert check.returncode == 0 and "No broken requirements found." in check.stdout, check.stdout + check.stderr
-    imports = engine.run(image, f'/opt/venv/bin/python -c "{IMPORTS}"')
+    imports = engine.run(image, "/opt/venv/bin/python", "-c", IMPORTS, check=False)
     assert imports.stdout.split() == ["0.115.6", "2.9.2", "0.26.5"], imports.stderr
-    listing = engine.run(image, "/opt/strata/bin/strata --json list --env /opt/venv",
+    listing = engine.run(image, "/opt/strata/bin/strata", "--json", "list", "--env", "/opt/venv",
                          volumes=[f"{bundle}:/opt/strata:ro"])
     owners = {d["normalized_name"]: d["owner"] for d in json.loads(listing.stdout)["distributions"]}
     platform_names = {d["name"] for d in plans[PLATFORM.name]}
@@ -243,7 +183,7 @@ def test_the_model_stage_keeps_the_platforms_versions_without_asking_the_index(e
 
 def test_a_conflicting_model_fails_before_any_download_listing_every_conflict(builds):
     conflict = builds["conflict"]
-    assert conflict["proc"].returncode != 0
+    assert conflict["returncode"] != 0
     # The RUN step's exit status, as each engine reports it.
     assert re.search(r"exit (status|code):? 3\b", conflict["log"]), conflict["log"][-2000:]
     report = report_in(conflict["log"])
@@ -266,7 +206,7 @@ def test_allow_replace_builds_and_names_what_the_replacement_breaks(engine, buil
     assert files(replace["requests"]) == ["certifi-2024.8.30-py3-none-any.whl", "typing_extensions-4.7.1-py3-none-any.whl"]
     assert projects_asked(replace["requests"]) == CONFLICTING
     # What the report said breaks is what pip finds broken.
-    check = engine.run("localhost/strata-test-model:replaced", PIP_CHECK)
+    check = engine.run("localhost/strata-test-model:replaced", "sh", "-c", PIP_CHECK, check=False)
     assert check.returncode != 0
     assert check.stdout.strip() == "fastapi 0.115.6 has requirement typing-extensions>=4.8.0, but you have " \
                                    "typing-extensions 4.7.1.", check.stdout
@@ -300,8 +240,8 @@ def test_check_with_the_platform_lock_as_base_answers_as_the_real_stage_2(engine
 
     # And in the platform image, against the environment itself.
     for lock, want in ((MODEL, builds["model"]), (CONFLICT, builds["conflict"])):
-        proc = engine.run(PLATFORM_IMAGE, "/opt/strata/bin/strata --json check /model --env /opt/venv",
-                          volumes=[f"{bundle}:/opt/strata:ro", f"{lock}:/model:ro"])
+        proc = engine.run(PLATFORM_IMAGE, "/opt/strata/bin/strata", "--json", "check", "/model", "--env", "/opt/venv",
+                          volumes=[f"{bundle}:/opt/strata:ro", f"{lock}:/model:ro"], check=False)
         assert proc.returncode == (3 if lock == CONFLICT else 0), proc.stderr
         in_image = json.loads(proc.stdout)
         same_answer(in_image, report_in(want["log"]))
