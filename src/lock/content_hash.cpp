@@ -1,5 +1,6 @@
 #include "lock/content_hash.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -93,27 +94,33 @@ std::string dump_float(double d) {
   return text;
 }
 
-void dump(const toml::node& node, std::string& out) {
+// json.dumps' separators: (", ", ": ") by default, (",", ":") for pipenv's compact dump.
+struct Separators {
+  std::string_view item = ", ";
+  std::string_view key = ": ";
+};
+
+void dump(const toml::node& node, std::string& out, const Separators& sep = {}) {
   if (const auto* t = node.as_table()) {
     std::map<std::string_view, const toml::node*> sorted;
     for (const auto& [key, value] : *t) sorted.emplace(key.str(), &value);
     out.push_back('{');
     bool first = true;
     for (const auto& [key, value] : sorted) {
-      if (!first) out += ", ";
+      if (!first) out += sep.item;
       first = false;
       dump_string(key, out);
-      out += ": ";
-      dump(*value, out);
+      out += sep.key;
+      dump(*value, out, sep);
     }
     out.push_back('}');
   } else if (const auto* a = node.as_array()) {
     out.push_back('[');
     bool first = true;
     for (const auto& item : *a) {
-      if (!first) out += ", ";
+      if (!first) out += sep.item;
       first = false;
-      dump(item, out);
+      dump(item, out, sep);
     }
     out.push_back(']');
   } else if (const auto* s = node.as_string()) {
@@ -243,6 +250,42 @@ Result<bool> content_hash_matches(const Lock& lock, std::string_view pyproject_t
     if (sha256_hex(hashed_json(*doc, style)) == lock.content_hash) return true;
   }
   return false;
+}
+
+Result<std::string> pipfile_hash(std::string_view pipfile_text, std::string_view source_name) {
+  auto doc = detail::parse_toml(pipfile_text, source_name);
+  if (!doc) return std::unexpected(doc.error());
+  toml::table meta;
+  if (const toml::node* source = doc->get("source")) {
+    meta.insert("sources", *source);
+  } else {
+    // plette's DEFAULT_SOURCE_TOML, prepended when a Pipfile names no source.
+    toml::array sources;
+    sources.push_back(
+        toml::table{{"name", "pypi"}, {"url", "https://pypi.org/simple"}, {"verify_ssl", true}});
+    meta.insert("sources", std::move(sources));
+  }
+  if (const toml::node* requires_ = doc->get("requires"))
+    meta.insert("requires", *requires_);
+  else
+    meta.insert("requires", toml::table{});
+  toml::table data;
+  data.insert("_meta", std::move(meta));
+  for (auto [key, section] : {std::pair{"default", "packages"}, std::pair{"develop", "dev-packages"}}) {
+    if (const toml::node* packages = doc->get(section))
+      data.insert(key, *packages);
+    else
+      data.insert(key, toml::table{});
+  }
+  static constexpr std::string_view kSections[] = {
+      "source", "packages", "dev-packages", "requires", "scripts", "pipfile", "pipenv", "default", "develop"};
+  for (const auto& [key, value] : *doc) {
+    if (std::find(std::begin(kSections), std::end(kSections), key.str()) != std::end(kSections)) continue;
+    data.insert(key, value);
+  }
+  std::string out;
+  dump(data, out, Separators{",", ":"});
+  return sha256_hex(out);
 }
 
 }  // namespace strata::lock

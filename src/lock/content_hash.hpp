@@ -1,6 +1,6 @@
 #pragma once
 // Poetry's content-hash: sha256 of json.dumps(<relevant pyproject content>, sort_keys=True), where
-// the relevant content depends on the Poetry version that wrote the lock.
+// the relevant content depends on the Poetry version that wrote the lock; pipenv's Pipfile hash.
 
 #include <string>
 #include <string_view>
@@ -35,5 +35,10 @@ Result<std::string> poetry_hashed_json(std::string_view pyproject_text, std::str
 /// Poetry version that wrote the lock (any known version when the header does not say).
 Result<bool> content_hash_matches(const Lock& lock, std::string_view pyproject_text,
                                   std::string_view source_name);
+
+/// pipenv's `_meta.hash` of a Pipfile (plette's Pipfile.get_hash): sha256 of json.dumps of its
+/// sources (PyPI when it names none), requires and package categories, sort_keys, separators
+/// (",", ":"); lower-case hex. Errors are usage errors with "file:line:col".
+Result<std::string> pipfile_hash(std::string_view pipfile_text, std::string_view source_name);
 
 }  // namespace strata::lock

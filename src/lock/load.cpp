@@ -7,6 +7,7 @@
 
 #include "lock/manifest.hpp"
 #include "lock/pdm_lock.hpp"
+#include "lock/pipfile_lock.hpp"
 #include "lock/pylock.hpp"
 #include "lock/requirements.hpp"
 #include "lock/uv_lock.hpp"
@@ -27,14 +28,17 @@ std::optional<Format> format_by_name(std::string_view name) {
   if (name == "uv.lock") return Format::uv;
   if (name == "pdm.lock") return Format::pdm;
   if (is_requirements_name(name)) return Format::requirements;
+  if (name == "Pipfile.lock") return Format::pipfile;
   return std::nullopt;
 }
 
 // A poetry.lock has [metadata] and [[package]]; a pylock.toml has lock-version and created-by at
 // the top; a layer manifest has manifest-version before its first table; a uv.lock starts with
-// `version = 1`; a pdm.lock has `lock_version` in its [metadata]. Looks at line starts only; the
+// `version = 1`; a pdm.lock has `lock_version` in its [metadata]; a Pipfile.lock is a JSON object
+// with "_meta". Looks at line starts only; the
 // reader does the real checking.
 std::optional<Format> format_by_content(std::string_view text) {
+  if (looks_like_pipfile_lock(text)) return Format::pipfile;
   if (looks_like_manifest(text)) return Format::manifest;
   if (looks_like_uv_lock(text)) return Format::uv;
   if (looks_like_pdm_lock(text)) return Format::pdm;
@@ -56,7 +60,8 @@ std::optional<Format> format_by_content(std::string_view text) {
 constexpr std::string_view kFormats =
     "strata reads uv.lock (`uv lock`), poetry.lock with its pyproject.toml (`poetry lock`), "
     "pylock.toml / pylock.*.toml (`uv export --format pylock.toml -o pylock.toml`, `pdm export -f "
-    "pylock`), pdm.lock (`pdm lock`), hashed requirements*.txt (`pip-compile --generate-hashes`, "
+    "pylock`), pdm.lock (`pdm lock`), Pipfile.lock (`pipenv lock`), hashed requirements*.txt (`pip-compile "
+    "--generate-hashes`, "
     "`uv pip compile --generate-hashes`) and layer manifests (`strata plan`)";
 
 }  // namespace
@@ -86,7 +91,7 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
     if (candidates.empty()) {
       return fail(ErrorKind::usage,
                   fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml, "
-                              "pylock.*.toml, pdm.lock and requirements*.txt; {})",
+                              "pylock.*.toml, pdm.lock, Pipfile.lock and requirements*.txt; {})",
                               path.string(), kFormats));
     }
     if (candidates.size() > 1) {
@@ -124,6 +129,11 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
     auto pyproject = files.lock.parent_path() / "pyproject.toml";
     if (std::filesystem::is_regular_file(pyproject, ec)) files.pyproject = pyproject;
   }
+  if (files.format == Format::pipfile) {
+    // Optional: the lock's _meta.hash is checked against it (plan/prepare).
+    auto pipfile = files.lock.parent_path() / "Pipfile";
+    if (std::filesystem::is_regular_file(pipfile, ec)) files.pyproject = pipfile;
+  }
   return files;
 }
 
@@ -139,6 +149,7 @@ Result<Lock> parse_lock(std::string_view text, std::string_view source_name,
   if (*format == Format::uv) return read_uv_lock(text, source_name);
   if (*format == Format::manifest) return load_manifest(text, source_name);
   if (*format == Format::pdm) return read_pdm_lock(text, source_name, pyproject);
+  if (*format == Format::pipfile) return read_pipfile_lock(text, source_name);
   if (*format == Format::requirements) {
     // Text only: an included file cannot be read.
     const std::string name(source_name);
@@ -160,6 +171,7 @@ Result<Lock> load_lock(const std::filesystem::path& path) {
   if (files->format == Format::uv) return read_uv_lock(*text, lock_name);
   if (files->format == Format::manifest) return load_manifest(*text, lock_name);
   if (files->format == Format::pdm && files->pyproject.empty()) return read_pdm_lock(*text, lock_name);
+  if (files->format == Format::pipfile) return read_pipfile_lock(*text, lock_name);
   if (files->format == Format::requirements)
     return read_requirements(files->lock, [](const std::filesystem::path& p) { return util::read_file(p); });
   auto pyproject = util::read_file(files->pyproject);

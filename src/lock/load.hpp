@@ -1,7 +1,7 @@
 #pragma once
 // Finding and reading a lock: `LOCK` is a lock file or a directory holding one (SPEC "strata
 // install"): poetry.lock (with pyproject.toml beside it), pylock.toml, pylock.<name>.toml, uv.lock,
-// pdm.lock (with the pyproject.toml beside it when present), and a layer manifest written by
+// pdm.lock (with the pyproject.toml beside it when present), Pipfile.lock, and a layer manifest written by
 // `strata plan` (recognised by its content).
 
 #include <filesystem>
@@ -18,7 +18,7 @@ namespace strata::lock {
 struct LockFiles {
   Format format = Format::pylock;
   std::filesystem::path lock;
-  std::filesystem::path pyproject;  ///< Poetry (required), pdm (when present)
+  std::filesystem::path pyproject;  ///< Poetry (required), pdm (when present); Pipfile.lock: the Pipfile
 };
 
 /// Finds the lock at `path` (a file, or a directory holding exactly one lock). Usage errors name

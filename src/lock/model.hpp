@@ -169,7 +169,8 @@ struct Lock {
   /// requirements.txt `--find-links` values (directories resolved against the file's directory
   /// when they exist there): searched for files known only by hash.
   std::vector<std::string> find_links;
-  std::string content_hash;         ///< Poetry `[metadata] content-hash`
+  std::string
+      content_hash;  ///< Poetry `[metadata] content-hash`, pdm `content_hash`, Pipfile.lock `_meta.hash`
   std::string project_name;         ///< normalized root project name, "" if unknown
   std::string layer;                ///< a layer manifest's layer name (format manifest), else ""
   std::string layer_project;        ///< a layer manifest's project (its plan's owner), "" if it names none

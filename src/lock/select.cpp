@@ -8,7 +8,8 @@
 // - older poetry.lock alone: `category`;
 // - uv.lock: a walk from the workspace members, as `uv sync` does (lock/uv_lock.cpp);
 // - pdm.lock (inherit_metadata): a package's `groups` (extras and dependency groups alike) and
-//   `marker`, as pdm's LockedRepository.evaluate_candidates does.
+//   `marker`, as pdm's LockedRepository.evaluate_candidates does; Pipfile.lock: the categories
+//   asked for and each entry's `markers`, as `pipenv requirements --categories` does.
 
 #include <algorithm>
 #include <deque>
@@ -262,9 +263,11 @@ Result<Selection> select_poetry_groups(const Lock& lock, const Target& target, S
   return selection;
 }
 
-// ---- pdm.lock: groups and marker ----
+// ---- pdm.lock and Pipfile.lock: groups and markers ----
 
-Result<Selection> select_pdm(const Lock& lock, const Target& target, Selection selection) {
+// A package is selected when one of its groups is selected and that membership's marker holds
+// (pdm: the package's marker for every group; pipenv: each category's entry has its own).
+Result<Selection> select_by_groups(const Lock& lock, const Target& target, Selection selection) {
   if (auto ok = check_environments(lock, target); !ok) return std::unexpected(ok.error());
   // pdm's -G names extras and dependency groups alike; "default" is the project's dependencies.
   std::set<std::string> wanted = target.groups;
@@ -275,17 +278,33 @@ Result<Selection> select_pdm(const Lock& lock, const Target& target, Selection s
   context.dependency_groups = target.groups;
   for (const auto& p : lock.packages) {
     std::vector<std::string> groups;
-    bool in_group = p.groups.empty();
+    bool in_group = p.groups.empty() && (!p.marker || p.marker->evaluate(context));
+    std::string failed;
+    bool any_group = p.groups.empty();
     for (const auto& m : p.groups) {
       groups.push_back(m.group);
-      in_group = in_group || wanted.contains(m.group);
+      if (!wanted.contains(m.group)) continue;
+      any_group = true;
+      if (!m.marker || m.marker->evaluate(context))
+        in_group = true;
+      else
+        failed = m.marker->str();
     }
-    if (!in_group) {
+    if (!any_group) {
       selection.excluded.push_back(
           exclude(p, fmt::format("not in the selected groups (it is in: {})", util::join(groups, ", "))));
-    } else if (p.marker && !p.marker->evaluate(context)) {
-      selection.excluded.push_back(
-          exclude(p, fmt::format("marker is false for the target: {}", p.marker->str())));
+    } else if (!in_group) {
+      selection.excluded.push_back(exclude(
+          p, fmt::format("marker is false for the target: {}", failed.empty() ? p.marker->str() : failed)));
+    } else if (p.version_text.empty() && p.source.kind == SourceKind::index) {
+      // pipenv writes `"version": "*"` without hashes for a package whose marker was false where
+      // `pipenv lock` ran: nothing was locked for it.
+      return fail(
+          ErrorKind::check,
+          fmt::format("{}: {} is selected for this target, but the lock pins no version or hash for it "
+                      "(pipenv skipped it: its marker was false where `pipenv lock` ran); lock on "
+                      "the target's platform",
+                      p.location, p.display_name));
     } else {
       selection.packages.push_back(p);
     }
@@ -540,7 +559,8 @@ Result<Selection> select_for(const Lock& lock, const SelectionRequest& request) 
     UvTarget uv{&request.environment, target->groups, target->extras, request.packages, request.all_packages};
     return uv_select(lock, uv, std::move(selection));
   }
-  if (lock.format == Format::pdm) return select_pdm(lock, *target, std::move(selection));
+  if (lock.format == Format::pdm || lock.format == Format::pipfile)
+    return select_by_groups(lock, *target, std::move(selection));
   if (lock.format == Format::manifest) {
     // A manifest holds what `strata plan` already selected for its target: all of it.
     selection.packages = lock.packages;

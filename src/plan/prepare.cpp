@@ -31,17 +31,23 @@ fs::path reroot(const fs::path& path, const fs::path& from, const fs::path& to) 
 
 std::string interpreter_or_default(const std::string& python) { return python.empty() ? "python3" : python; }
 
-/// Poetry only: whether the lock's content-hash matches pyproject.toml. A stale lock is a warning,
-/// or with `locked` an error.
+/// Poetry: whether the lock's content-hash matches pyproject.toml; Pipfile.lock: whether its
+/// _meta.hash matches the Pipfile beside it (when there is one). A stale lock is a warning, or
+/// with `locked` an error.
 std::optional<bool> check_fresh(const lock::LockFiles& files, const lock::Lock& lock, bool locked,
                                 PlanObserver& observer) {
-  if (files.format != lock::Format::poetry) return std::nullopt;
-  std::string pyproject = value_or_throw(util::read_file(files.pyproject));
-  bool fresh = value_or_throw(lock::content_hash_matches(lock, pyproject, files.pyproject.string()));
+  bool pipfile = files.format == lock::Format::pipfile;
+  if (files.format != lock::Format::poetry &&
+      !(pipfile && !files.pyproject.empty() && !lock.content_hash.empty()))
+    return std::nullopt;
+  std::string project = value_or_throw(util::read_file(files.pyproject));
+  bool fresh =
+      pipfile ? value_or_throw(lock::pipfile_hash(project, files.pyproject.string())) == lock.content_hash
+              : value_or_throw(lock::content_hash_matches(lock, project, files.pyproject.string()));
   if (!fresh) {
-    std::string message =
-        fmt::format("{}: the lock is stale: its content-hash does not match {} (run `poetry lock`)",
-                    files.lock.string(), files.pyproject.string());
+    std::string message = fmt::format("{}: the lock is stale: its {} does not match {} (run `{}`)",
+                                      files.lock.string(), pipfile ? "_meta.hash" : "content-hash",
+                                      files.pyproject.string(), pipfile ? "pipenv lock" : "poetry lock");
     if (locked) throw CommandError(ErrorKind::check, message);
     observer.on_warning(message);
   }
