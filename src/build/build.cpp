@@ -462,6 +462,13 @@ std::string OneBuild::cache_key(const detail::BuildSystem& system) const {
                          : "no " + py.executable.string() + " " + options_.target_site.string(),
       util::join(requires_, ";"), system.backend, state_.constraints_sha256,
       source_.editable ? "editable " + source_.tree.string() + "\n" : std::string());
+  // Only when there are some, so that the keys of builds without them stay as they were.
+  if (!options_.lock_constraints.empty()) {
+    std::vector<std::string> limits;
+    for (const auto& c : options_.lock_constraints) limits.push_back(c.text);
+    std::sort(limits.begin(), limits.end());
+    material += fmt::format("lock-constraints {}\n", util::join(limits, ";"));
+  }
   return sha256_text(material);
 }
 
@@ -470,7 +477,8 @@ Result<std::vector<Pin>> OneBuild::choose(const std::vector<detail::Wanted>& wan
   DetailForwarder forward(observer_);
   state_.index.set_observer(&forward);
   auto pins = detail::choose_requirements(wanted, options_.interpreter,
-                                          state_.constraints ? &*state_.constraints : nullptr, state_.index);
+                                          state_.constraints ? &*state_.constraints : nullptr, state_.index,
+                                          options_.lock_constraints);
   state_.index.set_observer(nullptr);
   if (!pins) return fail(pins.error().kind, fmt::format("{}: {}", subject(), pins.error().message));
   return pins;

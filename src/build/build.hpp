@@ -8,6 +8,8 @@
 // newest version on the index that satisfies every specifier seen for the project, is not yanked,
 // fits the build interpreter's requires-python and tags; their Requires-Dist followed the same way
 // (markers evaluated for the build interpreter). `--build-constraints FILE` pins them instead.
+// A lock's specifier constraints (uv.lock `[manifest] build-constraints`) add their specifier to
+// the project's when that project is required and their marker holds; they never add a project.
 
 #include <chrono>
 #include <cstdint>
@@ -48,6 +50,14 @@ struct BuildSource {
   bool editable = false;
 };
 
+/// A specifier constraint on a build requirement (uv.lock `[manifest] build-constraints`): when a
+/// build requirement of that name is chosen, its version must also satisfy this (if the marker
+/// holds for the build interpreter). It never adds a requirement.
+struct SpecifierConstraint {
+  std::string text;    ///< PEP 508, e.g. "wheel<0.45 ; python_full_version >= '3.9'"
+  std::string origin;  ///< for conflict messages, e.g. "uv.lock [manifest] build-constraints"
+};
+
 /// How to build.
 struct BuildOptions {
   env::Interpreter interpreter;      ///< the target interpreter (builds run with it)
@@ -55,6 +65,8 @@ struct BuildOptions {
   fetch::FetchOptions fetch;         ///< index URL, find-links, offline ... for build requirements
   /// --build-constraints FILE: a pinned, hashed requirements file (`pip-compile --generate-hashes`).
   std::optional<std::filesystem::path> build_constraints;
+  /// The lock's specifier constraints on build requirements.
+  std::vector<SpecifierConstraint> lock_constraints;
   /// false (--no-build-isolation[-package]): build with the target interpreter itself, nothing
   /// installed for the build.
   bool isolation = true;

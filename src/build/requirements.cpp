@@ -41,7 +41,17 @@ class Chooser {
     if (python) python_ = *python;
   }
 
-  Result<std::vector<Pin>> run(const std::vector<Wanted>& wanted) {
+  Result<std::vector<Pin>> run(const std::vector<Wanted>& wanted,
+                               const std::vector<SpecifierConstraint>& specifier_constraints) {
+    for (const auto& c : specifier_constraints) {
+      auto parsed = pep::Requirement::parse(c.text);
+      if (!parsed)
+        return fail(ErrorKind::usage, fmt::format("build constraint \"{}\" ({}): {}", c.text, c.origin,
+                                                  parsed.error().message));
+      if (parsed->marker && !parsed->marker->evaluate(pep::MarkerContext{&interpreter_.markers, "", {}, {}}))
+        continue;
+      limits_[pep::normalize_name(parsed->name)].push_back({parsed->specifier, c.text, c.origin});
+    }
     // Specifiers only accumulate, so each restart (a later requirement excluded an earlier
     // choice) chooses among fewer versions: this ends.
     for (int round = 0; round < 100; ++round) {
@@ -88,6 +98,13 @@ class Chooser {
       bool known = std::any_of(seen.begin(), seen.end(),
                                [&](const Seen& s) { return s.text == item.text && s.origin == item.origin; });
       if (!known) seen.push_back({item.requirement.specifier, item.text, item.origin});
+      if (auto limit = limits_.find(name); limit != limits_.end()) {
+        for (const auto& l : limit->second) {
+          if (std::none_of(seen.begin(), seen.end(),
+                           [&](const Seen& s) { return s.text == l.text && s.origin == l.origin; }))
+            seen.push_back(l);
+        }
+      }
       std::set<std::string> extras{""};
       for (const auto& e : item.requirement.extras) extras.insert(pep::normalize_name(e));
       auto it = chosen_.find(name);
@@ -244,6 +261,7 @@ class Chooser {
   std::map<std::string, std::size_t> rank_;
   pep::Version python_ = pep::Version::from_parts(0, {3});
   std::map<std::string, std::vector<Seen>> seen_;
+  std::map<std::string, std::vector<Seen>> limits_;  // specifier constraints whose marker holds
   std::map<std::string, Choice> chosen_;
 };
 
@@ -252,9 +270,10 @@ class Chooser {
 Result<std::vector<Pin>> choose_requirements(const std::vector<Wanted>& wanted,
                                              const env::Interpreter& interpreter,
                                              const std::vector<BuildConstraint>* constraints,
-                                             PackageIndex& index) {
+                                             PackageIndex& index,
+                                             const std::vector<SpecifierConstraint>& specifier_constraints) {
   Chooser chooser(interpreter, constraints, index);
-  return chooser.run(wanted);
+  return chooser.run(wanted, specifier_constraints);
 }
 
 }  // namespace strata::build::detail

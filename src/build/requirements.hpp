@@ -46,11 +46,12 @@ struct Pin {
 /// non-yanked, tag- and requires-python-compatible version satisfying every specifier seen for
 /// the project (pre-releases only when a specifier names one or nothing else fits), the best
 /// tag among that version's wheels. With `constraints` each project must be pinned there and
-/// the pin's file must carry one of its hashes. Pins come back sorted by name. Errors name the
-/// requirement, and both sides of a conflict.
-Result<std::vector<Pin>> choose_requirements(const std::vector<Wanted>& wanted,
-                                             const env::Interpreter& interpreter,
-                                             const std::vector<BuildConstraint>* constraints,
-                                             PackageIndex& index);
+/// the pin's file must carry one of its hashes. `specifier_constraints` whose marker holds join
+/// the specifiers of their project when (and only when) that project is required. Pins come back
+/// sorted by name. Errors name the requirement, and both sides of a conflict.
+Result<std::vector<Pin>> choose_requirements(
+    const std::vector<Wanted>& wanted, const env::Interpreter& interpreter,
+    const std::vector<BuildConstraint>* constraints, PackageIndex& index,
+    const std::vector<SpecifierConstraint>& specifier_constraints = {});
 
 }  // namespace strata::build::detail

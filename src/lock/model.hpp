@@ -182,6 +182,9 @@ struct Lock {
   std::vector<std::string> members;
   std::vector<Dependency> manifest_requirements;
   std::map<std::string, std::vector<Dependency>> manifest_groups;
+  /// uv.lock `[manifest] build-constraints`: specifiers (`constraint`, with `marker`) a build
+  /// requirement of that name must also satisfy; they never add a requirement.
+  std::vector<Dependency> build_constraints;
   std::vector<std::vector<ConflictItem>> conflicts;
 };
 

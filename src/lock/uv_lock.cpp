@@ -340,6 +340,15 @@ void read_manifest(const TomlFields& f, const toml::table& doc, Lock& lock) {
     for (const toml::node& r : *requirements)
       lock.manifest_requirements.push_back(read_requirement(f, r, "an entry of \"manifest.requirements\""));
   }
+  if (const toml::array* constraints = f.opt_array(*manifest, "build-constraints")) {
+    for (const toml::node& c : *constraints) {
+      Dependency d = read_requirement(f, c, "an entry of \"manifest.build-constraints\"");
+      if (!pep::SpecifierSet::parse(d.constraint))
+        f.fail_at(c, fmt::format("invalid specifier \"{}\" in an entry of \"manifest.build-constraints\"",
+                                 d.constraint));
+      lock.build_constraints.push_back(std::move(d));
+    }
+  }
   if (const toml::table* groups = f.opt_table(*manifest, "dependency-groups")) {
     for (const auto& [name, value] : *groups) {
       const toml::array* array = value.as_array();

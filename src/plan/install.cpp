@@ -408,6 +408,10 @@ BuildRunOptions build_run_options(const Plan& plan, const InstallOptions& option
   run.build.fetch = fetching;
   if (!options.build_constraints.empty())
     run.build.build_constraints = fs::absolute(options.build_constraints);
+  for (const auto& c : plan.lock.build_constraints)
+    run.build.lock_constraints.push_back(
+        {fmt::format("{}{}{}", c.display_name, c.constraint, c.marker ? " ; " + c.marker->str() : ""),
+         fmt::format("{} [manifest] build-constraints", plan.lock.source_name)});
   run.no_isolation = options.no_build_isolation;
   for (const auto& name : options.no_build_isolation_packages)
     run.no_isolation_packages.insert(pep::normalize_name(name));

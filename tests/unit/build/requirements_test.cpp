@@ -1,5 +1,6 @@
 #include "build/requirements.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -133,6 +134,39 @@ TEST(ChooseRequirements, ConflictNamesBothSides) {
                                 "\"setuptools<55\" (from get_requires)"),
       std::string::npos)
       << pins.error().message;
+}
+
+TEST(ChooseRequirements, LockSpecifierConstraintsNarrowOnlyWhatIsRequired) {
+  FakeIndex index;
+  index.add("setuptools-75.0.0-py3-none-any.whl");
+  index.add("setuptools-70.0.0-py3-none-any.whl");
+  index.add("wheel-0.45.0-py3-none-any.whl");
+  index.add("wheel-0.44.0-py3-none-any.whl");
+  index.add("cython-3.0.0-py3-none-any.whl");
+  std::vector<Wanted> wanted{{"setuptools>=60", "pyproject.toml"}, {"wheel", "pyproject.toml"}};
+  std::vector<SpecifierConstraint> limits{
+      {"setuptools<71", "uv.lock [manifest] build-constraints"},
+      {"wheel<0.45 ; python_version < '3.9'", "uv.lock [manifest] build-constraints"},  // false here
+      {"cython==3.0.0", "uv.lock [manifest] build-constraints"}};                       // not required
+  auto pins = choose_requirements(wanted, cpython311(), nullptr, index, limits);
+  ASSERT_TRUE(pins) << pins.error().message;
+  EXPECT_EQ(names(*pins), (std::vector<std::string>{"setuptools==70.0.0 setuptools-70.0.0-py3-none-any.whl",
+                                                    "wheel==0.45.0 wheel-0.45.0-py3-none-any.whl"}));
+  EXPECT_EQ(std::count(index.pages.begin(), index.pages.end(), "cython"), 0);
+
+  limits[1].text = "wheel<0.45 ; python_full_version >= '3.9'";  // now true
+  auto narrowed = choose_requirements(wanted, cpython311(), nullptr, index, limits);
+  ASSERT_TRUE(narrowed) << narrowed.error().message;
+  EXPECT_EQ((*narrowed)[1].str(), "wheel==0.44.0");
+
+  auto conflict =
+      choose_requirements({{"setuptools>=72", "pyproject.toml"}}, cpython311(), nullptr, index, limits);
+  ASSERT_FALSE(conflict);
+  EXPECT_NE(
+      conflict.error().message.find("build requirements conflict: \"setuptools>=72\" (from pyproject.toml) "
+                                    "and \"setuptools<71\" (from uv.lock [manifest] build-constraints)"),
+      std::string::npos)
+      << conflict.error().message;
 }
 
 TEST(ChooseRequirements, NothingFittingNamesTheRequirement) {

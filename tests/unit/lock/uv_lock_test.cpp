@@ -550,6 +550,37 @@ TEST(UvLock, NonProjectWorkspaceInstallsMembersAndManifestGroups) {
   EXPECT_EQ(selected(*lint), (std::vector<std::string>{"six==1.16.0", "attrs==24.2.0", "iniconfig==2.0.0"}));
 }
 
+TEST(UvLock, ReadsManifestBuildConstraints) {
+  // As uv 0.13.9 writes `[tool.uv] build-constraint-dependencies`.
+  std::string text(kWorkspace);
+  text.replace(
+      text.find("members = [\"app\", \"lib-a\", \"lib-b\"]"), 35,
+      "members = [\"app\", \"lib-a\", \"lib-b\"]\nbuild-constraints = [\n"
+      "    { name = \"setuptools\", specifier = \"==70.0.0\" },\n"
+      "    { name = \"Wheel\", marker = \"python_full_version >= '3.9'\", specifier = \"<0.45\" },\n]");
+  Lock lock = read(text);
+  ASSERT_EQ(lock.build_constraints.size(), 2u);
+  EXPECT_EQ(lock.build_constraints[0].name, "setuptools");
+  EXPECT_EQ(lock.build_constraints[0].constraint, "==70.0.0");
+  EXPECT_FALSE(lock.build_constraints[0].marker);
+  EXPECT_EQ(lock.build_constraints[1].name, "wheel");
+  EXPECT_EQ(lock.build_constraints[1].display_name, "Wheel");
+  EXPECT_EQ(lock.build_constraints[1].constraint, "<0.45");
+  ASSERT_TRUE(lock.build_constraints[1].marker);
+  EXPECT_EQ(lock.build_constraints[1].marker->str(), "python_full_version >= \"3.9\"");
+  // Constraints are not requirements: the selection is as without them.
+  auto s = select(lock, target());
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(selected(*s), std::vector<std::string>{"six==1.16.0"});
+
+  std::string bad(kWorkspace);
+  bad.replace(bad.find("members = [\"app\", \"lib-a\", \"lib-b\"]"), 35,
+              "build-constraints = [{ name = \"wheel\", specifier = \"<<1\" }]");
+  EXPECT_NE(error_of(bad).find("invalid specifier \"<<1\" in an entry of \"manifest.build-constraints\""),
+            std::string::npos)
+      << error_of(bad);
+}
+
 TEST(UvLock, DetectedByNameAndContent) {
   auto by_name = parse_lock(app_lock(), "some/dir/uv.lock");
   ASSERT_TRUE(by_name) << by_name.error().message;
