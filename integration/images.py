@@ -347,11 +347,28 @@ class Dockerd:
         and the wall time."""
         args = [x for kv in dict(build_args).items() for x in ("--build-arg", "=".join(kv))]
         start = time.monotonic()
-        proc = self("build", "--network", "host", "--progress=plain", *args, "-f", dockerfile, "-t", tag, context,
-                    check=check)
-        log = proc.stdout + proc.stderr
-        return {"log": log, "steps": docker_steps(log), "seconds": time.monotonic() - start,
-                "returncode": proc.returncode,
+        logs, steps = [], None
+        # Docker 20.10's BuildKit (0.8) sometimes fails a build under load with "failed to compute
+        # cache key: flightcontrol: exceeded retry timeout" (moby/buildkit#1822), an engine race
+        # unrelated to the Dockerfile: such a build is run again, at most twice. A step counts as
+        # run (not cached) when it ran in any attempt, so a retry never hides a re-run step.
+        for _ in range(3):
+            proc = self("build", "--network", "host", "--progress=plain", *args, "-f", dockerfile, "-t", tag,
+                        context, check=False)
+            log = proc.stdout + proc.stderr
+            logs.append(log)
+            attempt = docker_steps(log)
+            if steps is not None and len(attempt) == len(steps):
+                for s, a in zip(steps, attempt):
+                    s["cached"] = s["cached"] and a["cached"]
+            else:
+                steps = attempt
+            if proc.returncode == 0 or "flightcontrol: exceeded retry timeout" not in log:
+                break
+        if check and proc.returncode != 0:
+            raise AssertionError(f"docker build {tag} exited {proc.returncode}\n" + "\n".join(logs))
+        return {"log": "\n".join(logs), "steps": steps, "seconds": time.monotonic() - start,
+                "returncode": proc.returncode, "attempts": len(logs),
                 "id": self.out("images", "-q", "--no-trunc", tag) if proc.returncode == 0 else ""}
 
     def run(self, image, *argv, volumes=(), check=True):
