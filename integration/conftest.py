@@ -7,13 +7,17 @@ from support import LOOPBACK_WHEELS, SUMMARY, Servers, pinned_wheel_dir, serve_w
 
 
 @pytest.fixture(scope="module")
-def loopback_index():
+def servers():
+    """The module's loopback servers (support.Servers), stopped by PID when the module ends."""
+    s = Servers()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def loopback_index(servers):
     """A loopback pypiserver serving LOOPBACK_WHEELS (from PyPI once, pinned); its simple URL."""
-    servers = Servers()
-    try:
-        yield serve_wheels(servers, pinned_wheel_dir("uv-lock-loopback", LOOPBACK_WHEELS))
-    finally:
-        servers.stop()
+    return serve_wheels(servers, pinned_wheel_dir("uv-lock-loopback", LOOPBACK_WHEELS))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -18,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from support import SERVER_LIFETIME, Servers, free_port, pypiserver_argv, venv_python, wait_for_port
+from support import SERVER_LIFETIME, free_port, pypiserver_argv, venv_python, wait_for_port
 
 STRATA = os.environ.get("STRATA_BIN", "strata")
 HERE = pathlib.Path(__file__).resolve().parent
@@ -74,13 +74,6 @@ class Wheel:
 @pytest.fixture(scope="session")
 def wheels(wheel_dir):
     return {w.project: w for w in (Wheel(p) for p in sorted(wheel_dir.glob("*.whl")))}
-
-
-@pytest.fixture(scope="module")
-def servers():
-    s = Servers()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

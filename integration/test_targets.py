@@ -28,7 +28,7 @@ import tomllib
 
 import pytest
 
-from support import (WHEEL_CACHE, Servers, download_wheels, launcher_names, pip_env, planned, relative_files,
+from support import (WHEEL_CACHE, download_wheels, launcher_names, pip_env, planned, relative_files,
                      serve_wheels, strata, venv_python)
 
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
@@ -81,13 +81,6 @@ def wheel_dir(tmp_path_factory):
 def wide_wheels(tmp_path_factory):
     plan = planned(WIDE_PYLOCK, PYTHON, tmp_path_factory.mktemp("plan"))
     return download_wheels("wide-v1", [plan], PYTHON)
-
-
-@pytest.fixture(scope="module")
-def servers():
-    s = Servers()
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")
