@@ -175,9 +175,9 @@ def download_wheels(name, plans, python="/usr/bin/python3"):
     return d
 
 
-def pinned_wheel_dir(name, wheels):
-    """WHEEL_CACHE/name holding `wheels` ({file name: sha256}), downloaded from PyPI by pip once,
-    each checked against its pin."""
+def pinned_wheel_dir(name, wheels, pip_args=()):
+    """WHEEL_CACHE/name holding `wheels` ({file name: sha256}), downloaded from PyPI by pip once
+    (with `pip_args` such as --platform), each checked against its pin."""
     import hashlib
     d = WHEEL_CACHE / name
     d.mkdir(parents=True, exist_ok=True)
@@ -185,7 +185,7 @@ def pinned_wheel_dir(name, wheels):
     if missing:
         pins = [f.split("-")[0] + "==" + f.split("-")[1] for f in missing]
         subprocess.run([venv_python(), "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(d), *pins], check=True, timeout=600, env=pip_env())
+                        "--only-binary=:all:", *pip_args, "-d", str(d), *pins], check=True, timeout=600, env=pip_env())
     for file, sha in wheels.items():
         assert hashlib.sha256((d / file).read_bytes()).hexdigest() == sha, file
     return d

@@ -147,16 +147,20 @@ def commands(lock, run, ok, host):
     fetch = ["fetch", lock, "--python", PYTHON, "--cache-dir", cache, "--retries", "1"]
     return {
         "install": [install, install + ["--dry-run"], install + ["--offline"], install + ["--index-url", denied],
-                    install + ["--source", f"private={denied}"], install + ["--link-mode", denied]],
+                    install + ["--source", f"private={denied}"], install + ["--link-mode", denied],
+                    ["install", lock, "--target", run / "target", "--python-version", "3.11", "--platform",
+                     "manylinux_2_17_x86_64", "--implementation", "cp", "--abi", "cp311", "--cache-dir", cache]],
         "fetch": [fetch, fetch + ["--dest", run / "dest"], fetch + ["--source", f"private={denied}"]],
         "list": [["list", "--env", env_dir] if ok else ["list", "--python", PYTHON]],
-        "debug": [["debug", "--python", PYTHON]],
+        "debug": [["debug", "--python", PYTHON], ["debug", "--python-version", "3.12", "--platform", "linux/arm64"]],
         "venv": [["venv", run / "venv", "--python", PYTHON]],
         "cache dir": [["cache", "dir", "--cache-dir", cache]],
         "cache clean": [["cache", "clean", "--cache-dir", cache]],
         "plan": [["plan", lock, "--out", run / "plan", "--python", PYTHON, "--cache-dir", cache]],
         "check": [["check", lock, "--env", env_dir, "--cache-dir", cache] if ok
-                  else ["check", lock, "--python", PYTHON, "--cache-dir", cache]],
+                  else ["check", lock, "--python", PYTHON, "--cache-dir", cache],
+                  ["check", lock, "--python-version", "3.11", "--platform", "musllinux_1_2_x86_64", "--cache-dir",
+                   cache]],
         "export": [["export", lock, "--format", "requirements", "--python", PYTHON, "--cache-dir", cache],
                    ["export", lock, "--format", "pylock", "--python", PYTHON, "--cache-dir", cache,
                     "-o", run / "pylock.export.toml"]],

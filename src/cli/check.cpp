@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/fetch_commands.hpp"
 
 namespace strata::cli {
 
@@ -16,7 +17,11 @@ CLI::App* add_check_command(CLI::App& app, CheckOptions& o) {
   cmd->add_option("LOCK", o.request.lock, "Lock file or a directory holding one (default: .)");
   cmd->add_option("--env", o.request.env, "Virtual environment the lock would be installed into");
   cmd->add_option("--python", o.request.python, "Target interpreter (alone: its own environment)");
-  cmd->add_option("--prefix", o.request.prefix, "Check against DIR with --python's scheme (pip --prefix)");
+  cmd->add_option("--prefix", o.request.prefix,
+                  "Check against DIR with --python's (or --python-version's) scheme (pip --prefix)");
+  cmd->add_option("--target", o.request.target_dir,
+                  "Check against DIR, a flat library directory (pip --target)");
+  add_target_flags(cmd, o.request.spec);
   cmd->add_option("--base", o.bases,
                   "A base lock whose selection is the installed set instead of an environment (repeatable)");
   add_selection_flags(cmd, o.request);

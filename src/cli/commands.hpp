@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/console.hpp"
+#include "env/target_spec.hpp"
 #include "plan/check.hpp"
 #include "plan/export_command.hpp"
 #include "plan/install.hpp"
@@ -32,7 +33,8 @@ void add_selection_flags(CLI::App* cmd, plan::PlanRequest& request);
 
 /// `strata debug`: show what strata sees in a target interpreter.
 struct DebugOptions {
-  std::string python = "python3";  ///< interpreter path or name on PATH
+  std::string python;    ///< interpreter path or name on PATH ("" = python3)
+  env::TargetSpec spec;  ///< --python-version/--platform/…: show a described target instead
 };
 /// Registers `debug` and its flags on `app`, filling `options` when parsed.
 CLI::App* add_debug_command(CLI::App& app, DebugOptions& options);

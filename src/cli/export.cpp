@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
+#include "cli/fetch_commands.hpp"
 
 namespace strata::cli {
 
@@ -22,6 +23,7 @@ CLI::App* add_export_command(CLI::App& app, ExportOptions& o) {
   cmd->add_option("-o,--output", o.out, "Write to FILE (default: standard output)");
   cmd->add_option("--env", o.request.env, "Target virtual environment (its interpreter decides markers)");
   cmd->add_option("--python", o.request.python, "Target interpreter (default: python3 on PATH)");
+  add_target_flags(cmd, o.request.spec);
   add_selection_flags(cmd, o.request);
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
   cmd->add_option("--index-url", o.request.index.index_url,

@@ -79,12 +79,30 @@ CLI::Validator index_url_validator() {
       "URL");
 }
 
+void add_target_flags(CLI::App* cmd, env::TargetSpec& spec) {
+  cmd->add_option("--python-version", spec.python_version,
+                  "Target Python X.Y[.Z] without an interpreter (X.Y means X.Y.0): markers, wheel tags and "
+                  "scheme are computed, nothing is run; bytecode only with a host pythonX.Y (PATH, pyenv)");
+  cmd->add_option("--platform", spec.platform,
+                  "Target platform for --python-version: a wheel platform tag (manylinux_2_28_aarch64, "
+                  "manylinux2014_x86_64, musllinux_1_2_x86_64, linux_x86_64, macosx_14_0_arm64) or an alias "
+                  "(linux/amd64, linux/arm64, x86_64-unknown-linux-gnu: glibc 2.28; *-linux-musl: musl 1.2); "
+                  "default: the host's");
+  cmd->add_option("--implementation", spec.implementation,
+                  "Target implementation for --python-version: cp "
+                  "(default) or pp (PyPy 7.3)");
+  cmd->add_option(
+      "--abi", spec.abi,
+      "Target CPython ABI for --python-version: cpXY (default), cpXYt (free-threaded, 3.13+), cpXYd");
+}
+
 CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
   auto* cmd =
       app.add_subcommand("fetch", "Download the locked wheels for a target into the cache (or --dest)");
   cmd->add_option("lock", options.lock, "Lock file or a directory holding one (default: .)");
   cmd->add_option("--dest", options.dest, "Put the files in this directory instead of the cache");
   cmd->add_option("--python", options.python, "Target interpreter (default: the first python3 on PATH)");
+  add_target_flags(cmd, options.spec);
   cmd->add_option("--only", options.only, "Only these groups")->delimiter(',');
   cmd->add_option("--with", options.with, "Also these optional groups")->delimiter(',');
   cmd->add_option("--without", options.without, "Leave out these groups")->delimiter(',');
@@ -120,6 +138,7 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   plan::PlanRequest request;
   request.lock = options.lock;
   request.python = options.python;
+  request.spec = options.spec;
   request.only = options.only;
   request.with = options.with;
   request.without = options.without;
@@ -176,7 +195,8 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   if (console.json()) {
     console.emit({{"ok", true},
                   {"lock", plan.files.lock.string()},
-                  {"interpreter", interpreter.executable.string()},
+                  {"interpreter", plan.target.described ? std::string() : interpreter.executable.string()},
+                  {"target", plan::to_json(plan.target)},
                   {"cache_dir", cache_root.string()},
                   {"dest", fetch_opts.dest_dir ? fetch_opts.dest_dir->string() : std::string()},
                   {"files", std::move(list)},

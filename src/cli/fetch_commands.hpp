@@ -8,14 +8,16 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/console.hpp"
+#include "env/target_spec.hpp"
 
 namespace strata::cli {
 
 /// `strata fetch [LOCK]`: download the selection's wheels into the cache or --dest.
 struct FetchCommandOptions {
-  std::string lock = ".";          ///< lock file or directory
-  std::string dest;                ///< --dest DIR ("" = the cache)
-  std::string python = "python3";  ///< target interpreter
+  std::string lock = ".";  ///< lock file or directory
+  std::string dest;        ///< --dest DIR ("" = the cache)
+  std::string python;      ///< target interpreter ("" = python3 on PATH)
+  env::TargetSpec spec;    ///< --python-version/--platform/--implementation/--abi
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
   std::vector<std::string> packages;  ///< --package: uv.lock workspace members
@@ -33,6 +35,10 @@ struct FetchCommandOptions {
 CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options);
 /// Reads the lock, selects for the target, picks each package's wheel and fetches them all.
 int run_fetch(const FetchCommandOptions& options, const Console& console);
+
+/// --python-version, --platform, --implementation and --abi (a target without an interpreter,
+/// env/target_spec.hpp) into `spec`, for every command that plans for a target.
+void add_target_flags(CLI::App* cmd, env::TargetSpec& spec);
 
 /// Refuses an --index-url that is not an http(s) URL with a host (or a file: URL), so a typo is
 /// a usage error (exit 2) before any request rather than retries against nothing.

@@ -30,7 +30,12 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_option("LOCK", o.lock, "Lock file or a directory holding one (default: .)");
   cmd->add_option("--env", o.env, "Target virtual environment (created if missing)");
   cmd->add_option("--python", o.python, "Target interpreter (alone: its own environment)");
-  cmd->add_option("--prefix", o.prefix, "Install under DIR with --python's scheme (pip --prefix)");
+  cmd->add_option("--prefix", o.prefix,
+                  "Install under DIR with --python's (or --python-version's) scheme (pip --prefix)");
+  cmd->add_option(
+      "--target", o.target_dir,
+      "Install into DIR as one flat library directory for PYTHONPATH, scripts in DIR/bin (pip --target)");
+  add_target_flags(cmd, o.spec);
   cmd->add_option("--only", o.only, "Only these groups (comma-separated)");
   cmd->add_option(
       "--with", o.with,

@@ -32,6 +32,7 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
   cmd->add_option("--out", o.out, "Directory of the plan (kept between runs)")->required();
   cmd->add_option("--env", o.request.env, "Target virtual environment (its interpreter decides wheels)");
   cmd->add_option("--python", o.request.python, "Target interpreter (default: python3 on PATH)");
+  add_target_flags(cmd, o.request.spec);
   add_selection_flags(cmd, o.request);
   cmd->add_option("--owner", o.request.owner,
                   "Project the manifests name (default: the lock's project, as for install): installing "

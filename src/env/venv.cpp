@@ -151,6 +151,13 @@ void remove_killed_writes(const fs::path& dir) {
 
 }  // namespace
 
+std::string venv_python_version(const fs::path& dir) {
+  auto cfg = util::read_file(dir / "pyvenv.cfg");
+  if (!cfg) return {};
+  std::string version = cfg_value(*cfg, "version");
+  return version.empty() ? cfg_value(*cfg, "version_info") : version;
+}
+
 Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
   std::error_code ec;
   const fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
@@ -165,8 +172,7 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
     if (is_venv(dir)) {
       auto cfg = util::read_file(dir / "pyvenv.cfg");
       if (!cfg) return std::unexpected(cfg.error());
-      std::string version = cfg_value(*cfg, "version");
-      if (version.empty()) version = cfg_value(*cfg, "version_info");
+      const std::string version = venv_python_version(dir);
       auto parts = util::split(version, '.');
       if (parts.size() < 2 || fmt::format("{}.{}", parts[0], parts[1]) != xy)
         return fail(

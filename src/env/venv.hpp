@@ -2,6 +2,7 @@
 // Creating virtual environments natively, laid out as `python -m venv --without-pip` does.
 
 #include <filesystem>
+#include <string>
 
 #include "env/probe.hpp"
 #include "util/error.hpp"
@@ -17,6 +18,10 @@ struct Venv {
 
 /// True when `dir` holds a pyvenv.cfg.
 bool is_venv(const std::filesystem::path& dir);
+
+/// The Python version a venv's pyvenv.cfg records ("version", else "version_info"), "" when
+/// it records none or cannot be read.
+std::string venv_python_version(const std::filesystem::path& dir);
 
 /// True when `path` is one of the files that make the virtual environment `dir` work (its
 /// pyvenv.cfg, the bin/python* interpreter links, the bin/activate* scripts); false when `dir` is

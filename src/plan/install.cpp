@@ -134,6 +134,8 @@ PlanRequest plan_request(const InstallOptions& options) {
           .env = options.env,
           .python = options.python,
           .prefix = options.prefix,
+          .target_dir = options.target_dir,
+          .spec = options.spec,
           .only = options.only,
           .with = options.with,
           .without = options.without,
@@ -596,6 +598,36 @@ struct Staged {
   Clock::time_point planned, fetched_at, prepared_at;
 };
 
+/// The interpreter that byte-compiles for the target: its own, or for a described one (no
+/// interpreter) a host interpreter of the same implementation and X.Y (env::find_host_python,
+/// probed to be sure). Empty with the reason when there is none: then nothing is compiled.
+struct BytecodeChoice {
+  fs::path python;
+  std::string reason;
+};
+BytecodeChoice bytecode_interpreter(const Plan& plan, const InstallOptions& options) {
+  if (options.no_compile) return {{}, "--no-compile"};
+  const env::Interpreter& target = plan.target.interpreter;
+  if (!plan.target.described) return {target.executable, ""};
+  const std::string wanted = fmt::format("{} {}.{}{}", target.implementation == "pypy" ? "PyPy" : "Python",
+                                         target.major, target.minor, target.tag_env.gil_disabled ? "t" : "");
+  auto host = env::find_host_python(target);
+  if (!host)
+    return {
+        {},
+        fmt::format("no host {} to compile with (looked for {}{}.{} on PATH and in pyenv's versions)", wanted,
+                    target.implementation == "pypy" ? "pypy" : "python", target.major, target.minor)};
+  auto probed = env::probe_interpreter(host->string(), plan.probe);
+  if (!probed)
+    return {{}, fmt::format("the host {} could not be probed: {}", wanted, probed.error().message)};
+  if (probed->implementation != target.implementation || probed->major != target.major ||
+      probed->minor != target.minor || probed->tag_env.gil_disabled != target.tag_env.gil_disabled)
+    return {{},
+            fmt::format("{} is Python {} ({}), not {}", host->string(), probed->version,
+                        probed->implementation, wanted)};
+  return {*host, ""};
+}
+
 /// Fetches what must be installed; each wheel is prepared (unpacked, staged, compiled) as soon as
 /// its file is verified, while the others download.
 Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, InstallObserver& observer,
@@ -611,10 +643,14 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   const auto& todo = staged.todo;
   const Target& target = plan.target;
   std::unique_ptr<wheel::Compiler> compiler;
-  if (!options.no_compile)
+  const BytecodeChoice bytecode = bytecode_interpreter(plan, options);
+  report.json["bytecode"] = {{"compiled", !bytecode.python.empty()},
+                             {"interpreter", bytecode.python.string()},
+                             {"skipped_because", bytecode.reason}};
+  if (!bytecode.python.empty())
     compiler = value_or_throw(wheel::Compiler::start(
-        target.interpreter.executable, static_cast<unsigned>(std::min<std::size_t>(
-                                           std::max(1u, std::thread::hardware_concurrency()), todo.size()))));
+        bytecode.python, static_cast<unsigned>(std::min<std::size_t>(
+                             std::max(1u, std::thread::hardware_concurrency()), todo.size()))));
   const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
   const auto limits = value_or_throw(wheel::archive_limits_from_env());
   auto prepare = [&](const fetch::FetchedArtifact& file, const Decision& d) -> Result<wheel::PreparedWheel> {
@@ -848,6 +884,9 @@ InstallReport finished(InstallReport report, nlohmann::json results, const Stage
                        Clock::time_point started) {
   report.elapsed = since(started);
   report.summary = summary_line(report);
+  if (const auto& bytecode = report.json.value("bytecode", nlohmann::json::object());
+      bytecode.value("compiled", true) == false && bytecode.value("skipped_because", "") != "--no-compile")
+    report.summary += fmt::format(" (no bytecode: {})", bytecode.value("skipped_because", ""));
   report.json["ok"] = true;
   report.json["results"] = std::move(results);
   report.json["summary"] = report.summary;
@@ -867,10 +906,24 @@ InstallReport finished(InstallReport report, nlohmann::json results, const Stage
 
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {
   const auto started = Clock::now();
+  if (is_described(options.spec) && options.env.empty() && options.prefix.empty() &&
+      options.target_dir.empty())
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("--python-version {} --platform {}: a target without an interpreter is "
+                    "installed with --prefix DIR or --target DIR (or --env of an existing venv of "
+                    "that interpreter)",
+                    options.spec.python_version,
+                    options.spec.platform.empty() ? "(the host)" : options.spec.platform));
   Plan plan = prepare(plan_request(options), observer);
   if (auto names = would_build(plan); options.no_build && !names.empty())
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
                                                 names.size(), util::join(names, ", ")));
+  else if (plan.target.described && !names.empty())
+    plan.choices.problems.push_back(
+        fmt::format("--python-version {}: a target without an interpreter cannot build; the lock has only "
+                    "source for {}: {}",
+                    options.spec.python_version, names.size(), util::join(names, ", ")));
   build::GitCli git_cli;
   build::MemoGit git(git_cli);  // a ref verified below is not asked for again by its build
   if (plan.problems().empty()) verify_git_sources(plan, options, git, observer);

@@ -23,6 +23,8 @@ struct InstallOptions {
   std::string env;         ///< --env: a virtual environment, created when missing
   std::string python;      ///< --python: the interpreter (alone: its own environment)
   std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
+  std::string target_dir;  ///< --target: pip's flat library directory, scripts in DIR/bin
+  env::TargetSpec spec;    ///< --python-version/--platform/…: a target without an interpreter
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
   std::vector<std::string> packages;  ///< --package: uv.lock workspace members

@@ -54,15 +54,102 @@ std::optional<bool> check_fresh(const lock::LockFiles& files, const lock::Lock& 
   return fresh;
 }
 
-Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe) {
-  if (!request.prefix.empty() && request.python.empty())
+/// The scheme of a virtual environment of `interpreter` in `dir` (as env::create_venv lays it out).
+void venv_scheme(env::Interpreter& interpreter, const fs::path& dir) {
+  const std::string xy = fmt::format("{}{}.{}", interpreter.implementation == "pypy" ? "pypy" : "python",
+                                     interpreter.major, interpreter.minor);
+  const std::string lib =
+      (dir / "lib" / (xy + (interpreter.tag_env.gil_disabled ? "t" : "")) / "site-packages").string();
+  interpreter.paths["purelib"] = interpreter.paths["platlib"] = lib;
+  interpreter.paths["scripts"] = (dir / "bin").string();
+  interpreter.paths["data"] = dir.string();
+  interpreter.paths["headers"] = (dir / "include" / "site" / xy).string();
+  interpreter.prefix = interpreter.exec_prefix = dir;
+  interpreter.in_venv = true;
+  interpreter.executable = interpreter.sys_executable = dir / "bin" / "python";
+  interpreter.site_dirs = {lib};
+}
+
+/// A described target (--python-version/--platform) installed into an existing venv: the venv's
+/// interpreter must be the one described — its pyvenv.cfg's Python X.Y, and its bin/python's ELF
+/// machine when that resolves on this host.
+void check_venv_matches(const fs::path& dir, const env::Interpreter& described, const PlanRequest& request) {
+  const std::string version = env::venv_python_version(dir);
+  auto parts = util::split(version, '.');
+  const std::string xy = fmt::format("{}.{}", described.major, described.minor);
+  if (parts.size() >= 2 && fmt::format("{}.{}", parts[0], parts[1]) != xy)
     throw CommandError(ErrorKind::usage,
-                       "--prefix needs --python: the interpreter whose scheme is re-rooted");
+                       fmt::format("--env {} is a virtual environment of Python {}, but --python-version {} "
+                                   "describes Python {}: give one of them",
+                                   request.env, version, request.spec.python_version, xy));
+  if (auto machine = env::elf_machine(dir / "bin" / "python")) {
+    const std::string& wanted = described.markers.at("platform_machine");
+    if (*machine != wanted)
+      throw CommandError(
+          ErrorKind::usage,
+          fmt::format("--env {} has an {} interpreter, but --platform {} describes {}: give one "
+                      "of them",
+                      request.env, *machine, request.spec.platform, wanted));
+  }
+}
+
+Target resolve_described(const PlanRequest& request) {
+  const env::TargetSpec& spec = request.spec;
+  if (spec.python_version.empty())
+    throw CommandError(
+        ErrorKind::usage,
+        "--platform, --implementation and --abi need --python-version X.Y: a target without an "
+        "interpreter has nothing to ask its version");
+  if (!request.python.empty())
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("--python {} and --python-version {} cannot be used together: --python-version "
+                    "and --platform describe a target without an interpreter",
+                    request.python, spec.python_version));
+  Target target;
+  target.interpreter = value_or_throw(env::describe_interpreter(spec));
+  target.described = true;
+  target.platform = spec.platform.empty() ? std::string("(the host)") : spec.platform;
+  if (!request.env.empty()) {
+    const fs::path dir = fs::absolute(request.env);
+    if (!env::is_venv(dir))
+      throw CommandError(
+          ErrorKind::usage,
+          fmt::format("--env {}: no virtual environment there, and --python-version {} describes a "
+                      "target without an interpreter to create one with: install with --prefix DIR "
+                      "or --target DIR, or create the venv first",
+                      request.env, spec.python_version));
+    check_venv_matches(dir, target.interpreter, request);
+    venv_scheme(target.interpreter, dir);
+    target.root = dir;
+    return with_scheme(std::move(target), false);
+  }
+  if (!request.prefix.empty() || !request.target_dir.empty()) return target;  // re-rooted by the caller
+  // Nothing to read or write: plan, check, fetch and export only need markers and tags.
+  target.exists = false;
+  target.root.clear();
+  target.interpreter.site_dirs.clear();
+  return with_scheme(std::move(target), false);
+}
+
+Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe) {
+  const bool described = is_described(request.spec);
+  if (!request.prefix.empty() && request.python.empty() && !described)
+    throw CommandError(ErrorKind::usage,
+                       "--prefix needs --python (the interpreter whose scheme is re-rooted) or "
+                       "--python-version/--platform");
   if (!request.prefix.empty() && !request.env.empty())
     throw CommandError(ErrorKind::usage, "--env and --prefix cannot be used together");
+  if (!request.target_dir.empty() && (!request.env.empty() || !request.prefix.empty()))
+    throw CommandError(ErrorKind::usage,
+                       fmt::format("--target {} cannot be used with {}: it is a directory of its own",
+                                   request.target_dir, request.env.empty() ? "--prefix" : "--env"));
 
   Target target;
-  if (!request.env.empty()) {
+  if (described) {
+    target = resolve_described(request);
+    if (request.prefix.empty() && request.target_dir.empty()) return target;
+  } else if (!request.env.empty()) {
     fs::path dir = fs::absolute(request.env);
     if (!env::is_venv(dir)) {
       // Nothing is written yet: plan against the base interpreter, with nothing installed; the
@@ -75,27 +162,38 @@ Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe
     }
     target.interpreter = value_or_throw(env::probe_interpreter((dir / "bin" / "python").string(), probe));
     target.root = dir;
+    return with_scheme(std::move(target), false);
   } else {
     target.interpreter =
         value_or_throw(env::probe_interpreter(interpreter_or_default(request.python), probe));
-    if (!request.prefix.empty()) {
-      fs::path prefix = fs::absolute(request.prefix);
-      for (auto& [key, value] : target.interpreter.paths) {
-        fs::path p = value;
-        fs::path moved = reroot(p, target.interpreter.exec_prefix, prefix);
-        if (moved == p) moved = reroot(p, target.interpreter.prefix, prefix);
-        value = moved.string();
-      }
-      target.root = prefix;
-    } else {
-      auto data = target.interpreter.paths.find("data");
-      if (data == target.interpreter.paths.end())
-        throw CommandError(ErrorKind::runtime, fmt::format("{}: the probe found no \"data\" scheme path",
-                                                           target.interpreter.executable.string()));
-      target.root = data->second;
-    }
   }
-  return with_scheme(std::move(target), !request.prefix.empty());
+  if (!request.target_dir.empty()) {
+    // pip's --target: one flat directory for PYTHONPATH; only it is read for the overlay.
+    const fs::path dir = fs::absolute(request.target_dir).lexically_normal();
+    for (auto& [key, value] : env::target_dir_scheme(dir)) target.interpreter.paths[key] = value;
+    target.interpreter.site_dirs.clear();
+    target.root = dir;
+    return with_scheme(std::move(target), true);
+  }
+  if (!request.prefix.empty()) {
+    fs::path prefix = fs::absolute(request.prefix);
+    for (auto& [key, value] : target.interpreter.paths) {
+      fs::path p = value;
+      fs::path moved = reroot(p, target.interpreter.exec_prefix, prefix);
+      if (moved == p) moved = reroot(p, target.interpreter.prefix, prefix);
+      value = moved.string();
+    }
+    // A described interpreter's own site dirs are the target system's, not on this host.
+    if (target.described) target.interpreter.site_dirs.clear();
+    target.root = prefix;
+    return with_scheme(std::move(target), true);
+  }
+  auto data = target.interpreter.paths.find("data");
+  if (data == target.interpreter.paths.end())
+    throw CommandError(ErrorKind::runtime, fmt::format("{}: the probe found no \"data\" scheme path",
+                                                       target.interpreter.executable.string()));
+  target.root = data->second;
+  return with_scheme(std::move(target), false);
 }
 
 }  // namespace
@@ -191,6 +289,11 @@ void locate(const PlanRequest& request, Plan& plan, PlanObserver& observer) {
 
 }  // namespace
 
+bool is_described(const env::TargetSpec& spec) {
+  return !spec.python_version.empty() || !spec.platform.empty() || !spec.implementation.empty() ||
+         !spec.abi.empty();
+}
+
 Target with_scheme(Target target, bool prefix) {
   target.scheme = value_or_throw(wheel::scheme_paths(target.interpreter));
   if (prefix) {
@@ -202,11 +305,17 @@ Target with_scheme(Target target, bool prefix) {
 }
 
 nlohmann::json to_json(const Target& target) {
-  return {{"python", target.interpreter.executable.string()},
-          {"version", target.interpreter.version},
-          {"root", target.root.string()},
-          {"purelib", target.scheme.purelib.string()},
-          {"exists", target.exists}};
+  nlohmann::json out = {{"python", target.interpreter.executable.string()},
+                        {"version", target.interpreter.version},
+                        {"root", target.root.string()},
+                        {"purelib", target.scheme.purelib.string()},
+                        {"exists", target.exists},
+                        {"described", target.described}};
+  if (target.described) {
+    out["implementation"] = target.interpreter.implementation;
+    out["platform"] = target.platform;
+  }
+  return out;
 }
 
 const ChosenBuild* Plan::build(std::string_view name) const {
@@ -278,8 +387,13 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   plan.cache_root = value_or_throw(env::cache_root(request.cache_dir));
   plan.probe.cache_dir = env::interpreter_cache_dir(plan.cache_root);
   plan.target = resolve_target(request, plan.probe);
-  observer.on_phase(fmt::format("Target {} (Python {})", plan.target.interpreter.executable.string(),
-                                plan.target.interpreter.version));
+  if (plan.target.described)
+    observer.on_phase(fmt::format("Target {} {} on {} (described: no interpreter is run)",
+                                  plan.target.interpreter.implementation, plan.target.interpreter.version,
+                                  plan.target.platform));
+  else
+    observer.on_phase(fmt::format("Target {} (Python {})", plan.target.interpreter.executable.string(),
+                                  plan.target.interpreter.version));
 
   // Select and choose wheels.
   plan.selection =

@@ -17,6 +17,7 @@
 #include "env/installed.hpp"
 #include "env/ledger.hpp"
 #include "env/probe.hpp"
+#include "env/target_spec.hpp"
 #include "fetch/fetch.hpp"
 #include "lock/load.hpp"
 #include "lock/model.hpp"
@@ -33,6 +34,10 @@ struct PlanRequest {
   std::string env;         ///< --env: a virtual environment (planned against its base when missing)
   std::string python;      ///< --python: the interpreter ("" = python3 on PATH)
   std::string prefix;      ///< --prefix: the interpreter's scheme re-rooted here
+  std::string target_dir;  ///< --target: pip's flat library directory (scripts in DIR/bin)
+  /// --python-version/--platform/--implementation/--abi: a target without an interpreter
+  /// (env/target_spec.hpp), described instead of probed; all empty = probe the interpreter.
+  env::TargetSpec spec;
   std::vector<std::string> only, with, without, extras;
   bool all_extras = false;
   std::vector<std::string> packages;  ///< --package: uv.lock workspace members ("" = the root project)
@@ -57,7 +62,14 @@ struct Target {
   wheel::SchemePaths scheme;
   std::vector<std::filesystem::path> site_dirs;  ///< what is visible, for the overlay check
   bool exists = true;  ///< false for an environment not created yet (planned against its base)
+  /// Computed from PlanRequest::spec (env/target_spec.hpp), not probed: there is nothing to run,
+  /// and interpreter.executable is only what the target's scripts name in their shebangs.
+  bool described = false;
+  std::string platform;  ///< the --platform text of a described target ("(the host)" without one)
 };
+
+/// Whether `spec` describes a target (any of its flags given).
+bool is_described(const env::TargetSpec& spec);
 
 /// What the environment holds and what to do about each selected package.
 struct Overlay {
@@ -139,7 +151,8 @@ Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledge
 /// re-rooted library dirs come first).
 Target with_scheme(Target target, bool prefix);
 
-/// {"python", "version", "root", "purelib", "exists"} for reports.
+/// {"python", "version", "root", "purelib", "exists", "described"} (and for a described target
+/// "implementation" and "platform") for reports.
 nlohmann::json to_json(const Target& target);
 
 }  // namespace strata::plan
