@@ -261,3 +261,102 @@ def test_no_secret_in_any_output(tmp_path, server):
     assert package["artifacts"][0]["url"] == f"http://***@{server}/ok/{SIX}?token=***"
     usage = results[("poetry userinfo", "-v", "install", 5)]
     assert usage.returncode == 2 and f"http://***@{server}/auth/simple/".encode() in usage.stderr, usage.stderr.decode()
+
+
+REGISTRY_SECRETS = {
+    "--creds-file user:password": "sEcReT-registry-credsfile-3e4f",
+    "--creds-file auths": "sEcReT-registry-credsjson-5a6b",
+    "REGISTRY_AUTH_FILE": "sEcReT-registry-authfile-7c8d",
+    "~/.docker/config.json auths": "sEcReT-registry-dockercfg-9e0f",
+}
+
+
+def test_registry_credentials_never_in_output(tmp_path):
+    """The registry client (tests/tools/registry.cpp, strata_registry, until `strata image --push`
+    drives it) with a secret from every credential source, against a loopback registry that
+    refuses them (HTTP 401, Basic) and one that hands out a Bearer token realm refusing them:
+    no secret in stdout, stderr or any file under the run directory."""
+    import http.server
+    import threading
+
+    driver = pathlib.Path(STRATA).parent / "strata_registry"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_any(self):
+            self.send_response(401)
+            if self.path.startswith("/token"):
+                pass
+            elif self.server.bearer:
+                self.send_header("WWW-Authenticate",
+                                 f'Bearer realm="http://127.0.0.1:{self.server.server_port}/token",service="s"')
+            else:
+                self.send_header("WWW-Authenticate", 'Basic realm="r"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_any
+
+    scanner = Scanner()
+    scanner.needles = {}
+    for what, secret in REGISTRY_SECRETS.items():
+        scanner.needles[secret.encode()] = what
+        scanner.needles[base64.b64encode(f"{USER}:{secret}".encode())] = what + " (base64)"
+    layout = tmp_path / "layout"
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    config = b"{}"
+    config_digest = hashlib.sha256(config).hexdigest()
+    (layout / "blobs" / "sha256" / config_digest).write_bytes(config)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": f"sha256:{config_digest}", "size": 2}, "layers": []}).encode()
+    manifest_digest = hashlib.sha256(manifest).hexdigest()
+    (layout / "blobs" / "sha256" / manifest_digest).write_bytes(manifest)
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{manifest_digest}",
+         "size": len(manifest)}]}))
+    for bearer in (False, True):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.bearer = bearer
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        host = f"127.0.0.1:{server.server_port}"
+        try:
+            for i, (what, secret) in enumerate(REGISTRY_SECRETS.items()):
+                run = tmp_path / "runs" / f"registry-{int(bearer)}-{i}"
+                home = run / "home"
+                (home / ".docker").mkdir(parents=True)
+                inputs = tmp_path / "inputs" / f"registry-{int(bearer)}-{i}"
+                inputs.mkdir(parents=True)
+                env = {"PATH": os.environ["PATH"], "HOME": str(home)}
+                args = []
+                auths = {"auths": {host: {"auth": base64.b64encode(f"{USER}:{secret}".encode()).decode()}}}
+                if what == "--creds-file user:password":
+                    (inputs / "secret").write_text(f"{USER}:{secret}\n")
+                    args = ["--creds-file", inputs / "secret"]
+                elif what == "--creds-file auths":
+                    (inputs / "secret.json").write_text(json.dumps(auths))
+                    args = ["--creds-file", inputs / "secret.json"]
+                elif what == "REGISTRY_AUTH_FILE":
+                    (inputs / "auth.json").write_text(json.dumps(auths))
+                    env["REGISTRY_AUTH_FILE"] = str(inputs / "auth.json")
+                else:
+                    (home / ".docker" / "config.json").write_text(json.dumps(auths))
+                for argv in (["push", layout, f"{host}/app:1"], ["pull", f"{host}/app:1", run / "pulled"]):
+                    r = subprocess.run([str(driver), *map(str, argv), *map(str, args)], capture_output=True, env=env,
+                                       timeout=60)
+                    label = f"strata_registry {argv[0]} with {what}{' (bearer)' if bearer else ''}"
+                    assert r.returncode == 1 and b"HTTP 401" in r.stderr, (label, r.stderr.decode())
+                    assert b"were not accepted" in r.stderr, (label, r.stderr.decode())
+                    scanner.scan(f"{label}: stdout", r.stdout)
+                    scanner.scan(f"{label}: stderr", r.stderr)
+                    (home / ".docker" / "config.json").unlink(missing_ok=True)
+                    scanner.scan_tree(run, label)
+                    if what == "~/.docker/config.json auths":
+                        (home / ".docker" / "config.json").write_text(json.dumps(auths))
+        finally:
+            server.shutdown()
+            server.server_close()
+    assert scanner.outputs >= 16
+    assert scanner.found == [], "\n".join(scanner.found)

@@ -15,6 +15,8 @@ packages=(
   # the real Docker engine (dockerd 20.10 with BuildKit) and skopeo to load the test's OCI base
   # archive into it: integration/images.py, the layered build tests
   docker.io skopeo
+  # a real OCI registry (distribution 2.8) and htpasswd -B for its auth: integration/test_registry.py
+  docker-registry apache2-utils
 )
 
 missing=()

@@ -1,14 +1,18 @@
 #include "fetch/curl_transport.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
 
 #include <curl/curl.h>
 
 #include <thread>
+#include <type_traits>
 
 #include <fmt/format.h>
 
+#include "fetch/exchange.hpp"
 #include "util/strings.hpp"
 
 namespace strata::fetch {
@@ -50,10 +54,17 @@ struct CurlTransport::Transfer {
   std::chrono::seconds stall_timeout{0};
   std::uint64_t min_rate = 1;
   std::optional<std::chrono::seconds> deadline_hit;  ///< the deadline that ended the transfer
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  std::string error_body;
+  std::optional<RequestBody> body;
+  std::uint64_t body_position = 0;  ///< bytes of the body handed to curl
+  std::FILE* body_file = nullptr;
+  std::string body_error;  ///< why the body could not be read (names the file)
 
   ~Transfer() {
     if (easy) curl_easy_cleanup(easy);
     if (headers) curl_slist_free_all(headers);
+    if (body_file) std::fclose(body_file);
   }
 };
 
@@ -100,7 +111,12 @@ static size_t strata_curl_write(char* data, size_t size, size_t count, void* use
   auto* t = static_cast<CurlTransport::Transfer*>(user);
   size_t n = size * count;
   long code = response_code(t->easy);
-  if (code < 200 || code >= 300) return n;  // an error page: not part of the artifact
+  if (code < 200 || code >= 300) {  // an error page: not part of the artifact, kept for its reason
+    auto room =
+        ExchangeResponse::kErrorBodyMax - std::min(ExchangeResponse::kErrorBodyMax, t->error_body.size());
+    t->error_body.append(data, std::min(room, n));
+    return n;
+  }
   if (!t->sink->write(std::string_view(data, n))) {
     t->sink_refused = true;
     return 0;
@@ -109,14 +125,51 @@ static size_t strata_curl_write(char* data, size_t size, size_t count, void* use
   return n;
 }
 
-static int strata_curl_progress(void* user, curl_off_t dltotal, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+static size_t strata_curl_read(char* buffer, size_t size, size_t count, void* user) {
+  auto* t = static_cast<CurlTransport::Transfer*>(user);
+  const RequestBody& body = *t->body;
+  std::uint64_t left = body.size() - std::min(body.size(), t->body_position);
+  size_t n = static_cast<size_t>(std::min<std::uint64_t>(left, size * count));
+  if (n == 0) return 0;
+  if (body.file.empty()) {
+    std::copy_n(body.data.data() + t->body_position, n, buffer);
+  } else {
+    if (!t->body_file) {
+      t->body_file = std::fopen(body.file.c_str(), "rb");
+      if (!t->body_file ||
+          std::fseek(t->body_file, static_cast<long>(body.offset + t->body_position), SEEK_SET) != 0) {
+        t->body_error = fmt::format("cannot read {}", body.file.string());
+        return CURL_READFUNC_ABORT;
+      }
+    }
+    if (std::fread(buffer, 1, n, t->body_file) != n) {
+      t->body_error = fmt::format("{} ended before its {} bytes were sent", body.file.string(), body.length);
+      return CURL_READFUNC_ABORT;
+    }
+  }
+  t->body_position += n;
+  return n;
+}
+
+static int strata_curl_seek(void* user, curl_off_t offset, int origin) {
+  auto* t = static_cast<CurlTransport::Transfer*>(user);
+  if (origin != SEEK_SET || offset < 0 || static_cast<std::uint64_t>(offset) > t->body->size())
+    return CURL_SEEKFUNC_CANTSEEK;
+  t->body_position = static_cast<std::uint64_t>(offset);
+  if (t->body_file &&
+      std::fseek(t->body_file, static_cast<long>(t->body->offset + t->body_position), SEEK_SET) != 0)
+    return CURL_SEEKFUNC_FAIL;
+  return CURL_SEEKFUNC_OK;
+}
+
+static int strata_curl_progress(void* user, curl_off_t dltotal, curl_off_t /*dlnow*/, curl_off_t ultotal,
                                 curl_off_t /*ulnow*/) {
   auto* t = static_cast<CurlTransport::Transfer*>(user);
   std::uint64_t size = CurlOptions::kUnknownSize;
   if (t->expected_size)
     size = *t->expected_size;
-  else if (dltotal > 0)
-    size = static_cast<std::uint64_t>(dltotal);
+  else if (dltotal > 0 || ultotal > 0)
+    size = static_cast<std::uint64_t>(std::max(dltotal, ultotal));
   auto allowed = t->stall_timeout + std::chrono::seconds(static_cast<long long>(size / t->min_rate));
   if (std::chrono::steady_clock::now() - t->started <= allowed) return 0;
   t->deadline_hit = allowed;
@@ -129,12 +182,17 @@ static size_t strata_curl_header(char* data, size_t size, size_t count, void* us
   std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {
     t->retry_after.reset();  // a new response (after a redirect or 100-continue)
+    t->response_headers.clear();
     return n;
   }
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;
-  if (!util::iequals(util::trim(line.substr(0, colon)), "retry-after")) return n;
+  std::string name(util::trim(line.substr(0, colon)));
   std::string value(util::trim(line.substr(colon + 1)));
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  t->response_headers.emplace_back(name, value);
+  if (name != "retry-after") return n;
   if (auto secs = util::parse_uint(value)) {
     t->retry_after = std::chrono::seconds(static_cast<long long>(std::min<unsigned long long>(*secs, 86400)));
   } else {
@@ -148,46 +206,37 @@ static size_t strata_curl_header(char* data, size_t size, size_t count, void* us
 }
 }
 
-CurlTransport::CurlTransport(const CurlGlobal& /*global*/, CurlOptions options)
-    : options_(std::move(options)), multi_(curl_multi_init()) {
-  curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-  if (options_.max_host_connections > 0)
-    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, options_.max_host_connections);
-}
+namespace {
 
-CurlTransport::~CurlTransport() {
-  for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
-  transfers_.clear();
-  curl_multi_cleanup(multi_);
-}
-
-void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
-  auto t = std::make_unique<Transfer>();
+// Configures a transfer's easy handle for `request` and adds it to `multi`.
+std::unique_ptr<CurlTransport::Transfer> start_transfer(void* multi, const CurlOptions& options,
+                                                        const ExchangeRequest& request, ResponseSink& sink) {
+  auto t = std::make_unique<CurlTransport::Transfer>();
   t->id = request.id;
   t->sink = &sink;
   t->expected_size = request.expected_size;
   t->started = std::chrono::steady_clock::now();
-  t->stall_timeout = options_.stall_timeout;
-  t->min_rate = std::max<std::uint64_t>(1, options_.min_rate);
+  t->stall_timeout = options.stall_timeout;
+  t->min_rate = std::max<std::uint64_t>(1, options.min_rate);
   t->easy = curl_easy_init();
   CURL* e = t->easy;
   curl_easy_setopt(e, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);  // credentials never follow a redirect off-host
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
+  if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_limit);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options.stall_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, strata_curl_write);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
@@ -203,27 +252,52 @@ void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
     curl_easy_setopt(e, CURLOPT_USERNAME, request.username->c_str());
     curl_easy_setopt(e, CURLOPT_PASSWORD, request.password.value_or("").c_str());
   }
+  if (request.method == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (request.method == "POST" && !request.body) {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(0));
+  } else if (request.body || request.method == "PUT" || request.method == "PATCH") {
+    t->body = request.body.value_or(RequestBody{});
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->body->size()));
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, strata_curl_read);
+    curl_easy_setopt(e, CURLOPT_READDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, strata_curl_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, t.get());
+    t->headers = curl_slist_append(t->headers, "Expect:");  // no 100-continue round trip
+  }
+  if (request.method != "GET" && request.method != "HEAD" && request.method != "PUT")
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   for (const auto& header : request.headers) t->headers = curl_slist_append(t->headers, header.c_str());
   if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-  curl_multi_add_handle(multi_, e);
-  transfers_.emplace(e, std::move(t));
+  curl_multi_add_handle(static_cast<CURLM*>(multi), e);
+  return t;
 }
 
-std::vector<HttpResponse> CurlTransport::collect() {
-  std::vector<HttpResponse> done;
+// The finished transfers of `multi`, removed from it and from `transfers`.
+template <class Response>
+std::vector<Response> collect_finished(void* multi,
+                                       std::map<void*, std::unique_ptr<CurlTransport::Transfer>>& transfers) {
+  std::vector<Response> done;
   int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+  while (CURLMsg* msg = curl_multi_info_read(static_cast<CURLM*>(multi), &queued)) {
     if (msg->msg != CURLMSG_DONE) continue;
-    auto it = transfers_.find(msg->easy_handle);
-    if (it == transfers_.end()) continue;
-    Transfer& t = *it->second;
+    auto it = transfers.find(msg->easy_handle);
+    if (it == transfers.end()) continue;
+    CurlTransport::Transfer& t = *it->second;
     CURLcode code = msg->data.result;
-    HttpResponse r;
+    Response r;
     r.id = t.id;
     r.status = t.sink_refused ? TransferStatus::aborted : classify(code);
     r.http_status = static_cast<int>(response_code(t.easy));
     if (code != CURLE_OK) r.error = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
     if (t.sink_refused && !t.sink->refusal().empty()) r.error = t.sink->refusal();
+    if (!t.body_error.empty()) {
+      r.status = TransferStatus::failed;
+      r.error = t.body_error;
+    }
     if (t.deadline_hit) {
       r.status = TransferStatus::timed_out;
       r.error = fmt::format(
@@ -236,26 +310,86 @@ std::vector<HttpResponse> CurlTransport::collect() {
       r.effective_url = url;
     r.retry_after = t.retry_after;
     r.body_bytes = t.body_bytes;
-    curl_multi_remove_handle(multi_, t.easy);
-    transfers_.erase(it);
+    if constexpr (std::is_same_v<Response, ExchangeResponse>) {
+      r.headers = std::move(t.response_headers);
+      r.error_body = std::move(t.error_body);
+    }
+    curl_multi_remove_handle(static_cast<CURLM*>(multi), t.easy);
+    transfers.erase(it);
     done.push_back(std::move(r));
   }
   return done;
 }
 
-std::vector<HttpResponse> CurlTransport::wait(std::chrono::milliseconds timeout) {
-  if (transfers_.empty()) {
+template <class Response>
+std::vector<Response> wait_finished(void* multi,
+                                    std::map<void*, std::unique_ptr<CurlTransport::Transfer>>& transfers,
+                                    std::chrono::milliseconds timeout) {
+  if (transfers.empty()) {
     std::this_thread::sleep_for(timeout);
     return {};
   }
   int running = 0;
-  curl_multi_perform(multi_, &running);
-  auto done = collect();
+  curl_multi_perform(static_cast<CURLM*>(multi), &running);
+  auto done = collect_finished<Response>(multi, transfers);
   if (!done.empty()) return done;
   int fds = 0;
-  curl_multi_poll(multi_, nullptr, 0, static_cast<int>(timeout.count()), &fds);
-  curl_multi_perform(multi_, &running);
-  return collect();
+  curl_multi_poll(static_cast<CURLM*>(multi), nullptr, 0, static_cast<int>(timeout.count()), &fds);
+  curl_multi_perform(static_cast<CURLM*>(multi), &running);
+  return collect_finished<Response>(multi, transfers);
+}
+
+void* new_multi(const CurlOptions& options) {
+  CURLM* multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  if (options.max_host_connections > 0)
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+  return multi;
+}
+
+void delete_multi(void* multi, std::map<void*, std::unique_ptr<CurlTransport::Transfer>>& transfers) {
+  for (auto& [easy, transfer] : transfers) curl_multi_remove_handle(static_cast<CURLM*>(multi), easy);
+  transfers.clear();
+  curl_multi_cleanup(static_cast<CURLM*>(multi));
+}
+
+}  // namespace
+
+CurlTransport::CurlTransport(const CurlGlobal& /*global*/, CurlOptions options)
+    : options_(std::move(options)), multi_(new_multi(options_)) {}
+
+CurlTransport::~CurlTransport() { delete_multi(multi_, transfers_); }
+
+void CurlTransport::start(const HttpRequest& request, ResponseSink& sink) {
+  ExchangeRequest get;
+  static_cast<HttpRequest&>(get) = request;
+  get.follow_redirects = true;  // downloads follow redirects (index CDNs)
+  auto t = start_transfer(multi_, options_, get, sink);
+  void* easy = t->easy;
+  transfers_.emplace(easy, std::move(t));
+}
+
+std::vector<HttpResponse> CurlTransport::collect() {
+  return collect_finished<HttpResponse>(multi_, transfers_);
+}
+
+std::vector<HttpResponse> CurlTransport::wait(std::chrono::milliseconds timeout) {
+  return wait_finished<HttpResponse>(multi_, transfers_, timeout);
+}
+
+CurlExchangeTransport::CurlExchangeTransport(const CurlGlobal& /*global*/, CurlOptions options)
+    : options_(std::move(options)), multi_(new_multi(options_)) {}
+
+CurlExchangeTransport::~CurlExchangeTransport() { delete_multi(multi_, transfers_); }
+
+void CurlExchangeTransport::start(const ExchangeRequest& request, ResponseSink& sink) {
+  auto t = start_transfer(multi_, options_, request, sink);
+  void* easy = t->easy;
+  transfers_.emplace(easy, std::move(t));
+}
+
+std::vector<ExchangeResponse> CurlExchangeTransport::wait(std::chrono::milliseconds timeout) {
+  return wait_finished<ExchangeResponse>(multi_, transfers_, timeout);
 }
 
 }  // namespace strata::fetch
