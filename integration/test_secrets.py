@@ -317,6 +317,7 @@ def test_registry_credentials_never_in_output(tmp_path):
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
         {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{manifest_digest}",
          "size": len(manifest)}]}))
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     for bearer in (False, True):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.bearer = bearer

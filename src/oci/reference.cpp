@@ -83,38 +83,4 @@ std::string Reference::str() const {
   return s;
 }
 
-Result<Platform> parse_platform(std::string_view text) {
-  auto parts = util::split(text, '/');
-  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty() ||
-      (parts.size() == 3 && parts[2].empty()))
-    return fail(ErrorKind::usage,
-                fmt::format("platform \"{}\": expected OS/ARCH[/VARIANT], e.g. linux/arm64", text));
-  Platform p;
-  p.os = std::string(parts[0]);
-  p.architecture = std::string(parts[1]);
-  if (parts.size() == 3) p.variant = std::string(parts[2]);
-  return p;
-}
-
-Platform host_platform() {
-  Platform p;
-  p.architecture = "amd64";
-#if defined(__aarch64__)
-  p.architecture = "arm64";
-#elif defined(__x86_64__)
-  p.architecture = "amd64";
-#elif defined(__arm__)
-  p.architecture = "arm";
-#elif defined(__s390x__)
-  p.architecture = "s390x";
-#elif defined(__powerpc64__)
-  p.architecture = "ppc64le";
-#endif
-  return p;
-}
-
-std::string Platform::str() const {
-  return variant.empty() ? os + "/" + architecture : os + "/" + architecture + "/" + variant;
-}
-
 }  // namespace strata::oci

@@ -1,6 +1,6 @@
 #pragma once
-// Image references (REGISTRY/REPO[:TAG|@DIGEST]) and platforms ("linux/arm64/v8"), parsed as
-// docker and the distribution spec spell them.
+// Image references (REGISTRY/REPO[:TAG|@DIGEST]), parsed as docker and the distribution spec
+// spell them.
 
 #include <string>
 #include <string_view>
@@ -25,19 +25,6 @@ struct Reference {
   /// The tag, else the digest: what /v2/<name>/manifests/<reference> takes.
   std::string manifest_reference() const { return digest.empty() ? tag : digest; }
 };
-
-/// os/architecture[/variant] of an image; "" variant in a wanted platform matches any.
-struct Platform {
-  std::string os = "linux";
-  std::string architecture;
-  std::string variant;
-  /// "linux/amd64", "linux/arm64/v8".
-  std::string str() const;
-};
-/// Parses "os/arch[/variant]" ("linux/arm64", "linux/arm/v7"); a usage error names `text`.
-Result<Platform> parse_platform(std::string_view text);
-/// The platform this binary was built for (linux and the compiler's architecture).
-Platform host_platform();
 
 /// Reference::parse.
 inline Result<Reference> parse_reference(std::string_view text) { return Reference::parse(text); }

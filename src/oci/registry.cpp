@@ -10,7 +10,6 @@
 
 #include "fetch/curl_transport.hpp"
 #include "fetch/hash.hpp"
-#include "oci/media_types.hpp"
 #include "oci/registry_auth.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
@@ -49,7 +48,6 @@ TransportFactory curl_transport_factory(const fetch::CurlGlobal& global, const f
 namespace {
 
 constexpr std::uint64_t kManifestMax = 4ULL << 20;
-constexpr std::string_view kLayoutRefName = "org.opencontainers.image.ref.name";
 
 std::string host_of(std::string_view registry) {
   if (registry.starts_with("[")) return std::string(registry.substr(0, registry.find(']') + 1));
@@ -429,9 +427,7 @@ Result<Descriptor> read_descriptor(const json& j, std::string_view where) {
 }
 
 bool is_known_blob_type(std::string_view type) {
-  return type == kOciConfig || type == kDockerConfig || type == kOciLayerTar || type == kOciLayerGzip ||
-         type == kOciLayerZstd || type == kDockerLayerGzip ||
-         type == "application/vnd.docker.image.rootfs.diff.tar";
+  return type == kOciConfig || type == kDockerConfig || is_layer_type(type);
 }
 
 // The config and layers of an image manifest, in manifest order; unknown media types refused.
@@ -455,12 +451,6 @@ Result<std::vector<Descriptor>> manifest_blobs(std::string_view text, std::strin
       return fail(ErrorKind::runtime, fmt::format("{}: blob {} has the unsupported media type \"{}\"", where,
                                                   b.digest, b.media_type));
   return blobs;
-}
-
-std::string sha256_of(std::string_view data) {
-  fetch::Sha256 h;
-  h.update(data);
-  return "sha256:" + h.hex_digest();
 }
 
 }  // namespace
@@ -623,7 +613,7 @@ Result<TransferReport> RegistryClient::pull(const Reference& ref, const Platform
     if (response->status != TransferStatus::ok || response->http_status != 200)
       return std::unexpected(
           caller.status_error(fmt::format("manifest of {}", ref.str()), request, *response));
-    std::string digest = sha256_of(sink->text);
+    std::string digest = sha256_digest(sink->text);
     if (!expected_digest.empty() && digest != expected_digest)
       return fail(ErrorKind::runtime,
                   fmt::format("manifest {} of {}: the registry sent content with digest {}", expected_digest,
@@ -676,7 +666,9 @@ Result<TransferReport> RegistryClient::pull(const Reference& ref, const Platform
     return fail(ErrorKind::runtime,
                 fmt::format("{}: unsupported manifest media type \"{}\" (expected {} or {})", ref.str(), type,
                             kOciManifest, kDockerManifest));
-  report.manifest = Descriptor{type, sha256_of(text), text.size()};
+  report.manifest.media_type = type;
+  report.manifest.digest = sha256_digest(text);
+  report.manifest.size = text.size();
   auto blobs = manifest_blobs(text, ref.str());
   if (!blobs) return std::unexpected(blobs.error());
 
@@ -767,40 +759,23 @@ Result<TransferReport> RegistryClient::pull(const Reference& ref, const Platform
     return fail(ErrorKind::runtime, fmt::format("{}: not every blob was pulled", ref.str()));
 
   // The manifest and index.json last: a layout never names a manifest whose blobs are missing.
-  if (auto w = util::write_file_atomic(blob_path(layout, report.manifest.digest), text,
-                                       util::Durability::process_crash);
-      !w)
-    return std::unexpected(w.error());
-  json index = {{"schemaVersion", 2}, {"mediaType", kOciIndex}, {"manifests", json::array()}};
-  if (fs::exists(layout / "index.json", ec)) {
-    auto old_text = util::read_file(layout / "index.json");
-    if (!old_text) return std::unexpected(old_text.error());
-    auto old = json::parse(*old_text, nullptr, false);
-    if (old.is_object() && old.contains("manifests") && old["manifests"].is_array()) index = old;
-  }
-  json entry = {{"mediaType", report.manifest.media_type},
-                {"digest", report.manifest.digest},
-                {"size", report.manifest.size}};
+  auto out = Layout::create(layout);
+  if (!out) return std::unexpected(out.error());
+  if (auto w = out->write_blob(report.manifest.media_type, text); !w) return std::unexpected(w.error());
+  auto entries = out->index();
+  if (!entries) return std::unexpected(entries.error());
+  const std::string key(kRefNameAnnotation);
+  Descriptor entry = report.manifest;
   std::string name = ref.tag.empty() ? std::string() : ref.str();
-  if (!name.empty()) entry["annotations"] = {{kLayoutRefName, name}};
-  json kept = json::array();
-  for (const auto& m : index["manifests"]) {
-    bool same_name = !name.empty() && m.contains("annotations") && m["annotations"].is_object() &&
-                     m["annotations"].value(std::string(kLayoutRefName), std::string()) == name;
-    bool same_untagged = name.empty() && m.value("digest", std::string()) == report.manifest.digest &&
-                         !m.contains("annotations");
+  if (!name.empty()) entry.annotations[key] = name;
+  std::vector<Descriptor> kept;
+  for (const auto& m : *entries) {
+    bool same_name = !name.empty() && m.annotations.contains(key) && m.annotations.at(key) == name;
+    bool same_untagged = name.empty() && m.digest == entry.digest && m.annotations.empty();
     if (!same_name && !same_untagged) kept.push_back(m);
   }
   kept.push_back(entry);
-  index["manifests"] = kept;
-  if (auto w = util::write_file_atomic(layout / "oci-layout",
-                                       json({{"imageLayoutVersion", kOciLayoutVersion}}).dump(),
-                                       util::Durability::process_crash);
-      !w)
-    return std::unexpected(w.error());
-  if (auto w = util::write_file_atomic(layout / "index.json", index.dump(2), util::Durability::process_crash);
-      !w)
-    return std::unexpected(w.error());
+  if (auto w = out->write_index(kept); !w) return std::unexpected(w.error());
   for (const auto& b : report.blobs) note_blob_source(b.blob.digest, ref.registry, ref.repository);
   if (auto saved = save_blob_sources(); !saved) return std::unexpected(saved.error());
   report.requests = requests;
@@ -812,32 +787,27 @@ Result<TransferReport> RegistryClient::push(const fs::path& layout, const Refere
                                             const std::vector<std::string>& extra_tags) {
   if (auto loaded = load_blob_sources(); !loaded) return std::unexpected(loaded.error());
   // The image: index.json's only manifest, or the one asked for.
-  auto index_text = util::read_file(layout / "index.json");
-  if (!index_text) return std::unexpected(index_text.error());
-  auto index = json::parse(*index_text, nullptr, false);
+  auto image = Layout::open(layout);
+  if (!image) return std::unexpected(image.error());
+  auto entries = image->index();
+  if (!entries) return std::unexpected(entries.error());
   std::string index_name = (layout / "index.json").string();
-  if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
-    return fail(ErrorKind::usage, fmt::format("{}: not an OCI image index", index_name));
   std::optional<Descriptor> manifest;
-  for (const auto& m : index["manifests"]) {
-    auto d = read_descriptor(m, index_name);
-    if (!d) return std::unexpected(d.error());
-    if (manifest_digest ? d->digest == *manifest_digest : true) {
+  for (const auto& d : *entries) {
+    if (manifest_digest ? d.digest == *manifest_digest : true) {
       if (manifest && !manifest_digest)
         return fail(ErrorKind::usage,
                     fmt::format("{}: several manifests; say which one to push", index_name));
-      manifest = *d;
+      manifest = d;
     }
   }
   if (!manifest)
     return fail(ErrorKind::usage,
                 fmt::format("{}: no manifest {}", index_name, manifest_digest.value_or("")));
-  auto text = util::read_file(blob_path(layout, manifest->digest));
+  manifest->annotations.clear();
+  manifest->platform.reset();
+  auto text = image->read_blob(manifest->digest);  // verified against its digest
   if (!text) return std::unexpected(text.error());
-  if (sha256_of(*text) != manifest->digest)
-    return fail(ErrorKind::runtime,
-                fmt::format("{}: the manifest file does not have its digest {}",
-                            blob_path(layout, manifest->digest).string(), manifest->digest));
   {
     auto doc = json::parse(*text, nullptr, false);
     if (doc.is_object() && doc.contains("mediaType") && doc["mediaType"].is_string())

@@ -19,17 +19,11 @@
 
 #include "fetch/auth.hpp"
 #include "fetch/exchange.hpp"
+#include "oci/layout.hpp"
 #include "oci/reference.hpp"
 #include "util/error.hpp"
 
 namespace strata::oci {
-
-/// A content descriptor: what a manifest says about a blob.
-struct Descriptor {
-  std::string media_type;
-  std::string digest;  ///< "sha256:<hex>"
-  std::uint64_t size = 0;
-};
 
 /// How the client talks to registries.
 struct RegistryOptions {

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fetch/hash.hpp"
-#include "oci/media_types.hpp"
+#include "oci/layout.hpp"
 #include "oci/reference.hpp"
 #include "oci/registry_auth.hpp"
 #include "support/tempdir.hpp"
