@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
+  libdeflate-dev zlib1g-dev  # wheels' deflate members: whole entries (libdeflate), entries too big to hold (zlib)
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds

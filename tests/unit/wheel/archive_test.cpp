@@ -87,8 +87,9 @@ TEST(ArchiveReader, RefusesHostileEntries) {
   };
   expect_refused({{"../evil.py", "x"}}, "\"../evil.py\"");
   expect_refused({{"/abs.py", "x"}}, "absolute");
-  // libarchive's writer turns backslashes into '/', so this arrives as "a/../../b.py".
-  expect_refused({{"a\\..\\..\\b.py", "x"}}, "escapes the target");
+  // The name is stored with its backslashes (libarchive's reader turned them into '/', so this
+  // arrived as "a/../../b.py"); the wheel reader sees them as they are.
+  expect_refused({{"a\\..\\..\\b.py", "x"}}, "path contains a backslash");
   expect_refused({{"link", "/etc/passwd", 0777, Kind::symlink}}, "symbolic link");
   expect_refused({{"a.py", "x"}, {"a.py", "y"}}, "duplicate entry");
   expect_refused({{"a", "x"}, {"a/b.py", "y"}}, "is a file");
@@ -166,6 +167,64 @@ TEST(ArchiveReader, StopsAnEntryAtItsDeclaredSize) {
   declare_size(path, "small.txt", 6000);
   message = read_all(path);
   EXPECT_NE(message.find("inflates to 5000 bytes, not its declared 6000"), std::string::npos) << message;
+}
+
+// Overwrites 4 bytes at `offset` from the start of `name`'s central directory record.
+void patch_central(const std::filesystem::path& zip, std::string_view name, std::size_t offset,
+                   std::uint32_t value) {
+  std::string bytes = *util::read_file(zip);
+  const std::string_view sig("PK\x01\x02", 4);
+  for (std::size_t i = bytes.find(sig); i != std::string::npos; i = bytes.find(sig, i + 4)) {
+    const auto name_len = static_cast<std::size_t>(static_cast<unsigned char>(bytes[i + 28])) |
+                          static_cast<std::size_t>(static_cast<unsigned char>(bytes[i + 29])) << 8;
+    if (std::string_view(bytes).substr(i + 46, name_len) != name) continue;
+    for (std::size_t k = 0; k < 4; ++k) bytes[i + offset + k] = static_cast<char>(value >> (8 * k));
+    ASSERT_TRUE(util::write_file_atomic(zip, bytes));
+    return;
+  }
+  FAIL() << "no central directory entry for " << name;
+}
+
+TEST(ArchiveReader, RefusesAnEntryWhoseCrcDiffers) {
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  for (std::size_t size : {std::size_t{9}, std::size_t{20} << 20}) {  // inflated whole, and streamed
+    ASSERT_TRUE(write_zip(path, {{"a.py", std::string(size, 'p')}}));
+    EXPECT_EQ(read_all(path), "");
+    patch_central(path, "a.py", 16, 0x12345678);
+    std::string message = read_all(path);
+    EXPECT_NE(message.find("t-1.0-py3-none-any.whl: cannot read entry \"a.py\": CRC-32"), std::string::npos)
+        << message;
+  }
+}
+
+TEST(ArchiveReader, StopsAStreamedEntryAtItsDeclaredSize) {
+  // Beyond the size inflated in one piece: streamed, and still stopped at the declared size.
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  ASSERT_TRUE(write_zip(path, {{"big.bin", std::string(40 << 20, 'z')}}));
+  declare_size(path, "big.bin", 20 << 20);
+  auto reader = ArchiveReader::open(path, {});
+  ASSERT_TRUE(reader) << reader.error().message;
+  ASSERT_TRUE(*reader->next());
+  std::uint64_t received = 0;
+  auto ok = reader->read([&](std::string_view chunk) -> Result<void> {
+    received += chunk.size();
+    return {};
+  });
+  ASSERT_FALSE(ok);
+  EXPECT_NE(ok.error().message.find("inflates beyond its declared size of 20971520 bytes"), std::string::npos)
+      << ok.error().message;
+  EXPECT_LE(received, 20u << 20);
+}
+
+TEST(ArchiveReader, RefusesDataOutsideTheArchive) {
+  testing::TempDir tmp;
+  auto path = tmp.path() / "t-1.0-py3-none-any.whl";
+  ASSERT_TRUE(write_zip(path, {{"a.py", "print(1)\n"}}));
+  patch_central(path, "a.py", 42, 0x7fffff00);  // the local header's offset
+  std::string message = read_all(path);
+  EXPECT_NE(message.find("cannot read entry \"a.py\": no local file header"), std::string::npos) << message;
 }
 
 TEST(ArchiveReader, RefusesAnArchiveWithoutItsEndOfCentralDirectory) {
