@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 import urllib.request
 
 import pytest
@@ -273,6 +274,22 @@ def test_fails_twice_then_succeeds(tmp_path, faults, wheels):
     assert r.stderr.count("retrying") == 2
     assert "HTTP 503" in r.stderr
     assert_cached_correctly(cache, [w])
+
+
+def test_downloads_from_one_plain_http_host_run_side_by_side(tmp_path, faults, wheels):
+    """Two files on one http:// host: the first is held at /gate/ until the second, /open/, is
+    requested. curl's PIPEWAIT (waiting to multiplex on one connection) queued the second behind
+    the first on plain HTTP, where no connection multiplexes: the gate timed out instead."""
+    w = wheels["certifi"]
+    opener = types.SimpleNamespace(name="opener", version="1.0", filename="opener-1.0-py3-none-any.whl",
+                                   size=4, sha256=hashlib.sha256(b"open").hexdigest())
+    urls = {w.filename: f"{faults}/gate/{w.filename}", opener.filename: f"{faults}/open/{w.filename}"}
+    lock = write_pylock(tmp_path / "pylock.toml", [w, opener], lambda x: urls[x.filename], index=f"{faults}/simple/")
+    r = run_fetch(lock, tmp_path / "cache")
+    assert r.returncode == 0, r.stderr
+    with urllib.request.urlopen(f"{faults}/events") as response:
+        events = [e for e in json.load(response) if w.filename in e]
+    assert events == [f"opened {w.filename}", f"gate {w.filename}: opened"]
 
 
 def test_retry_after_is_honoured(tmp_path, faults, wheels):

@@ -227,7 +227,11 @@ std::unique_ptr<CurlTransport::Transfer> start_transfer(void* multi, const CurlO
   curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(e, CURLOPT_UNRESTRICTED_AUTH, 0L);  // credentials never follow a redirect off-host
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // Waiting for a connection to multiplex on only pays where HTTP/2 can be negotiated (TLS, by
+  // ALPN): on plain HTTP every connection is HTTP/1.1 and the wait queues the transfers to one host
+  // behind each other instead of opening parallel connections.
+  if (request.url.starts_with("https://") || request.url.starts_with("HTTPS://"))
+    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
   if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
