@@ -132,13 +132,14 @@ class Workload:
 # ---- the tools -------------------------------------------------------------------------------
 
 class Tools:
-    def __init__(self, strata, peers, python):
+    def __init__(self, strata, peers, python, strata_base=None):
         self.strata, self.peers, self.python = Path(strata), Path(peers), python
+        self.strata_base = Path(strata_base) if strata_base else None
 
     def argv(self, tool, workload, target, cache, index, compile_, scenario):
         w = workload
-        if tool == "strata":
-            a = [self.strata, "install", w.dir, "--env", target, "--cache-dir", cache, "--link-mode", "copy",
+        if tool in ("strata", "strata-base"):  # strata-base: another build, side by side in one run
+            a = [self.strata if tool == "strata" else self.strata_base, "install", w.dir, "--env", target, "--cache-dir", cache, "--link-mode", "copy",
                  "--index-url", index, "-q"]
             return a + ([] if compile_ else ["--no-compile"]), clean_env()
         if tool == "uv":
@@ -276,10 +277,13 @@ def main():
     ap.add_argument("--compile", default="off,on")
     ap.add_argument("--tools", default="strata,uv,pip,poetry")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--strata-base", help="another strata build, measured as the tool strata-base (before/after)")
     ap.add_argument("--out", help="write the markdown report here too")
     args = ap.parse_args()
 
-    tools = Tools(args.strata, args.peers, args.python)
+    tools = Tools(args.strata, args.peers, args.python, args.strata_base)
+    if "strata-base" in args.tools.split(",") and not args.strata_base:
+        raise SystemExit("--tools strata-base needs --strata-base PATH")
     use_tmpfs = os.geteuid() == 0
     base = Path(tempfile.mkdtemp(prefix="strata-bench-", dir=CACHE))
     scratch = Scratch(base / "runs", use_tmpfs)
@@ -292,7 +296,9 @@ def main():
     sections = []
     for wname in args.workloads.split(","):
         workload = Workload(wname, tools.strata, args.python)
-        log(f"{wname}: {len(workload.decisions)} packages, {workload.size / 2**20:.1f} MiB of wheels")
+        workload.load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        log(f"{wname}: {len(workload.decisions)} packages, {workload.size / 2**20:.1f} MiB of wheels, "
+            f"load {workload.load}")
         rows = []
         with index_server(args.peers, workload.wheels) as index:
             for compile_ in [c == "on" for c in args.compile.split(",")]:
@@ -318,7 +324,8 @@ def main():
                     medians = {t: statistics.median(v) for t, v in times.items()}
                     log(f"{wname} {scenario} compile={'on' if compile_ else 'off'}: " +
                         ", ".join(f"{t} {m:.2f}s" for t, m in medians.items()))
-                    rows.append((scenario, compile_, medians, rss))
+                    spread = {t: (min(v), max(v)) for t, v in times.items()}
+                    rows.append((scenario, compile_, medians, rss, spread))
                 for cache in warm_caches.values():
                     shutil.rmtree(cache, ignore_errors=True)
         sections.append((workload, rows))
@@ -334,19 +341,20 @@ def main():
 def render(facts, sections, tool_list, args):
     lines = ["## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in facts.items()]
-    lines += ["", f"Medians of {args.repeat} runs after one warm-up; ratio = peer / strata (above 1: strata is "
-              "faster); RSS = the tool process's peak, MiB.", ""]
+    lines += ["", f"Medians of {args.repeat} runs after one warm-up (min-max in parentheses); ratio = peer / "
+              "strata (above 1: strata is faster); RSS = the tool process's peak, MiB.", ""]
     for workload, rows in sections:
         lines += [f"## {workload.name}: {len(workload.decisions)} packages, "
-                  f"{workload.size / 2**20:.1f} MiB of wheels", ""]
+                  f"{workload.size / 2**20:.1f} MiB of wheels (load average at its start: {workload.load})", ""]
         head = "| scenario | bytecode | " + " | ".join(f"{t} s" for t in tool_list) + " | " + \
             " | ".join(f"{t}/strata" for t in tool_list if t != "strata") + " | " + \
             " | ".join(f"{t} RSS" for t in tool_list) + " |"
         lines += [head, "|" + "---|" * (2 + 2 * len(tool_list) + len(tool_list) - 1)]
-        for scenario, compile_, medians, rss in rows:
+        for scenario, compile_, medians, rss, spread in rows:
             s = medians.get("strata")
             cells = [scenario, "on" if compile_ else "off"]
-            cells += [f"{medians[t]:.3f}" if t in medians else "n/a" for t in tool_list]
+            cells += [f"{medians[t]:.3f} ({spread[t][0]:.2f}-{spread[t][1]:.2f})" if t in medians else "n/a"
+                      for t in tool_list]
             cells += [f"{medians[t] / s:.2f}" if t in medians and s else "n/a" for t in tool_list if t != "strata"]
             cells += [f"{rss[t]:.0f}" if t in rss else "n/a" for t in tool_list]
             lines.append("| " + " | ".join(cells) + " |")
