@@ -62,11 +62,19 @@ class FakeRegistry {
   std::vector<std::string> log;           // "METHOD /path?query"
   int token_requests = 0;
 
+  bool https_down = false;       // https connections fail (a plain-http registry)
+  std::vector<bool> verify_tls;  // per request
   ExchangeResponse handle(const ExchangeRequest& request, fetch::ResponseSink& sink) {
     std::lock_guard lock(mutex_);
     ExchangeResponse r;
     r.id = request.id;
     r.effective_url = request.url;
+    verify_tls.push_back(request.verify_tls);
+    if (https_down && request.url.starts_with("https://")) {
+      r.status = fetch::TransferStatus::connection_error;
+      r.error = "wrong version number";
+      return r;
+    }
     auto parts = util::UrlParts::parse(request.url);
     std::string path = parts->path, query = parts->query;
     if (parts->authority == "auth.test") {
@@ -558,6 +566,33 @@ TEST(Registry, PullRecordsSourcesSoPushMountsAcrossRuns) {
   auto r = next_run.push(tmp.path() / "img", Reference::parse("127.0.0.1:5000/app:1").value());
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->blobs[1].action, BlobAction::mounted);
+}
+
+TEST(Registry, PlainHttpOnlyForLoopbackAndInsecureRegistries) {
+  testing::TempDir tmp;
+  write_layout(tmp.path() / "img", {"one"});
+  FakeRegistry reg;
+  reg.https_down = true;
+  RegistryClient loopback(factory(reg), fast_options(), fake_env({}));
+  auto ok = loopback.push(tmp.path() / "img", Reference::parse("localhost:5000/app:1").value());
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_TRUE(std::all_of(reg.verify_tls.begin(), reg.verify_tls.end(), [](bool v) { return v; }));
+
+  std::size_t before = reg.log.size();  // the fake logs only what got through (http)
+  RegistryClient remote(factory(reg), fast_options(), fake_env({}));
+  auto refused = remote.push(tmp.path() / "img", Reference::parse("reg.example/app:1").value());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("--insecure-registry"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(reg.log.size(), before);  // nothing was sent to it over http
+
+  auto options = fast_options();
+  options.insecure_registries = {"reg.example"};
+  reg.verify_tls.clear();
+  RegistryClient insecure(factory(reg), options, fake_env({}));
+  auto allowed = insecure.push(tmp.path() / "img", Reference::parse("reg.example/other:1").value());
+  ASSERT_TRUE(allowed) << allowed.error().message;
+  EXPECT_FALSE(reg.verify_tls.front());  // TLS not verified for a registry named insecure
 }
 
 }  // namespace
