@@ -9,7 +9,7 @@
 # No `# syntax=` line: the built-in frontend (Docker 20.10+ with BuildKit, buildah) has
 # RUN --mount, and the build needs no registry for a frontend image. See dockerfiles/README.md.
 
-# Any glibc-based image with python3 (glibc 2.36 or newer: Debian 12 and later).
+# Any image with python3 (strata itself needs nothing from it: glibc or musl, any version).
 ARG PYTHON_BASE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_BASE}

@@ -26,4 +26,4 @@ ARG STRATA_INSTALL_ARGS=
 # reads a step's stdout and stderr separately and interleaves them wherever a read ended).
 RUN --mount=type=bind,from=strata,source=/,target=/opt/strata \
     --mount=type=cache,target=/root/.cache/strata \
-    /opt/strata/bin/strata install /app --env /opt/venv --cache-dir /root/.cache/strata $STRATA_INSTALL_ARGS 2>&1
+    /opt/strata/strata install /app --env /opt/venv --cache-dir /root/.cache/strata $STRATA_INSTALL_ARGS 2>&1

@@ -5,9 +5,9 @@
 #   docker build -f dockerfiles/platform.Dockerfile -t my-platform:1.0 platform/
 # See dockerfiles/README.md ("A model on a platform image").
 
-# The strata image from dockerfiles/strata.Dockerfile: bin/strata and lib/strata/ at its root.
+# The strata image from dockerfiles/strata.Dockerfile: /strata, one static executable.
 ARG STRATA_IMAGE=strata
-# Any glibc-based image with python3 (glibc 2.36 or newer: Debian 12 and later).
+# Any image with python3 (strata itself needs nothing from it: glibc or musl, any version).
 ARG PYTHON_BASE=python:3.11-slim-bookworm
 
 FROM ${STRATA_IMAGE} AS strata
@@ -23,5 +23,5 @@ ARG STRATA_INSTALL_ARGS=
 # reads a step's stdout and stderr separately and interleaves them wherever a read ended).
 RUN --mount=type=bind,from=strata,source=/,target=/opt/strata \
     --mount=type=cache,target=/root/.cache/strata \
-    /opt/strata/bin/strata install /app --env /opt/venv --cache-dir /root/.cache/strata $STRATA_INSTALL_ARGS 2>&1
+    /opt/strata/strata install /app --env /opt/venv --cache-dir /root/.cache/strata $STRATA_INSTALL_ARGS 2>&1
 ENV PATH=/opt/venv/bin:$PATH

@@ -9,7 +9,8 @@ API (import what a module needs; the pytest fixtures are module-scoped):
   delete the file to make it again, bump BASE_VERSION when the recipe changes). Made once without a
   registry: `debootstrap --variant=minbase --include=python3,python3-venv bookworm` (from the Debian
   mirror, about a minute and a half), imported with `buildah from scratch` / `copy` / `commit`.
-- `strata_bundle(tmp_path_factory)`: scripts/bundle.sh's tree of the tested binary (STRATA_BIN).
+- `strata_tree(tmp_path_factory)`: what the strata image holds, a directory with only `strata`: the
+  release binary of this source (scripts/release.sh, cached by source hash: integration/release.py).
 - `Buildah(top)`: buildah with `--root`/`--runroot` and TMPDIR (its RUN cache mounts) under `top`;
   `b(*args)` runs it (AssertionError with the output on failure unless check=False), `b.out(...)`
   its stripped stdout, `b.load_base(archive)`, `b.import_tree(dir, ref)` (an image holding `dir`
@@ -18,7 +19,7 @@ API (import what a module needs; the pytest fixtures are module-scoped):
   "steps", "id", "returncode", "seconds"} (buildah `bud --layers`, docker BuildKit
   `--progress=plain`; both with host network, so RUN steps reach loopback servers),
   `e.run(image, *argv, volumes=(), check=True)` (no network for docker), `e.tree(image, path)` ->
-  tar_tree of that directory. Fixtures `bundle` (scripts/bundle.sh's tree), `docker_engine` /
+  tar_tree of that directory. Fixtures `strata_image_tree` (strata_tree once per module), `docker_engine` /
   `buildah_engine` (the module's engine with the base and the strata image loaded) and `engine`
   (parametrized over both).
 - `Dockerd(top)`: a dockerd of its own (`--data-root`, `--exec-root`, socket and pidfile under
@@ -50,6 +51,8 @@ import tempfile
 import time
 
 import pytest
+
+from release import require_release_binary
 
 STRATA = os.environ["STRATA_BIN"]
 SOURCE = pathlib.Path(os.environ["STRATA_SOURCE_DIR"])
@@ -243,10 +246,13 @@ def base_archive(tmp_path_factory):
     return archive
 
 
-def strata_bundle(tmp_path_factory):
-    bundle = tmp_path_factory.mktemp("bundle") / "strata"
-    subprocess.run([SOURCE / "scripts" / "bundle.sh", STRATA, bundle], check=True, capture_output=True, timeout=120)
-    return bundle
+def strata_tree(tmp_path_factory):
+    """What the strata image holds (dockerfiles/strata.Dockerfile): a directory with only `strata`,
+    the release binary of this source (integration/release.py; a skip, or under CI a failure, when
+    it cannot be built here)."""
+    tree = tmp_path_factory.mktemp("strata-image")
+    shutil.copy2(require_release_binary(), tree / "strata")
+    return tree
 
 
 class Dockerd:
@@ -422,24 +428,24 @@ def dockerd(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory):
-    """scripts/bundle.sh's tree of the tested binary, once per module."""
-    return strata_bundle(tmp_path_factory)
+def strata_image_tree(tmp_path_factory):
+    """strata_tree, once per module."""
+    return strata_tree(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def docker_engine(dockerd, bundle, tmp_path_factory):
-    """The module's dockerd with the base and the strata image (the bundle) loaded."""
+def docker_engine(dockerd, strata_image_tree, tmp_path_factory):
+    """The module's dockerd with the base and the strata image (/strata) loaded."""
     dockerd.load_base(base_archive(tmp_path_factory))
-    dockerd.import_tree(bundle, STRATA_IMAGE)
+    dockerd.import_tree(strata_image_tree, STRATA_IMAGE)
     return dockerd
 
 
 @pytest.fixture(scope="module")
-def buildah_engine(buildah, bundle, tmp_path_factory):
-    """The module's buildah with the base and the strata image (the bundle) loaded."""
+def buildah_engine(buildah, strata_image_tree, tmp_path_factory):
+    """The module's buildah with the base and the strata image (/strata) loaded."""
     buildah.load_base(base_archive(tmp_path_factory))
-    buildah.import_tree(bundle, STRATA_IMAGE)
+    buildah.import_tree(strata_image_tree, STRATA_IMAGE)
     return buildah
 
 

@@ -1,6 +1,7 @@
 """A real image build: `buildah bud` of dockerfiles/app.Dockerfile with the bundled example
-(examples/webapp) as context, strata from scripts/bundle.sh of the tested binary, and the wheels from
-a pypiserver on 127.0.0.1 reached through `--network host`.
+(examples/webapp) as context, strata from a strata image holding only /strata (the release binary
+of this source, scripts/release.sh: images.strata_tree), and the wheels from a pypiserver on
+127.0.0.1 reached through `--network host`.
 
 The Python base is Debian 12 made without a registry and cached as an OCI archive (integration/images.py
 says how). Every buildah call uses a private storage root under the test's temporary directory,
@@ -9,16 +10,16 @@ removed at the end, so runs never share or collide on images, layers or cache mo
 Runs as root only (buildah's chroot isolation and overlay storage need it; CI runs as root).
 """
 
+import hashlib
 import json
 import pathlib
 import shutil
 import subprocess
-import tarfile
 
 import pytest
 
-from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA, STRATA_IMAGE, base_archive, buildah,  # noqa: F401
-                    buildah_steps, strata_bundle)
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, base_archive, buildah,  # noqa: F401
+                    buildah_steps, strata_tree)
 from support import Servers, download_wheels, planned, serve_wheels
 
 EXAMPLE = SOURCE / "examples" / "webapp"
@@ -31,11 +32,11 @@ pytestmark = ROOT_ONLY
 
 @pytest.fixture(scope="module")
 def images(buildah, tmp_path_factory):
-    """The Python base (from the cached archive) and a strata image holding scripts/bundle.sh's tree."""
+    """The Python base (from the cached archive) and the strata image: only /strata."""
     buildah.load_base(base_archive(tmp_path_factory))
-    bundle = strata_bundle(tmp_path_factory)
-    buildah.import_tree(bundle, STRATA_IMAGE)
-    return {"bundle": bundle}
+    tree = strata_tree(tmp_path_factory)
+    buildah.import_tree(tree, STRATA_IMAGE)
+    return {"strata": tree / "strata"}
 
 
 @pytest.fixture(scope="module")
@@ -121,15 +122,17 @@ def test_image_installs_the_lock_with_strata_and_runs_the_app(buildah, images, f
     assert "httpx 0.28.1, click 8.1.8, rich 15.0.0: ok" in app.stdout
 
     # What strata recorded in the image's environment: exactly the lock, owned by it.
-    listing = json.loads(run_in(buildah, APP_IMAGE, "/opt/strata/bin/strata", "--json", "list", "--env", "/opt/venv",
-                                volumes=[f"{images['bundle']}:/opt/strata:ro"]).stdout)
+    listing = json.loads(run_in(buildah, APP_IMAGE, "strata", "--json", "list", "--env", "/opt/venv").stdout)
     dists = listing["distributions"]
     assert sorted(f"{d['normalized_name']}=={d['version']}" for d in dists) == lock_names
     assert {d["owner"] for d in dists} == {"strata-example-webapp"}
     assert {d["installer"] for d in dists} == {"strata"}
 
-    # Neither strata nor the wheel cache is part of the image: both were mounts of the RUN step.
-    leftovers = run_in(buildah, APP_IMAGE, "sh", "-c", "find /opt/strata /root/.cache/strata -mindepth 1 | head -3")
+    # strata is the one-line COPY of the strata image's /strata; the wheel cache was a mount of the
+    # RUN step and is not part of the image.
+    copied = run_in(buildah, APP_IMAGE, "sha256sum", "/usr/local/bin/strata").stdout.split()[0]
+    assert copied == hashlib.sha256(images["strata"].read_bytes()).hexdigest()
+    leftovers = run_in(buildah, APP_IMAGE, "sh", "-c", "find /root/.cache/strata -mindepth 1 | head -3")
     assert leftovers.stdout == ""
 
 
@@ -162,36 +165,24 @@ def test_rerun_install_step_takes_every_wheel_from_the_cache_mount(buildah, imag
     build = bud(buildah, context, f"http://localhost:{index['port']}/simple/", tag="localhost/strata-test-app:again")
     assert not install_step(build["log"])["cached"], build["log"]
     assert requests(index)[before:] == []
-    listing = json.loads(run_in(buildah, "localhost/strata-test-app:again", "/opt/strata/bin/strata", "--json", "list",
-                                "--env", "/opt/venv", volumes=[f"{images['bundle']}:/opt/strata:ro"]).stdout)
+    listing = json.loads(run_in(buildah, "localhost/strata-test-app:again", "strata", "--json", "list",
+                                "--env", "/opt/venv").stdout)
     assert sorted(f"{d['normalized_name']}=={d['version']}" for d in listing["distributions"]) == lock_names
     app = run_in(buildah, "localhost/strata-test-app:again", "/opt/venv/bin/python", "/app/app.py")
     assert ": ok" in app.stdout
 
 
-def test_bundle_runs_in_an_image_with_nothing_but_glibc(buildah, images, tmp_path):
-    # The files of Debian's libc6 package alone (symlinks resolved), taken from the base image.
-    c = buildah.out("from", "-q", BASE_IMAGE)
-    tar = tmp_path / "libc6.tar"
-    with open(tar, "wb") as f:
-        subprocess.run(buildah.argv("run", "--isolation", "chroot", c, "--", "sh", "-c",
-                                    'dpkg -L libc6 | while read -r p; do [ -f "$p" ] && echo "$p"; done'
-                                    " | tar --no-recursion -chf - -T -"),
-                       stdout=f, stderr=subprocess.DEVNULL, env=buildah.env, check=True, timeout=120)
-    buildah("rm", c)
-    with tarfile.open(tar) as t:
-        names = {pathlib.PurePosixPath(n).name for n in t.getnames()}
-    assert "libc.so.6" in names
-    assert not {"libstdc++.so.6", "libcurl.so.4", "libz.so.1", "libpython3.11.so.1.0"} & names
-    g = buildah.out("from", "scratch")
+def test_the_strata_image_holds_only_the_static_binary_and_it_runs_there(buildah, images):
+    c = buildah.out("from", "-q", STRATA_IMAGE)
     try:
-        buildah("add", g, tar, "/")
-        buildah("copy", g, f"{images['bundle']}/", "/usr/local/")
-        version = buildah("run", "--isolation", "chroot", g, "--", "/usr/local/bin/strata", "--version")
-        assert version.stdout == subprocess.run([STRATA, "--version"], capture_output=True, text=True).stdout
+        root = pathlib.Path(buildah.out("mount", c))
+        assert sorted(p.name for p in root.iterdir()) == ["strata"]
+        buildah("umount", c)
+        version = buildah("run", "--isolation", "chroot", c, "--", "/strata", "--version")
+        assert version.stdout == subprocess.run([images["strata"], "--version"], capture_output=True, text=True).stdout
         # Past start-up into real work: it looks for an interpreter, and there is none.
-        no_python = buildah("run", "--isolation", "chroot", g, "--", "/usr/local/bin/strata", "venv", "/v", check=False)
+        no_python = buildah("run", "--isolation", "chroot", c, "--", "/strata", "venv", "/v", check=False)
         assert no_python.returncode == 2
         assert "interpreter not found" in no_python.stderr
     finally:
-        buildah("rm", g)
+        buildah("rm", c)

@@ -24,7 +24,8 @@ import shutil
 
 import pytest
 
-from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine, bundle,  # noqa: F401
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine,  # noqa: F401
+                    strata_image_tree,
                     docker_engine, dockerd, engine)
 from support import SERVER_LIFETIME, SUMMARY, Servers, download_wheels, free_port, planned, serve_wheels, strata, \
     venv_python

@@ -18,8 +18,8 @@ gives the same keep / install / conflict sets, breaks and problems as the real s
 and `strata check --env /opt/venv` inside the platform image too.
 
 The stage-2 reports are strata's `--json` documents (STRATA_INSTALL_ARGS=--json), read from the
-engines' build output. One pypiserver (with an access log) and one bundle per module; each engine
-loads the base and the bundle once.
+engines' build output. One pypiserver (with an access log) and one strata image tree (the release
+binary: images.strata_tree) per module; each engine loads the base and the strata image once.
 """
 
 import json
@@ -29,7 +29,8 @@ import time
 
 import pytest
 
-from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine, bundle,  # noqa: F401
+from images import (BASE_IMAGE, ROOT_ONLY, SOURCE, STRATA_IMAGE, buildah, buildah_engine,  # noqa: F401
+                    strata_image_tree,
                     docker_engine, dockerd, engine)
 from support import SUMMARY, Servers, download_wheels, planned, serve_wheels, strata
 
@@ -156,7 +157,8 @@ def breaks(report):
             for d in report["plan"]["decisions"] if d.get("breaks")}
 
 
-def test_the_model_stage_keeps_the_platforms_versions_without_asking_the_index(engine, builds, plans, bundle):
+def test_the_model_stage_keeps_the_platforms_versions_without_asking_the_index(engine, builds, plans,
+                                                                               strata_image_tree):
     platform = builds["platform"]
     assert files(platform["requests"]) == wheels(plans[PLATFORM.name])
     model = builds["model"]
@@ -174,8 +176,8 @@ def test_the_model_stage_keeps_the_platforms_versions_without_asking_the_index(e
     assert check.returncode == 0 and "No broken requirements found." in check.stdout, check.stdout + check.stderr
     imports = engine.run(image, "/opt/venv/bin/python", "-c", IMPORTS, check=False)
     assert imports.stdout.split() == ["0.115.6", "2.9.2", "0.26.5"], imports.stderr
-    listing = engine.run(image, "/opt/strata/bin/strata", "--json", "list", "--env", "/opt/venv",
-                         volumes=[f"{bundle}:/opt/strata:ro"])
+    listing = engine.run(image, "/opt/strata/strata", "--json", "list", "--env", "/opt/venv",
+                         volumes=[f"{strata_image_tree}:/opt/strata:ro"])
     owners = {d["normalized_name"]: d["owner"] for d in json.loads(listing.stdout)["distributions"]}
     platform_names = {d["name"] for d in plans[PLATFORM.name]}
     assert owners == {**{n: "sentiment-model" for n in actions(report)}, **{n: "ml-platform" for n in platform_names}}
@@ -226,7 +228,7 @@ def same_answer(checked, installed):
         {d["name"]: d.get("installed_owner") for d in installed["plan"]["decisions"]}
 
 
-def test_check_with_the_platform_lock_as_base_answers_as_the_real_stage_2(engine, builds, bundle, tmp_path):
+def test_check_with_the_platform_lock_as_base_answers_as_the_real_stage_2(engine, builds, strata_image_tree, tmp_path):
     rc, doc = check_base(MODEL, tmp_path)
     assert rc == 0 and doc["problems"] == []
     same_answer(doc, report_in(builds["model"]["log"]))
@@ -240,8 +242,8 @@ def test_check_with_the_platform_lock_as_base_answers_as_the_real_stage_2(engine
 
     # And in the platform image, against the environment itself.
     for lock, want in ((MODEL, builds["model"]), (CONFLICT, builds["conflict"])):
-        proc = engine.run(PLATFORM_IMAGE, "/opt/strata/bin/strata", "--json", "check", "/model", "--env", "/opt/venv",
-                          volumes=[f"{bundle}:/opt/strata:ro", f"{lock}:/model:ro"], check=False)
+        proc = engine.run(PLATFORM_IMAGE, "/opt/strata/strata", "--json", "check", "/model", "--env", "/opt/venv",
+                          volumes=[f"{strata_image_tree}:/opt/strata:ro", f"{lock}:/model:ro"], check=False)
         assert proc.returncode == (3 if lock == CONFLICT else 0), proc.stderr
         in_image = json.loads(proc.stdout)
         same_answer(in_image, report_in(want["log"]))

@@ -12,7 +12,10 @@ packages=(
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
   python3-six  # a Debian python3-* package in /usr/lib/python3/dist-packages (egg-info, no RECORD): integration/test_bases.py
-  buildah debootstrap patchelf  # scripts/bundle.sh and the image build test
+  buildah debootstrap  # the image build tests; debootstrap also makes integration/test_release.py's bases
+  # scripts/release.sh: Debian's static c-ares and nghttp2 for the static libcurl it builds from
+  # source (dpkg-dev: dpkg-source; autoreconf as Debian's build runs it)
+  libc-ares-dev libnghttp2-dev zlib1g-dev libbz2-dev liblzma-dev dpkg-dev autoconf automake libtool
   # the real Docker engine (dockerd 20.10 with BuildKit) and skopeo to load the test's OCI base
   # archive into it: integration/images.py, the layered build tests
   docker.io skopeo
@@ -20,14 +23,32 @@ packages=(
   docker-registry apache2-utils
 )
 
+sudo_cmd=()
+[ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+
+# scripts/release.sh builds libcurl and libarchive from Debian's source packages (apt-get source):
+# the deb-src twins of the deb lines, when there are none yet.
+need_update=0
+if ! grep -qsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+  /etc/apt/sources.list.d/*.sources; then
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/strata-deb-src.sources >/dev/null
+  else
+    sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list |
+      "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/strata-deb-src.list >/dev/null
+  fi
+  need_update=1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if ((${#missing[@]})); then
-  sudo_cmd=()
-  [ "$(id -u)" = 0 ] || sudo_cmd=(sudo)
+if ((${#missing[@]})) || ((need_update)); then
   "${sudo_cmd[@]}" apt-get update -qq
+fi
+if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/console.hpp"
 #include "cli/fetch_commands.hpp"
+#include "cli/version.hpp"
 #include "util/url.hpp"
 
 namespace strata {
@@ -22,7 +23,7 @@ void add_global_options(CLI::App& app, cli::GlobalOptions& global) {
   app.add_option("--color", global.color, "Color output (NO_COLOR is honoured by auto)")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->default_str("auto");
-  app.set_version_flag("--version", std::string("strata ") + STRATA_VERSION);
+  app.set_version_flag("--version", cli::version_text());
 }
 
 /// Edits (insert, delete, substitute, swap of neighbours) that turn a into b: the optimal string

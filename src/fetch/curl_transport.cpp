@@ -23,6 +23,14 @@ std::filesystem::path ca_file_from_env() {
   return {};
 }
 
+std::filesystem::path system_ca_file(std::span<const char* const> candidates) {
+  for (const char* candidate : candidates) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+  }
+  return {};
+}
+
 Result<CurlOptions> curl_options_from_env() {
   CurlOptions options;
   options.ca_file = ca_file_from_env();
@@ -234,7 +242,11 @@ std::unique_ptr<CurlTransport::Transfer> start_transfer(void* multi, const CurlO
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
-  if (!options.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
+  static const std::string system_ca = system_ca_file().string();
+  if (!options.ca_file.empty())
+    curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
+  else if (!system_ca.empty())
+    curl_easy_setopt(e, CURLOPT_CAINFO, system_ca.c_str());
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options.connect_timeout.count()));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "fetch/transport.hpp"
@@ -26,6 +27,21 @@ class CurlGlobal {
 /// The CA bundle named by STRATA_CA_FILE, else SSL_CERT_FILE (OpenSSL's variable, which pip's
 /// and uv's users already set); empty when neither is set.
 std::filesystem::path ca_file_from_env();
+
+/// Where Linux distributions keep their CA bundle: Debian, Ubuntu, Alpine and Arch; Fedora and
+/// RHEL; openSUSE; Alpine's and the BSDs' cert.pem.
+inline constexpr const char* kSystemCaFiles[] = {
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+};
+
+/// The first of `candidates` that is a regular file (symlinks followed); empty when none is. The
+/// transport uses it when no CA bundle is named: the release binary is linked against a libcurl
+/// built without a compiled-in bundle path, since the build machine's path need not be the
+/// image's.
+std::filesystem::path system_ca_file(std::span<const char* const> candidates = kSystemCaFiles);
 
 /// Transport settings.
 struct CurlOptions {

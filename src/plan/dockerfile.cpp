@@ -36,7 +36,7 @@ std::string run_prefix(const DockerfileOptions& o, const std::set<std::string>& 
         "STRATA_HTTP_BASIC_{0}_PASSWORD_FILE=/run/secrets/{1}-password ",
         key, id);
   }
-  std::string strata = o.strata_image.empty() ? o.strata : "/opt/strata/bin/strata";
+  std::string strata = o.strata_image.empty() ? o.strata : "/opt/strata/strata";
   return fmt::format("RUN {} \\\n    {}{}", mounts, vars, strata);
 }
 
