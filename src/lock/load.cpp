@@ -89,10 +89,15 @@ Result<LockFiles> find_lock(const std::filesystem::path& path) {
     if (real_lock)
       std::erase_if(candidates, [](const auto& c) { return is_requirements_name(c.filename().string()); });
     if (candidates.empty()) {
+      // The absolute path: "." says nothing in a Docker build's log.
+      std::filesystem::path where = std::filesystem::absolute(path, ec).lexically_normal();
+      if (!where.has_filename() && where != where.root_path()) where = where.parent_path();
       return fail(ErrorKind::usage,
                   fmt::format("{}: no lock file here (looked for uv.lock, poetry.lock, pylock.toml, "
-                              "pylock.*.toml, pdm.lock, Pipfile.lock and requirements*.txt; {})",
-                              path.string(), kFormats));
+                              "pylock.*.toml, pdm.lock, Pipfile.lock and hashed requirements*.txt); make "
+                              "one in the project with `poetry lock`, `uv lock`, `pdm lock`, "
+                              "`pip-compile --generate-hashes` or `pipenv lock`",
+                              (ec ? path : where).string()));
     }
     if (candidates.size() > 1) {
       std::vector<std::string> names;
