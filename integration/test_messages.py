@@ -29,3 +29,22 @@ def test_no_lock_in_a_directory_names_its_absolute_path_and_how_to_make_one(tmp_
                         "`pipenv lock`"):
             assert command in message, (command, message)
     assert not (tmp_path / "env").exists() and not (tmp_path / "out").exists()
+
+
+# ---- subcommand help; an unknown command of `cache` ------------------------------------------
+
+@pytest.mark.parametrize("command", ["install", "list", "fetch", "plan", "check", "export", "venv", "debug",
+                                     "cache", "cache dir"])
+def test_subcommand_help_shows_global_options_and_an_example(command):
+    r = strata(*command.split(), "--help")
+    assert "Global options" in r.stdout, r.stdout
+    for flag in ("-v,--verbose", "-q,--quiet", "--json", "--color"):
+        assert flag in r.stdout, (flag, r.stdout)
+    example = r.stdout.split("Example: ", 1)[1].splitlines()[0]
+    assert example.startswith(f"strata {command}"), example
+
+
+def test_unknown_cache_command_suggests_the_closest():
+    r = strata("--json", "cache", "dri", check=False)
+    assert r.returncode == 2, r.stderr
+    assert json.loads(r.stdout)["error"]["message"] == 'unknown command "cache dri"; did you mean "cache dir"?'

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -46,18 +47,29 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return previous[b.size()];
 }
 
-/// After a failed parse that found no subcommand: the first bare word left over, if any, is a
-/// command strata does not have; says so and suggests the closest real one.
-std::optional<Error> unknown_command(const CLI::App& app) {
-  if (!app.get_subcommands().empty()) return std::nullopt;
-  std::vector<std::string> rest = app.remaining();
+/// After a failed parse that found no subcommand (of strata, or of a command that has its own,
+/// as `cache`): the first bare word left over, if any, is a command strata does not have; says
+/// so and suggests the closest real one.
+std::optional<Error> unknown_command(const CLI::App& top) {
+  const CLI::App* app = &top;
+  std::string prefix;
+  // Down to the deepest command given: `strata cache dri` is an unknown command of `cache`.
+  while (!app->get_subcommands().empty()) {
+    app = app->get_subcommands().front();
+    prefix += app->get_name() + " ";
+    if (app->get_require_subcommand_min() == 0) return std::nullopt;
+  }
+  if (!app->get_subcommands().empty()) return std::nullopt;
+  // What CLI11 did not take: left on the command, or passed up to strata (fallthrough).
+  std::vector<std::string> rest = app->remaining();
+  if (rest.empty()) rest = top.remaining();
   auto word = std::ranges::find_if(rest, [](const std::string& arg) { return !arg.starts_with('-'); });
   if (word == rest.end()) return std::nullopt;
-  std::string message = fmt::format("unknown command \"{}\"", *word);
+  std::string message = fmt::format("unknown command \"{}{}\"", prefix, *word);
   // One edit for a short word, two for a longer one: close enough to be a typo.
   std::size_t best = word->size() <= 3 ? 1 : 2;
   std::string suggestion;
-  for (const CLI::App* cmd : app.get_subcommands([](const CLI::App*) { return true; })) {
+  for (const CLI::App* cmd : app->get_subcommands([](const CLI::App*) { return true; })) {
     std::size_t distance = edit_distance(*word, cmd->get_name());
     if (distance <= best && (suggestion.empty() || distance < best)) {
       best = distance;
@@ -65,10 +77,52 @@ std::optional<Error> unknown_command(const CLI::App& app) {
     }
   }
   if (!suggestion.empty())
-    message += fmt::format("; did you mean \"{}\"?", suggestion);
+    message += fmt::format("; did you mean \"{}{}\"?", prefix, suggestion);
   else
-    message += "; run `strata --help` for the commands";
+    message += fmt::format("; run `strata {}--help` for the commands", prefix);
   return Error{ErrorKind::usage, std::move(message)};
+}
+
+/// One example for each command's --help, by the command's path ("cache dir").
+const std::map<std::string, std::string, std::less<>> kExamples = {
+    {"debug", "strata debug --python /usr/local/bin/python3"},
+    {"list", "strata list --env /opt/venv --json"},
+    {"venv", "strata venv /opt/venv --python python3.12"},
+    {"fetch", "strata fetch poetry.lock --python /usr/local/bin/python3"},
+    {"cache", "strata cache dir"},
+    {"cache dir", "strata cache dir --json"},
+    {"cache clean", "strata cache clean --cache-dir /tmp/strata-cache"},
+    {"install", "strata install poetry.lock --env /opt/venv"},
+    {"plan", "strata plan uv.lock --out layers --dockerfile dockerfiles/layered.Dockerfile"},
+    {"check", "strata check poetry.lock --env /opt/venv"},
+    {"export", "strata export uv.lock --format requirements -o requirements.txt"},
+};
+
+/// What every --help ends with: the variables strata reads.
+constexpr std::string_view kEnvironmentHelp =
+    "Environment: STRATA_CACHE_DIR, STRATA_INDEX_URL, STRATA_HTTP_TIMEOUT; the CA bundle (PEM) for TLS:\n"
+    "STRATA_CA_FILE, else SSL_CERT_FILE, else the system's store.\n";
+
+/// Each command's --help ends with the options every command takes (CLI11 lists only a command's
+/// own) and an example.
+void add_help_footers(CLI::App& app, CLI::App& parent, const std::string& path) {
+  for (CLI::App* cmd : parent.get_subcommands([](const CLI::App*) { return true; })) {
+    std::string name = path.empty() ? cmd->get_name() : path + " " + cmd->get_name();
+    std::string footer = "Global options (before or after the command):\n";
+    for (const CLI::Option* option : app.get_options()) {
+      std::string flags = option->get_name(false, true);
+      if (flags == "-h,--help") continue;
+      if (option->get_type_size() != 0) flags += " " + option->get_type_name();
+      footer += fmt::format("  {:<28}{}\n", flags, option->get_description());
+    }
+    // A command whose description already ends with an example keeps that one.
+    if (auto example = kExamples.find(name);
+        example != kExamples.end() && cmd->get_description().find("Example:") == std::string::npos)
+      footer += fmt::format("\nExample: {}\n", example->second);
+    footer += fmt::format("\n{}", kEnvironmentHelp);
+    cmd->footer(footer);
+    add_help_footers(app, *cmd, name);
+  }
 }
 
 }  // namespace
@@ -103,6 +157,9 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = cli::add_check_command(app, check);
   cli::ExportOptions export_options;
   CLI::App* export_cmd = cli::add_export_command(app, export_options);
+
+  add_help_footers(app, app, "");
+  app.footer(std::string(kEnvironmentHelp));
 
   try {
     app.parse(argc, argv);
