@@ -48,3 +48,22 @@ def test_unknown_cache_command_suggests_the_closest():
     r = strata("--json", "cache", "dri", check=False)
     assert r.returncode == 2, r.stderr
     assert json.loads(r.stdout)["error"]["message"] == 'unknown command "cache dri"; did you mean "cache dir"?'
+
+
+def test_list_spells_names_as_install_does(tmp_path):
+    from support import pinned_wheel_dir
+    wheel = "typing_extensions-4.12.2-py3-none-any.whl"
+    sha256 = "04e5ca0351e0f3f85c6853954072df659d0d13fac324d0072316b67d7794700d"
+    wheels = pinned_wheel_dir("owners-v1", {wheel: sha256})
+    lock = tmp_path / "pylock.toml"
+    lock.write_text('lock-version = "1.0"\ncreated-by = "test_messages"\n\n[[packages]]\nname = "typing-extensions"\n'
+                    f'version = "4.12.2"\nwheels = [{{name = "{wheel}", url = "http://127.0.0.1:9/{wheel}", '
+                    f'hashes = {{sha256 = "{sha256}"}}}}]\n')
+    env = tmp_path / "env"
+    installed = json.loads(strata("--json", "install", lock, "--env", env, "--python", PYTHON, "--cache-dir",
+                                  tmp_path / "cache", "--find-links", wheels, "--offline").stdout)
+    assert [r["name"] for r in installed["results"]] == ["typing-extensions"]
+    listed = json.loads(strata("--json", "list", "--env", env).stdout)
+    row = next(d for d in listed["distributions"] if d["normalized_name"] == "typing-extensions")
+    # METADATA says typing_extensions; every name strata prints is the normalized one.
+    assert (row["name"], row["display_name"]) == ("typing-extensions", "typing_extensions")

@@ -46,7 +46,10 @@ struct Row {
 };
 
 nlohmann::json row_json(const env::InstalledDistribution& d, const std::string& owner) {
-  return {{"name", d.display_name},
+  // One spelling everywhere: the normalized name (PEP 503), as install and the lock say it; the
+  // METADATA Name as published stays in display_name.
+  return {{"name", d.name},
+          {"display_name", d.display_name},
           {"normalized_name", d.name},
           {"version", d.version},
           {"owner", owner},
@@ -93,9 +96,8 @@ int run_list(const ListOptions& options, const Console& console) {
   for (const auto& problem : installed.problems) console.warn(problem);
   for (const auto& d : installed.shadowed) {
     const auto* visible = installed.find(d.name);
-    std::string line =
-        fmt::format("{} {} at {} is hidden by {} {} at {}", d.display_name, d.version, d.path.string(),
-                    visible->display_name, visible->version, visible->path.string());
+    std::string line = fmt::format("{} {} at {} is hidden by {} {} at {}", d.name, d.version, d.path.string(),
+                                   visible->name, visible->version, visible->path.string());
     // A same-version duplicate (Debian ships some as both egg-info and dist-info) is harmless.
     if (visible->version == d.version)
       console.detail(line);
@@ -124,7 +126,7 @@ int run_list(const ListOptions& options, const Console& console) {
 
   std::size_t name_width = 4, version_width = 7, owner_width = 5;
   for (const Row& row : rows) {
-    name_width = std::max(name_width, row.distribution->display_name.size());
+    name_width = std::max(name_width, row.distribution->name.size());
     version_width = std::max(version_width, row.distribution->version.size());
     owner_width = std::max(owner_width, row.owner.size());
   }
@@ -134,8 +136,8 @@ int run_list(const ListOptions& options, const Console& console) {
     const auto& d = *row.distribution;
     std::string installer = d.installer.empty() ? "-" : d.installer;
     if (d.read_only()) installer += " (egg-info, read-only)";
-    console.info(fmt::format("{:<{}}  {:<{}}  {:<{}}  {}", d.display_name, name_width, d.version,
-                             version_width, row.owner, owner_width, installer));
+    console.info(fmt::format("{:<{}}  {:<{}}  {:<{}}  {}", d.name, name_width, d.version, version_width,
+                             row.owner, owner_width, installer));
   }
   console.info(fmt::format("{} distributions in {}", rows.size(), root.string()));
   return 0;
