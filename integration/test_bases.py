@@ -150,7 +150,7 @@ def test_debian_packages_are_kept_and_never_written(tmp_path, wheel_dir):
     # ...and shadowed, never modified, with --allow-replace.
     doc, _ = run_json("install", bumped, "--env", venv, "--cache-dir", cache, "--allow-replace")
     assert [(r["name"], r["action"]) for r in doc["results"]] == [("six", "replace")]
-    assert doc["summary"].startswith("Installed 1 package, kept 0 from the base, replaced 1")
+    assert doc["summary"].startswith("Installed 1 package (1 replaced")
     run = subprocess.run([venv / "bin/python", "-c", "import six; print(six.__version__, six.__file__)"],
                          capture_output=True, text=True, check=True, timeout=60)
     version, where = run.stdout.split()
@@ -185,7 +185,7 @@ def test_a_local_build_in_the_base_is_kept_and_exact_requires_the_locked_build(t
     assert len(doc["problems"]) == 1 and doc["problems"][0].startswith("torch 2.5.1: 2.5.1+cu124 is installed")
 
     doc, stderr = run_json("install", lock, "--env", base, "--cache-dir", cache)
-    assert doc["summary"].startswith("Installed 1 package, kept 1 from the base (1 local build), replaced 0")
+    assert doc["summary"].startswith("Installed 1 package (1 kept (1 local build)")
     assert "torch: installed 2.5.1+cu124 satisfies the lock's 2.5.1" in stderr
     assert [(r["name"], r["action"]) for r in doc["results"]] == [("torchvision", "install")]
     # The kept build satisfies its locked dependents, as pip sees it, and is the one imported.

@@ -12,12 +12,21 @@ namespace strata::cli {
 
 Console::Console(const GlobalOptions& options)
     : json_(options.json), verbosity_(options.quiet ? -1 : options.verbose) {
+  const char* term = std::getenv("TERM");
+  const bool capable =
+      ::isatty(STDERR_FILENO) != 0 && term != nullptr && *term != '\0' && std::string_view(term) != "dumb";
   if (options.color == "always") {
     color_ = true;
   } else if (options.color == "auto") {
     const char* no_color = std::getenv("NO_COLOR");
-    color_ = (no_color == nullptr || *no_color == '\0') && ::isatty(STDERR_FILENO) != 0;
+    color_ = (no_color == nullptr || *no_color == '\0') && capable;
   }
+  live_ = capable && verbosity_ >= 0 && !json_;
+}
+
+int Console::interrupted(std::string_view consequence) const {
+  fmt::print(stderr, "interrupted; {}\n", consequence);
+  return 130;
 }
 
 // Every line and document passes through util::redact_urls_in: whatever layer wrote a message,

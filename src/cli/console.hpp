@@ -28,6 +28,9 @@ class Console {
   bool verbose() const { return verbosity_ > 0; }
   bool quiet() const { return verbosity_ < 0; }
   bool color() const { return color_; }
+  /// Whether progress bars are drawn: stderr is a terminal that moves its cursor (TERM set and not
+  /// "dumb"), and neither --quiet nor --json.
+  bool live() const { return live_; }
   /// A normal progress or summary line (hidden by --quiet).
   void info(std::string_view line) const;
   /// A detail line shown with -v.
@@ -39,11 +42,15 @@ class Console {
   void error(const Error& error) const;
   /// Prints the command's JSON document on stdout (only with --json).
   void emit(const nlohmann::json& document) const;
+  /// The line of a command stopped by SIGINT or SIGTERM, "interrupted; <consequence>", shown even
+  /// with --quiet; returns the exit code, 130.
+  int interrupted(std::string_view consequence) const;
 
  private:
   bool json_ = false;
   int verbosity_ = 0;  // -1 quiet, 0 normal, >0 verbose
   bool color_ = false;
+  bool live_ = false;
 };
 
 }  // namespace strata::cli

@@ -18,6 +18,7 @@
 #include "fetch/url.hpp"
 #include "plan/artifacts.hpp"
 #include "plan/prepare.hpp"
+#include "util/interrupt.hpp"
 #include "util/strings.hpp"
 #include "util/url.hpp"
 
@@ -168,10 +169,17 @@ int run_fetch(const FetchCommandOptions& options, const Console& console) {
   curl_options.user_agent = std::string("strata/") + STRATA_VERSION;
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
-  // A live line only for a person watching: stderr is a terminal, and neither --quiet nor --json.
-  ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
+  // Bars only for a person watching (Console::live).
+  util::catch_interrupts();
+  ConsoleProgress progress(console);
   auto result = fetch::fetch_all(requests, fetch_opts, transport, credentials, progress);
   progress.clear();
+  if (util::interrupted()) {
+    console.emit({{"ok", false},
+                  {"interrupted", true},
+                  {"error", {{"message", util::interrupt_message()}, {"exit_code", 130}}}});
+    return console.interrupted("only complete, verified files were kept");
+  }
   const std::vector<fetch::FetchedArtifact> fetched = value_or_throw(std::move(result));
 
   std::size_t downloaded = 0, local = 0;

@@ -1,12 +1,11 @@
 // `strata install`: flags into plan::InstallOptions, then plan::run_install, then its report.
 
-#include <unistd.h>
-
 #include <fmt/format.h>
 
 #include "cli/commands.hpp"
 #include "cli/fetch_commands.hpp"
 #include "cli/progress.hpp"
+#include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
 namespace strata::cli {
@@ -21,6 +20,15 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
     }
   }
   return out;
+}
+
+/// Stopped by SIGINT or SIGTERM before the commit: nothing in the environment changed (a new one
+/// is removed again, staged wheels are deleted).
+int interrupted(const Console& console) {
+  console.emit({{"ok", false},
+                {"interrupted", true},
+                {"error", {{"message", util::interrupt_message()}, {"exit_code", 130}}}});
+  return console.interrupted("nothing was half-installed");
 }
 
 }  // namespace
@@ -107,11 +115,22 @@ int run_install(const InstallOptions& flags, const Console& console) {
   options.only_binary = split_list(flags.only_binary);
   options.no_build_isolation_packages = split_list(flags.no_build_isolation_packages);
 
-  ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
-  plan::InstallReport report = plan::run_install(options, progress);
+  util::catch_interrupts();
+  ConsoleProgress progress(console);
+  plan::InstallReport report;
+  try {
+    report = plan::run_install(options, progress);
+  } catch (const CommandError&) {
+    progress.clear();
+    if (util::interrupted()) return interrupted(console);
+    throw;
+  }
   progress.clear();
 
+  // A real run shows its packages as they are committed (`+ numpy 2.2.6 (cached)`, -v); the plan's
+  // lines are for a dry run, the kept packages and conflicts.
   for (const auto& d : report.json["plan"]["decisions"]) {
+    if (!options.dry_run && report.exit_code == 0 && d["action"] != "keep") continue;
     std::string line =
         fmt::format("  {} {} {}", d.value("action", ""), d.value("name", ""), d.value("version", ""));
     if (d.contains("installed_version") && d["action"] != "keep")
@@ -131,6 +150,13 @@ int run_install(const InstallOptions& flags, const Console& console) {
   }
   for (const auto& problem : report.problems) console.error_line(problem);
   if (!report.summary.empty()) console.info(report.summary);
+  if (util::interrupted()) {
+    // The signal came while the commit ran: it finished, and the environment is complete.
+    report.json["interrupted"] = true;
+    console.emit(report.json);
+    return console.interrupted(
+        "nothing was half-installed (the install had reached its commit and finished)");
+  }
   console.emit(report.json);
   return report.exit_code;
 }

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "util/interrupt.hpp"
 #include "util/strings.hpp"
 
 namespace strata::env {
@@ -97,6 +98,9 @@ Result<EnvLock> EnvLock::acquire(const fs::path& env_dir, const EnvLockOptions& 
         if (left < pause) pause = left;
       }
       std::this_thread::sleep_for(pause);
+      if (util::interrupted())
+        return give_up(Error{ErrorKind::runtime, fmt::format("{}: {} while waiting for the lock",
+                                                             path.string(), util::interrupt_message())});
       taken = try_lock(fd, path);
       if (!taken) return give_up(taken.error());
       if (*taken) break;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/interrupt.hpp"
+
 namespace strata::fetch {
 namespace {
 
@@ -41,6 +43,12 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
   };
 
   while (remaining > 0) {
+    // Ctrl-C: every transfer not finished fails (the transport drops the ones in flight).
+    if (util::interrupted()) {
+      for (auto& job : jobs)
+        if (!job.succeeded && !job.error) job.error = Error{ErrorKind::runtime, util::interrupt_message()};
+      return;
+    }
     Clock::time_point now = transport.now();
     for (auto it = delayed.begin(); it != delayed.end();) {
       if (it->when <= now) {
@@ -66,7 +74,7 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
     }
     if (remaining == 0) break;
 
-    milliseconds timeout{1000};
+    milliseconds timeout{250};  // short: an interrupt is noticed within it
     if (!delayed.empty()) {
       auto next = std::min_element(delayed.begin(), delayed.end(), [](const Delayed& a, const Delayed& b) {
                     return a.when < b.when;

@@ -9,6 +9,7 @@
 #include "lock/constraint_lint.hpp"
 #include "lock/json.hpp"
 #include "lock/poetry_constraint.hpp"
+#include "util/counts.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -104,10 +105,6 @@ std::vector<Base> read_bases(const CheckOptions& options, env::InstalledSet& ins
     bases.push_back({lock, base.owner, base.selection.packages.size()});
   }
   return bases;
-}
-
-std::string plural(std::size_t n, std::string_view word) {
-  return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -211,15 +208,16 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
     const auto& d = plan->overlay.decisions;
     std::size_t local = 0;
     for (const auto& decision : d.decisions) local += decision.local_build ? 1 : 0;
-    counts = fmt::format(
-        "{} ({} to install, {} to replace, {} kept{}, {} conflicting)", plural(d.decisions.size(), "package"),
-        d.count(Action::install), d.count(Action::replace), d.count(Action::keep),
-        local > 0 ? fmt::format(" ({})", plural(local, "local build")) : "", d.count(Action::conflict));
+    counts = fmt::format("{} ({} to install, {} to replace, {} kept{}, {} conflicting)",
+                         util::counted(d.decisions.size(), "package"), d.count(Action::install),
+                         d.count(Action::replace), d.count(Action::keep),
+                         local > 0 ? fmt::format(" ({})", util::counted(local, "local build")) : "",
+                         d.count(Action::conflict));
   }
-  report.summary =
-      fmt::format("{}: {}{}{}, {}; nothing was downloaded or changed",
-                  failed ? "Check failed" : "Check passed", counts, counts.empty() ? "" : "; ",
-                  plural(report.problems.size(), "problem"), plural(report.warnings.size(), "warning"));
+  report.summary = fmt::format("{}: {}{}{}, {}; nothing was downloaded or changed",
+                               failed ? "Check failed" : "Check passed", counts, counts.empty() ? "" : "; ",
+                               util::counted(report.problems.size(), "problem"),
+                               util::counted(report.warnings.size(), "warning"));
   report.json["ok"] = !failed;
   report.json["strict"] = options.strict;
   report.json["problems"] = report.problems;

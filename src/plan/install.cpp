@@ -30,6 +30,8 @@
 #include "plan/builds.hpp"
 #include "plan/decide.hpp"
 #include "plan/prepare.hpp"
+#include "util/counts.hpp"
+#include "util/interrupt.hpp"
 #include "util/strings.hpp"
 #include "util/url.hpp"
 #include "wheel/bytecode.hpp"
@@ -166,35 +168,7 @@ Target create_venv_target(const Target& planned, const env::ProbeOptions& probe,
   return with_scheme(std::move(target), false);
 }
 
-/// "1 package", "2 packages".
-std::string packages(std::size_t n) { return fmt::format("{} package{}", n, n == 1 ? "" : "s"); }
-
-/// ", removed 2 no longer locked" and the like, or "".
-std::string removal_text(const InstallReport& report, bool dry_run) {
-  std::string out;
-  if (report.removed > 0)
-    out += fmt::format(", {} {} no longer locked", dry_run ? "remove" : "removed", report.removed);
-  if (report.kept_removed > 0)
-    out += fmt::format(", kept {} no longer locked (--keep-removed)", report.kept_removed);
-  return out;
-}
-
-/// "12 from the base" or "12 from the base (2 local builds)".
-std::string kept_text(const InstallReport& report) {
-  if (report.kept_local == 0) return fmt::format("{} from the base", report.kept);
-  return fmt::format("{} from the base ({} local build{})", report.kept, report.kept_local,
-                     report.kept_local == 1 ? "" : "s");
-}
-
-std::string summary_line(const InstallReport& report) {
-  double seconds = static_cast<double>(report.elapsed.count()) / 1000.0;
-  if (report.installed == 0 && report.replaced == 0 && report.removed == 0)
-    return fmt::format("Nothing to do: {} already installed{} ({:.2f}s)", packages(report.kept),
-                       removal_text(report, false), seconds);
-  return fmt::format("Installed {}, kept {}, replaced {}{} in {:.2f}s",
-                     packages(report.installed + report.replaced), kept_text(report), report.replaced,
-                     removal_text(report, false), seconds);
-}
+std::string packages(std::size_t n) { return util::counted(n, "package"); }
 
 /// A failed install creates nothing: the entries an install adds to the directory of a new
 /// environment (all of it, when the directory was missing) are removed again unless keep() is
@@ -372,9 +346,7 @@ InstallReport stopped(InstallReport report, const Plan& plan, Clock::time_point 
   }
   report.installed = plan.overlay.decisions.count(Action::install);
   report.replaced = plan.overlay.decisions.count(Action::replace);
-  report.summary = fmt::format("Would install {}, keep {}, replace {}{}; nothing was changed",
-                               packages(report.installed + report.replaced), kept_text(report),
-                               report.replaced, removal_text(report, true));
+  report.summary = dry_run_summary(report);
   report.json["ok"] = true;
   report.json["summary"] = report.summary;
   return report;
@@ -647,13 +619,17 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   report.json["bytecode"] = {{"compiled", !bytecode.python.empty()},
                              {"interpreter", bytecode.python.string()},
                              {"skipped_because", bytecode.reason}};
-  if (!bytecode.python.empty())
+  if (!bytecode.python.empty()) {
     compiler = value_or_throw(wheel::Compiler::start(
         bytecode.python, static_cast<unsigned>(std::min<std::size_t>(
                              std::max(1u, std::thread::hardware_concurrency()), todo.size()))));
+    compiler->on_progress(
+        [&observer](std::size_t queued, std::size_t done) { observer.on_compiling(queued, done); });
+  }
   const auto link_mode = value_or_throw(wheel::parse_link_mode(options.link_mode));
   const auto limits = value_or_throw(wheel::archive_limits_from_env());
   auto prepare = [&](const fetch::FetchedArtifact& file, const Decision& d) -> Result<wheel::PreparedWheel> {
+    if (auto go_on = util::check_interrupted(); !go_on) return std::unexpected(go_on.error());
     wheel::WheelInstallOptions wheel_options;
     wheel_options.compile = compiler != nullptr;
     wheel_options.compiler = compiler.get();
@@ -665,6 +641,7 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     auto unpacked =
         wheel::unpack_to_cache(file.path, file.sha256, plan.cache_root / "unpacked", wheel_options.limits);
     if (!unpacked) return std::unexpected(unpacked.error());
+    observer.on_unpacked(d.name, unpacked->entries.size());
     const fs::path unpacked_dir = unpacked->dir;
     wheel_options.unpacked = std::move(*unpacked);
     wheel::InstallTarget install_target{.scheme = target.scheme,
@@ -693,9 +670,11 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     request_of[i] = requests.size();
     requests.push_back(build ? *build->request : plan.wheel(todo[i]->name).request);
   }
-  observer.on_phase(build_todo.empty() ? fmt::format("Installing {} packages", todo.size())
-                                       : fmt::format("Installing {} packages ({} built from source)",
-                                                     todo.size(), build_todo.size()));
+  observer.on_phase(build_todo.empty() ? fmt::format("Installing {}", packages(todo.size()))
+                                       : fmt::format("Installing {} ({} built from source)",
+                                                     packages(todo.size()), build_todo.size()));
+  observer.on_stage(Stage::unpack, todo.size());
+  if (compiler) observer.on_stage(Stage::compile, 0);
   PreparePool pool(
       todo,
       [&](const Decision& d) {
@@ -724,22 +703,29 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   staged.built.resize(todo.size());
   std::optional<BuildRun> builds;
   if (!jobs.empty())
-    builds.emplace(jobs, build_run_options(plan, options, fetching), git, build_transport, build_credentials,
-                   events, [&](std::size_t j, const BuildOutcome& outcome) {
-                     const std::size_t i = build_todo[j];
-                     fetch::FetchedArtifact file{.package = todo[i]->name,
-                                                 .filename = outcome.wheel.filename,
-                                                 .sha256 = outcome.wheel.sha256,
-                                                 .path = outcome.wheel.wheel,
-                                                 .size = 0,
-                                                 .origin = fetch::ArtifactOrigin::cache};
-                     {
-                       std::lock_guard lock(built_mutex);
-                       staged.fetched[i] = file;
-                       staged.built[i] = outcome;
-                     }
-                     pool.add_at(i, file);
-                   });
+    builds.emplace(
+        jobs, build_run_options(plan, options, fetching), git, build_transport, build_credentials, events,
+        [&](std::size_t j, const BuildOutcome& outcome) {
+          const std::size_t i = build_todo[j];
+          if (outcome.wheel.cached)
+            observer.on_detail(
+                fmt::format("{} {}: built wheel from the cache", todo[i]->name, todo[i]->version.str()));
+          else
+            observer.on_phase(fmt::format("Built {} {} in {:.2f}s", todo[i]->name, todo[i]->version.str(),
+                                          static_cast<double>(outcome.wheel.duration.count()) / 1000.0));
+          fetch::FetchedArtifact file{.package = todo[i]->name,
+                                      .filename = outcome.wheel.filename,
+                                      .sha256 = outcome.wheel.sha256,
+                                      .path = outcome.wheel.wheel,
+                                      .size = 0,
+                                      .origin = fetch::ArtifactOrigin::cache};
+          {
+            std::lock_guard lock(built_mutex);
+            staged.fetched[i] = file;
+            staged.built[i] = outcome;
+          }
+          pool.add_at(i, file);
+        });
   auto source_arrived = [&](const fetch::FetchedArtifact& file) {
     if (!builds) return;
     if (auto it = job_of_source.find(util::to_lower(file.sha256)); it != job_of_source.end())
@@ -747,11 +733,15 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   };
   PipelineObserver pipeline(observer, pool, source_arrived);
   // A failed download stops the install: builds not started never start (~BuildRun).
-  auto fetched = value_or_throw(fetch::fetch_all(requests, fetching, transport, credentials, pipeline));
+  auto fetched = fetch::fetch_all(requests, fetching, transport, credentials, pipeline);
+  observer.on_stage_done(Stage::download);
+  if (!fetched) throw CommandError(fetched.error());
   for (std::size_t i = 0; i < todo.size(); ++i) {
     if (request_of[i] == SIZE_MAX) continue;
-    const auto& f = fetched[request_of[i]];
+    const auto& f = (*fetched)[request_of[i]];
     report.downloaded += f.origin == fetch::ArtifactOrigin::download ? 1 : 0;
+    if (!plan.build(todo[i]->name) && f.origin != fetch::ArtifactOrigin::download)
+      ++(f.origin == fetch::ArtifactOrigin::find_links ? report.linked : report.cached);
     // In case the fetch layer reported a file done without the event.
     if (plan.build(todo[i]->name)) {
       source_arrived(f);
@@ -765,7 +755,10 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
   if (builds)
     if (auto outcomes = builds->finish(); !outcomes)
       throw CommandError(outcomes.error());  // the pool discards what it staged
-  staged.prepared = value_or_throw(pool.finish());
+  auto prepared = pool.finish();
+  observer.on_stage_done(Stage::unpack);
+  if (compiler) observer.on_stage_done(Stage::compile);
+  staged.prepared = value_or_throw(std::move(prepared));
   staged.prepared_at = Clock::now();
   return staged;
 }
@@ -782,6 +775,7 @@ nlohmann::json commit(Plan& plan, Staged& staged, InstallObserver& observer, Ins
   env::Ledger& ledger = plan.overlay.ledger;
   adopt_orphans(plan);
   nlohmann::json results = nlohmann::json::array();
+  if (!staged.todo.empty()) observer.on_stage(Stage::commit, staged.todo.size());
   for (std::size_t i = 0; i < staged.todo.size(); ++i) {
     const Decision& d = *staged.todo[i];
     const auto& fetched = staged.fetched[i];
@@ -832,8 +826,19 @@ nlohmann::json commit(Plan& plan, Staged& staged, InstallObserver& observer, Ins
         ++report.built;
     }
     results.push_back(std::move(result));
-    observer.on_installed(d.name, i + 1, staged.todo.size());
+    observer.on_installed({.name = d.name,
+                           .version = done->version,
+                           .replaced_version = d.action == Action::replace && d.installed_version
+                                                   ? std::string_view(*d.installed_version)
+                                                   : std::string_view(),
+                           .origin = fetched.origin,
+                           .built = built.has_value(),
+                           .build_cached = built && built->wheel.cached,
+                           .bytes = fetched.size,
+                           .done = i + 1,
+                           .total = staged.todo.size()});
   }
+  if (!staged.todo.empty()) observer.on_stage_done(Stage::commit);
   return results;
 }
 
@@ -902,7 +907,71 @@ InstallReport finished(InstallReport report, nlohmann::json results, const Stage
   return report;
 }
 
+/// "3 replaced, 12 kept (2 local builds), 1 removed as no longer locked": what else the install did,
+/// zero counts left out.
+std::vector<std::string> other_counts(const InstallReport& report, bool dry_run) {
+  std::vector<std::string> out;
+  if (report.replaced > 0)
+    out.push_back(fmt::format("{} {}", report.replaced, dry_run ? "to replace" : "replaced"));
+  if (report.kept > 0)
+    out.push_back(report.kept_local == 0 ? fmt::format("{} kept", report.kept)
+                                         : fmt::format("{} kept ({})", report.kept,
+                                                       util::counted(report.kept_local, "local build")));
+  if (report.removed > 0)
+    out.push_back(
+        fmt::format("{} {} as no longer locked", report.removed, dry_run ? "to remove" : "removed"));
+  if (report.kept_removed > 0)
+    out.push_back(fmt::format("{} no longer locked kept (--keep-removed)", report.kept_removed));
+  return out;
+}
+
+/// "30 downloaded, 12 cached, 2 built (1 from the cache)": where the installed wheels came from.
+std::vector<std::string> origin_counts(const InstallReport& report) {
+  std::vector<std::string> out;
+  if (report.downloaded > 0) out.push_back(fmt::format("{} downloaded", report.downloaded));
+  if (report.cached > 0) out.push_back(fmt::format("{} cached", report.cached));
+  if (report.linked > 0) out.push_back(fmt::format("{} from --find-links", report.linked));
+  if (report.built + report.builds_cached > 0)
+    out.push_back(report.builds_cached == 0
+                      ? fmt::format("{} built", report.built)
+                      : fmt::format("{} built ({} from the cache)", report.built + report.builds_cached,
+                                    report.builds_cached));
+  return out;
+}
+
+/// " (a, b; c)" or "".
+std::string in_parentheses(const std::vector<std::string>& first, const std::vector<std::string>& second) {
+  std::string inner = util::join(first, ", ");
+  if (!second.empty()) inner += (inner.empty() ? "" : "; ") + util::join(second, ", ");
+  return inner.empty() ? std::string() : " (" + inner + ")";
+}
+
 }  // namespace
+
+std::string summary_line(const InstallReport& report) {
+  const double seconds = static_cast<double>(report.elapsed.count()) / 1000.0;
+  const std::size_t changed = report.installed + report.replaced;
+  if (changed == 0 && report.removed == 0) {
+    std::string kept = fmt::format("{} already installed", packages(report.kept));
+    if (report.kept_local > 0) kept += fmt::format(" ({})", util::counted(report.kept_local, "local build"));
+    if (report.kept_removed > 0)
+      kept += fmt::format(", {} no longer locked kept (--keep-removed)", report.kept_removed);
+    return fmt::format("Nothing to do: {} ({:.2f}s)", kept, seconds);
+  }
+  if (changed == 0) {
+    InstallReport rest = report;
+    rest.removed = 0;
+    return fmt::format("Removed {} no longer locked{} in {:.2f}s", packages(report.removed),
+                       in_parentheses(other_counts(rest, false), {}), seconds);
+  }
+  return fmt::format("Installed {}{} in {:.2f}s", packages(changed),
+                     in_parentheses(other_counts(report, false), origin_counts(report)), seconds);
+}
+
+std::string dry_run_summary(const InstallReport& report) {
+  return fmt::format("Would install {}{}; nothing was changed", packages(report.installed + report.replaced),
+                     in_parentheses(other_counts(report, true), {}));
+}
 
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {
   const auto started = Clock::now();
@@ -916,6 +985,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
                     options.spec.python_version,
                     options.spec.platform.empty() ? "(the host)" : options.spec.platform));
   Plan plan = prepare(plan_request(options), observer);
+  value_or_throw(util::check_interrupted());
   if (auto names = would_build(plan); options.no_build && !names.empty())
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
                                                 names.size(), util::join(names, ", ")));
@@ -929,15 +999,28 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   if (plan.problems().empty()) verify_git_sources(plan, options, git, observer);
   std::optional<env::EnvLock> env_lock;
   NewEnvironment new_environment;  // after env_lock: destroyed while the lock is still held
+  // A failed or interrupted install leaves no empty staging or journal directory behind either
+  // (destroyed first, the lock still held; after record() it finds nothing to do).
+  struct EmptyStateDirs {
+    fs::path state_dir;
+    ~EmptyStateDirs() {
+      if (!state_dir.empty()) wheel::remove_empty_state_dirs(state_dir);
+    }
+  } empty_state_dirs;
   if (plan.problems().empty() && !options.dry_run) {
     if (!plan.target.exists) new_environment.before_lock(plan.target.root);
     env_lock.emplace(lock_environment(plan, options, observer, new_environment));
+    empty_state_dirs.state_dir = plan.target.root / ".strata";
   }
   InstallReport report = planned_report(plan, options, observer);
   plan_builds(plan, options, observer, report);
   if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
+  value_or_throw(util::check_interrupted());
   Staged staged = fetch_and_prepare(plan, options, observer, git, report);
   check_conflicts(plan, staged);
+  // The last point an interrupt stops at: a commit that began finishes (each wheel's is journaled,
+  // and the rest of the commit is renames), so the environment ends as it was or complete.
+  value_or_throw(util::check_interrupted());
   new_environment.keep();
   nlohmann::json results = commit(plan, staged, observer, report);
   for (auto& removed : remove_unlocked(plan, options, observer, report))

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fetch/fetch.hpp"
 #include "fetch/progress.hpp"
 #include "plan/prepare.hpp"
 #include "util/error.hpp"
@@ -54,12 +55,36 @@ struct InstallOptions {
   bool no_editable = false;                              ///< --no-editable
 };
 
+/// The stages of an install that take time. They overlap (a wheel unpacks and compiles while
+/// others download); each is a line when it ends and, on a terminal, a bar while it runs.
+enum class Stage { download, unpack, compile, commit };
+
+/// One package committed, for the per-package line (`+ numpy 2.2.6 (downloaded 15.1 MiB)`).
+struct InstalledPackage {
+  std::string_view name, version;
+  std::string_view replaced_version;  ///< the version it replaced, or empty
+  fetch::ArtifactOrigin origin = fetch::ArtifactOrigin::cache;
+  bool built = false;               ///< built from source here (origin is then the source's)
+  bool build_cached = false;        ///< its built wheel came from the cache
+  std::uint64_t bytes = 0;          ///< the file's size when downloaded
+  std::size_t done = 0, total = 0;  ///< this is the done-th of total commits
+};
+
 /// What the flow tells its caller while it runs (phases, warnings, download progress). Called from
 /// several threads at once (builds report while files download): implementations synchronize.
 class InstallObserver : public PlanObserver, public fetch::ProgressObserver {
  public:
-  /// One package finished installing (index of total).
-  virtual void on_installed(std::string_view /*name*/, std::size_t /*done*/, std::size_t /*total*/) {}
+  /// A stage begins with `total` items (wheels to unpack, packages to commit; the download's
+  /// count comes with on_start, the compile's as files are queued).
+  virtual void on_stage(Stage /*stage*/, std::size_t /*total*/) {}
+  /// A stage has ended: every item of it is done (or the install stopped).
+  virtual void on_stage_done(Stage /*stage*/) {}
+  /// One wheel's files are unpacked and staged (`files` of them).
+  virtual void on_unpacked(std::string_view /*name*/, std::size_t /*files*/) {}
+  /// Bytecode: `queued` more files to compile, `done` more compiled.
+  virtual void on_compiling(std::size_t /*queued*/, std::size_t /*done*/) {}
+  /// One package is committed into the environment.
+  virtual void on_installed(const InstalledPackage& /*package*/) {}
 };
 
 /// The result of one install (or dry run).
@@ -68,15 +93,24 @@ struct InstallReport {
   std::size_t installed = 0, replaced = 0, kept = 0, conflicts = 0;
   std::size_t kept_local = 0;                 ///< of `kept`: local builds of the locked version (2.5.1+cu124)
   std::size_t removed = 0, kept_removed = 0;  ///< this owner's packages the lock no longer has
-  std::size_t downloaded = 0;
-  std::size_t built = 0, builds_cached = 0;  ///< wheels built from source, and found built in the cache
+  std::size_t downloaded = 0;                 ///< files downloaded (wheels, and sources to build)
+  std::size_t cached = 0;                     ///< wheels found in the cache
+  std::size_t linked = 0;                     ///< wheels from --find-links (or a lock's local path)
+  std::size_t built = 0, builds_cached = 0;   ///< wheels built from source, and found built in the cache
   std::chrono::milliseconds elapsed{0};
-  /// One human line, e.g. "Installed 42 packages, kept 12 from the base (2 local builds), replaced 3
-  /// in 1.80s".
+  /// One human line, e.g. "Installed 42 packages (3 replaced, 12 kept; 40 downloaded, 2 cached) in
+  /// 1.80s" (see summary_line).
   std::string summary;
   std::vector<std::string> problems;  ///< human lines explaining a nonzero exit code
   nlohmann::json json;                ///< the --json document
 };
+
+/// The summary of an install that ran from its counts and elapsed time: "Installed 42 packages (3
+/// replaced, 12 kept, 1 removed as no longer locked; 30 downloaded, 12 cached) in 1.80s", "Nothing
+/// to do: 12 packages already installed (0.05s)"; zero counts are left out, nouns agree in number.
+std::string summary_line(const InstallReport& report);
+/// The summary of a dry run: "Would install 42 packages (3 replaced, 12 kept); nothing was changed".
+std::string dry_run_summary(const InstallReport& report);
 
 /// Runs `strata install`. Throws CommandError for failures with exit codes 1 and 2; conflicts and
 /// packages without a compatible wheel come back as a report with exit code 3, before anything is

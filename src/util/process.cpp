@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include "util/interrupt.hpp"
+
 extern char** environ;
 
 namespace strata::util {
@@ -150,15 +152,21 @@ Result<LoggedExit> run_logged(const LoggedProcess& process) {
   LoggedExit result;
   const auto deadline = std::chrono::steady_clock::now() + process.timeout;
   int status = 0;
+  bool killed = false;
   while (true) {
-    pid_t done = ::waitpid(pid, &status, process.timeout.count() > 0 ? WNOHANG : 0);
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
     if (done == pid) break;
     if (done < 0 && errno != EINTR) break;
     if (process.timeout.count() > 0 && std::chrono::steady_clock::now() >= deadline && !result.timed_out) {
       result.timed_out = true;
       ::kill(-pid, SIGKILL);
     }
-    if (process.timeout.count() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Ctrl-C or SIGTERM reach strata alone (the group is the command's own): it goes too.
+    if (interrupted() && !killed) {
+      killed = true;
+      ::kill(-pid, SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   // Whatever the command left running in its group (a compiler it started) goes with it.
   ::kill(-pid, SIGKILL);

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "util/interrupt.hpp"
+
 namespace strata::wheel {
 namespace {
 
@@ -246,6 +248,13 @@ void Compiler::drive(util::Child child) {
       if (queue_.empty()) return;  // stopping
       batch = queue_.front();
       queue_.pop_front();
+      // Ctrl-C: the queued batches fail at once instead of compiling (the workers stay usable).
+      if (util::interrupted()) {
+        batch.request->error = util::interrupt_message();
+        --batch.request->pending;
+        done_.notify_all();
+        continue;
+      }
     }
     std::string input;
     for (std::size_t i = 0; i < batch.count; ++i) {
@@ -268,6 +277,7 @@ void Compiler::drive(util::Child child) {
       }
       return stop(fields.error().message);
     }
+    if (progress_) progress_(0, batch.count);
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < batch.count; ++i)
@@ -293,6 +303,7 @@ Result<BytecodeIdentity> Compiler::identity() {
 Result<std::vector<bool>> Compiler::compile(const std::vector<CompileJob>& jobs) {
   Request request;
   request.written.assign(jobs.size(), false);
+  if (progress_ && !jobs.empty()) progress_(jobs.size(), 0);
   {
     std::unique_lock lock(mutex_);
     if (alive_ == 0)

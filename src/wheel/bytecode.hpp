@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,13 @@ class Compiler {
   /// to call from several threads.
   Result<std::vector<bool>> compile(const std::vector<CompileJob>& jobs);
 
+  /// Called (from the compiling threads, never under the pool's lock) with the number of files
+  /// queued by a compile() call and then with each batch's files as it completes: a progress
+  /// counter. Set it before the first compile().
+  void on_progress(std::function<void(std::size_t queued, std::size_t done)> progress) {
+    progress_ = std::move(progress);
+  }
+
  private:
   struct Request;
   struct Batch {
@@ -74,7 +82,8 @@ class Compiler {
   std::size_t alive_ = 0;  ///< workers still answering
   bool stopping_ = false;
   std::optional<BytecodeIdentity> identity_;
-  std::string failure_;                ///< why the last worker stopped, for messages
+  std::string failure_;  ///< why the last worker stopped, for messages
+  std::function<void(std::size_t, std::size_t)> progress_;
   std::vector<std::jthread> drivers_;  ///< one per worker process; last, joined first
 };
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/fs.hpp"
+#include "util/interrupt.hpp"
 #include "wheel/record.hpp"
 
 namespace strata::wheel {
@@ -55,6 +56,7 @@ Result<void> extract(const fs::path& archive, const fs::path& tree, const Archiv
   if (!reader) return std::unexpected(reader.error());
   util::DirMaker dirs;
   while (true) {
+    if (auto go_on = util::check_interrupted(); !go_on) return go_on;
     auto entry = reader->next();
     if (!entry) return std::unexpected(entry.error());
     if (!*entry) return {};

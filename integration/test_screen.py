@@ -1,0 +1,353 @@
+"""What the screen says during `strata install` (issue 15): under a real pseudo-terminal the stages
+and their live bars appear and are erased, with stderr a pipe not one control sequence but a line
+per stage (and with -v one per package); SIGINT or SIGTERM in the middle stops the install within
+seconds, exit 130, "interrupted; nothing was half-installed", and the environment is as it was.
+
+The install is held in the middle by a loopback server (fault_server.py): one locked wheel is served
+from /gate/ and waits there until the test opens the gate (or never), so the test acts while a
+download is running, not after guessing a time. The other wheels are real ones from PyPI (attrs,
+six, iniconfig; pinned)."""
+
+import base64
+import hashlib
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+
+import pytest
+
+from support import (LOOPBACK_WHEELS, SERVER_LIFETIME, STRATA, SUMMARY, Servers, free_port,
+                     pinned_wheel_dir, relative_files, strata)
+
+PY = "/usr/bin/python3"
+HERE = __import__("pathlib").Path(__file__).parent
+DEADLINE = 60  # seconds any one wait of this module may take before the test fails
+STOPPED_WITHIN = 10  # seconds from the signal to strata's exit
+
+
+def record_hash(data):
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def small_wheel(path, name):
+    info = f"{name}-1.0.dist-info"
+    files = {f"{name}/__init__.py": b"VALUE = 1\n",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(f"{info}/RECORD", record)
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """(base URL, served directory): fault_server.py over the pinned real wheels."""
+    files = tmp_path_factory.mktemp("served")
+    wheels = pinned_wheel_dir("uv-lock-loopback", LOOPBACK_WHEELS)
+    for name in LOOPBACK_WHEELS:
+        (files / name).symlink_to(wheels / name)
+    servers = Servers()
+    port = free_port()
+    base = servers.start(["env", "FAULT_GATE_SECONDS=120", "timeout", SERVER_LIFETIME, sys.executable,
+                          str(HERE / "fault_server.py"), str(port), str(files)], port)
+    yield base, files
+    servers.stop()
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def write_lock(directory, base, files, names, gated=None):
+    """A pylock.toml of the real wheels `names` (from /ok/) and, when given, the small wheel `gated`
+    (made here, served from /gate/)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    body = 'lock-version = "1.0"\ncreated-by = "test_screen"\n'
+    entries = []
+    for file in LOOPBACK_WHEELS:
+        name, version = file.split("-")[:2]
+        if name in names:
+            entries.append((name, version, f"{base}/ok/{file}", file, LOOPBACK_WHEELS[file]))
+    if gated:
+        wheel = files / f"{gated}-1.0-py3-none-any.whl"
+        small_wheel(wheel, gated)
+        entries.append((gated, "1.0", f"{base}/gate/{wheel.name}", wheel.name, sha256(wheel)))
+    for name, version, url, file, digest in entries:
+        body += (f'[[packages]]\nname = "{name}"\nversion = "{version}"\n'
+                 f'wheels = [{{ name = "{file}", url = "{url}", hashes = {{ sha256 = "{digest}" }} }}]\n')
+    (directory / "pylock.toml").write_text(body)
+    return directory
+
+
+def wait_for_request(base, path):
+    """Until the server has received a request for `path` (it is being held at the gate)."""
+    deadline = time.monotonic() + DEADLINE
+    while get_json(f"{base}/count").get(path, 0) == 0:
+        assert time.monotonic() < deadline, f"strata never requested {path}"
+        time.sleep(0.05)
+
+
+def tree(root):
+    """Every path under root (directories too), but bytecode caches, with each file's content."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts}, relative_files(root)
+
+
+def listed(env, _cache):
+    return json.loads(strata("list", "--env", env, "--json").stdout)
+
+
+def term_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    env.update(extra)
+    return env
+
+
+def read_until(fd, proc, wanted, deadline):
+    """Reads the pty until every string of `wanted` has appeared (or the process exits)."""
+    out = b""
+    while not all(w in out for w in wanted):
+        left = deadline - time.monotonic()
+        assert left > 0, f"never saw {wanted} in {out[-2000:]!r}"
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the process closed the terminal
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    return out
+
+
+def drain(fd, proc, deadline):
+    out = b""
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "strata did not finish"
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=max(1, deadline - time.monotonic()))
+    return out
+
+
+def test_a_terminal_shows_the_stages_as_bars_and_erases_them(server, tmp_path):
+    base, files = server
+    lock = write_lock(tmp_path / "app", base, files, {"attrs", "six", "iniconfig"}, gated="held_pty")
+    master, slave = pty.openpty()
+    started = time.monotonic()
+    proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(tmp_path / "env"), "--python", PY,
+                             "--cache-dir", str(tmp_path / "cache")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+                            env=term_env(TERM="xterm"))
+    os.close(slave)
+    try:
+        # While the gated wheel downloads, the other three are unpacked and compiled: every bar of
+        # those stages is on the screen at once, redrawn in place (cursor up, erase line).
+        seen = read_until(master, proc, [b"Downloading [", b"Unpacking   [", b"Compiling   [", b"3/4 wheels"],
+                          time.monotonic() + DEADLINE)
+        assert b"\x1b[" in seen and b"F" in seen
+        urllib.request.urlopen(f"{base}/open/held_pty-1.0-py3-none-any.whl", timeout=10).read()
+        rest = drain(master, proc, time.monotonic() + DEADLINE)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert proc.returncode == 0, (seen + rest).decode(errors="replace")
+    screen = (seen + rest).decode()
+    for line in ("Installing 4 packages", "Downloaded 4 files", "Unpacked 4 wheels", "Compiled ",
+                 "Committed 4 packages", "Installed 4 packages"):
+        assert line in screen, screen
+    # The colored fill (no NO_COLOR) and the rate.
+    assert "\x1b[32m=" in screen and "/s  " in screen
+    # Nothing of the bars is left: after the last erase only finished lines follow.
+    tail = screen[screen.rindex("\x1b[J") + 3:]
+    assert "[" not in tail.replace("\x1b[", "") and tail.rstrip().splitlines()[-1].startswith("Installed 4 packages")
+    SUMMARY.append(f"test_screen: a terminal install of 4 packages took {time.monotonic() - started:.1f}s")
+
+
+def test_no_color_and_a_dumb_terminal(server, tmp_path):
+    base, files = server
+    lock = write_lock(tmp_path / "app", base, files, {"six"})
+    for i, env in enumerate((term_env(TERM="xterm", NO_COLOR="1"), term_env(TERM="dumb"))):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(tmp_path / f"env{i}"), "--python", PY,
+                                 "--cache-dir", str(tmp_path / "cache")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave, env=env)
+        os.close(slave)
+        try:
+            screen = drain(master, proc, time.monotonic() + DEADLINE).decode()
+        finally:
+            os.close(master)
+        assert proc.returncode == 0 and "Installed 1 package" in screen, screen
+        assert "\x1b[32m" not in screen  # NO_COLOR: no color; dumb: neither color nor cursor movement
+        if env["TERM"] == "dumb":
+            assert "\x1b[" not in screen, screen
+
+
+def test_a_pipe_gets_lines_and_with_v_one_per_package(server, tmp_path):
+    base, files = server
+    lock = write_lock(tmp_path / "app", base, files, {"attrs", "six", "iniconfig"})
+    cache = tmp_path / "cache"
+    first = strata("install", lock, "--env", tmp_path / "env1", "--python", PY, "--cache-dir", cache, "-v",
+                   env=term_env(TERM="xterm"))
+    assert "\x1b[" not in first.stderr, first.stderr
+    lines = first.stderr.splitlines()
+    for wanted in ("Installing 3 packages", "Downloaded 3 files", "Unpacked 3 wheels", "Compiled ",
+                   "Committed 3 packages", "Installed 3 packages (3 downloaded) in "):
+        assert any(line.startswith(wanted) for line in lines), (wanted, first.stderr)
+    assert "+ attrs 24.2.0 (downloaded " in first.stderr and "+ six 1.16.0 (downloaded " in first.stderr
+    assert any(line.startswith("attrs 24.2.0: downloaded attrs-24.2.0-py3-none-any.whl (") for line in lines)
+
+    second = strata("install", lock, "--env", tmp_path / "env2", "--python", PY, "--cache-dir", cache, "-v",
+                    env=term_env(TERM="xterm"))
+    assert "+ attrs 24.2.0 (cached)" in second.stderr and "+ iniconfig 2.0.0 (cached)" in second.stderr
+    assert "No downloads: 3 files in the cache" in second.stderr and "Installed 3 packages (3 cached) in " in second.stderr
+
+    quiet = strata("install", lock, "--env", tmp_path / "env3", "--python", PY, "--cache-dir", cache,
+                   env=term_env(TERM="xterm"))
+    assert "+ attrs" not in quiet.stderr  # per-package lines only with -v
+    again = strata("install", lock, "--env", tmp_path / "env3", "--python", PY, "--cache-dir", cache, "--json")
+    assert json.loads(again.stdout)["summary"].startswith("Nothing to do: 3 packages already installed")
+
+
+def interrupt_mid_install(server, tmp_path, sig, gated):
+    """Starts an install of six, attrs, iniconfig and the gated wheel into tmp_path/env, sends `sig`
+    while the gated download is held, and returns (exit code, stderr, JSON document, seconds from the
+    signal to the exit)."""
+    base, files = server
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    lock = write_lock(tmp_path / "app", base, files, {"six", "attrs", "iniconfig"}, gated=gated)
+    proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(env), "--python", PY, "--cache-dir",
+                             str(cache), "--owner", "app", "--json"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_request(base, f"/gate/{gated}-1.0-py3-none-any.whl")
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=DEADLINE)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err, json.loads(out), took
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_leaves_the_environment_as_it_was(server, tmp_path, sig):
+    base, files = server
+    env, cache = tmp_path / "env", tmp_path / "cache"
+    strata("install", write_lock(tmp_path / "before", base, files, {"six"}), "--env", env, "--python", PY,
+           "--cache-dir", cache, "--owner", "app")
+    before_files, before_list = tree(env), listed(env, cache)
+    name = f"held_{sig.name.lower()}"
+    code, err, doc, took = interrupt_mid_install(server, tmp_path, sig, name)
+    assert code == 130, err
+    assert "interrupted; nothing was half-installed" in err
+    assert doc["ok"] is False and doc["interrupted"] is True and doc["error"]["exit_code"] == 130
+    assert took < STOPPED_WITHIN, took
+    # Not one file more or less, in the environment or its state directory.
+    assert tree(env) == before_files
+    assert listed(env, cache) == before_list
+    # And the next install of the same lock finishes normally.
+    urllib.request.urlopen(f"{base}/open/{name}-1.0-py3-none-any.whl", timeout=10).read()
+    after = json.loads(strata("install", tmp_path / "app", "--env", env, "--python", PY, "--cache-dir", cache,
+                              "--owner", "app", "--json").stdout)
+    assert sorted(r["name"] for r in after["results"]) == ["attrs", "held-" + sig.name.lower(), "iniconfig"]
+    SUMMARY.append(f"test_screen: {sig.name} stopped the install in {took:.2f}s")
+
+
+def test_an_interrupted_new_environment_is_not_left_behind(server, tmp_path):
+    code, err, doc, _ = interrupt_mid_install(server, tmp_path, signal.SIGINT, "held_new")
+    assert code == 130 and "interrupted; nothing was half-installed" in err
+    assert not (tmp_path / "env").exists()
+    assert doc["interrupted"] is True
+
+
+BLOCKING_BACKEND = '''import os, time
+
+PID_FILE = {pid_file!r}  # builds run in a clean environment: the path is written in
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open(PID_FILE + ".tmp", "w") as f:
+        f.write(str(os.getpid()))
+    os.rename(PID_FILE + ".tmp", PID_FILE)
+    time.sleep(600)  # a build that would take ten minutes
+'''
+
+
+def running(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_kills_a_running_build(tmp_path):
+    src = tmp_path / "slow"
+    src.mkdir()
+    (src / "pyproject.toml").write_text('[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                                        'backend-path = ["."]\n[project]\nname = "slow"\nversion = "1.0"\n')
+    pid_file = tmp_path / "build.pid"
+    (src / "backend.py").write_text(BLOCKING_BACKEND.format(pid_file=str(pid_file)))
+    lock = tmp_path / "app"
+    lock.mkdir()
+    (lock / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "test_screen"\n[[packages]]\n'
+                                      'name = "slow"\nversion = "1.0"\ndirectory = { path = "../slow" }\n')
+    proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(tmp_path / "env"), "--python", PY,
+                             "--cache-dir", str(tmp_path / "cache")],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not pid_file.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the build never started"
+            time.sleep(0.05)
+        build_pid = int(pid_file.read_text())
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=DEADLINE)
+        took = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "interrupted; nothing was half-installed" in err, err
+    assert took < STOPPED_WITHIN, took
+    # The build's process went with strata (it ran in a group of its own, which SIGTERM to strata
+    # does not reach); reaped by init a moment later.
+    deadline = time.monotonic() + 5
+    while running(build_pid):
+        assert time.monotonic() < deadline, "the build is still running"
+        time.sleep(0.05)
+    assert not (tmp_path / "env").exists()
