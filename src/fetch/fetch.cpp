@@ -486,8 +486,78 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
 }
 
 std::string project_page_for(const ArtifactRequest& request, const FetchOptions& options) {
+  if (!request.page_url.empty()) return request.page_url;
   return project_page_url(choose_index(request, options).index_url,
                           request.project.empty() ? request.package : request.project);
+}
+
+std::vector<Result<FetchedArtifact>> fetch_unhashed(const std::vector<ArtifactRequest>& requests,
+                                                    const FetchOptions& options, HttpTransport& transport,
+                                                    CredentialResolver& credentials,
+                                                    ProgressObserver& observer) {
+  std::vector<Result<FetchedArtifact>> out(requests.size(), fail(ErrorKind::runtime, "not downloaded"));
+  if (requests.empty()) return out;
+  ArtifactCache cache(options.cache_dir);
+  if (auto ready = cache.ensure_root(); !ready) {
+    for (auto& r : out) r = std::unexpected(ready.error());
+    return out;
+  }
+  struct Download {
+    std::unique_ptr<FileSink> sink;
+    std::optional<FetchedArtifact> done;
+  };
+  std::vector<Download> downloads(requests.size());
+  std::vector<TransferJob> jobs;
+  std::vector<std::size_t> job_request;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const ArtifactRequest& request = requests[i];
+    auto creds = credentials.for_file(request.url, "", "");
+    if (!creds) {
+      out[i] = std::unexpected(creds.error());
+      continue;
+    }
+    TransferJob job;
+    job.request.url = strip_userinfo(request.url);
+    job.display_url = redact_url(request.url);
+    if (*creds) {
+      job.request.username = (*creds)->username;
+      job.request.password = (*creds)->password;
+    }
+    Download* d = &downloads[i];
+    ProgressObserver* obs = &observer;
+    fs::path staging = cache.staging_dir();
+    job.begin = [d, obs, staging]() -> Result<ResponseSink*> {
+      d->sink.reset();
+      auto file = StagingFile::create(staging);
+      if (!file) return std::unexpected(file.error());
+      d->sink = std::make_unique<FileSink>(std::move(*file), *obs, std::nullopt);
+      return d->sink.get();
+    };
+    job.finish = [d, &cache, request](const HttpResponse&) -> Verdict {
+      StagingFile& file = d->sink->file;
+      std::uint64_t got = file.size();
+      auto digest = file.finish();
+      if (!digest) return {Verdict::Kind::fail, digest.error().message};
+      auto placed = cache.insert(file, *digest, request.filename);
+      if (!placed) return {Verdict::Kind::fail, placed.error().message};
+      d->done =
+          FetchedArtifact{request.package, request.filename, *digest, *placed, got, ArtifactOrigin::download};
+      return {};
+    };
+    jobs.push_back(std::move(job));
+    job_request.push_back(i);
+  }
+  run_transfers(jobs, transport, options.limits, observer);
+  for (std::size_t k = 0; k < jobs.size(); ++k) {
+    Download& d = downloads[job_request[k]];
+    if (jobs[k].succeeded && d.done)
+      out[job_request[k]] = std::move(*d.done);
+    else
+      out[job_request[k]] =
+          fail(ErrorKind::runtime, jobs[k].error ? jobs[k].error->message : std::string("download failed"));
+    d.sink.reset();
+  }
+  return out;
 }
 
 std::vector<Result<ProjectPage>> fetch_project_pages(const std::vector<ArtifactRequest>& requests,
@@ -507,7 +577,8 @@ std::vector<Result<ProjectPage>> fetch_project_pages(const std::vector<ArtifactR
     auto [it, added] = page_by_url.try_emplace(url, pages.size());
     if (added) {
       pages.push_back(std::make_unique<Page>());
-      pages.back()->index = choose_index(requests[i], options);
+      pages.back()->index = requests[i].page_url.empty() ? choose_index(requests[i], options)
+                                                         : IndexChoice{requests[i].page_url, "", false};
       pages.back()->url = url;
     }
     page_of[i] = it->second;

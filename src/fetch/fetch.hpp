@@ -32,6 +32,9 @@ struct ArtifactRequest {
   std::string source_name;  ///< the index's name in the lock ("" for the default index)
   std::string sha256;       ///< required: lower-case hex
   std::optional<std::uint64_t> size;
+  /// fetch_project_pages only: this exact page (a requirements.txt `--find-links` URL) instead
+  /// of the index's project page.
+  std::string page_url;
 };
 
 /// Where a fetched file came from.
@@ -68,7 +71,16 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
                                                const FetchOptions& options, HttpTransport& transport,
                                                CredentialResolver& credentials, ProgressObserver& observer);
 
-/// The project page a request's file is looked up on, after --index-url / --source overrides.
+/// Downloads files whose hash is not known beforehand (a `--find-links` page's link without a
+/// hash fragment; request `url`, `filename` and `package`, no `sha256`) into the cache, hashing
+/// them on the way in; result i is request i's file with its sha256 and cache path, or why not.
+std::vector<Result<FetchedArtifact>> fetch_unhashed(const std::vector<ArtifactRequest>& requests,
+                                                    const FetchOptions& options, HttpTransport& transport,
+                                                    CredentialResolver& credentials,
+                                                    ProgressObserver& observer);
+
+/// The project page a request's file is looked up on, after --index-url / --source overrides
+/// (`page_url` when the request names one).
 std::string project_page_for(const ArtifactRequest& request, const FetchOptions& options);
 
 /// Looks up the project page of every request (one transfer per distinct page, in parallel,

@@ -149,6 +149,15 @@ struct Group {
   std::vector<Dependency> roots;  ///< the project's requirements in this group (Poetry)
 };
 
+/// A requirements.txt `-c` constraint line with a marker (the ones without are checked on reading).
+struct MarkedConstraint {
+  std::string name;       ///< normalized
+  std::string specifier;  ///< PEP 440, as written
+  pep::Marker marker;
+  std::string text;      ///< the requirement as written, for messages
+  std::string location;  ///< "file:line"
+};
+
 /// A whole lock, whatever format it came from.
 struct Lock {
   Format format = Format::pylock;
@@ -167,8 +176,14 @@ struct Lock {
   /// (requirements.txt `--extra-index-url`; plan/locate.hpp).
   std::vector<std::string> extra_index_urls;
   /// requirements.txt `--find-links` values (directories resolved against the file's directory
-  /// when they exist there): searched for files known only by hash.
+  /// when they exist there, or http(s) URLs of HTML pages of links): searched for files known
+  /// only by hash.
   std::vector<std::string> find_links;
+  /// requirements.txt `--no-index`: files known only by hash are looked for in `find_links` only.
+  bool no_index = false;
+  /// requirements.txt `-c` constraints with a marker: checked against the selected pins for the
+  /// target when the marker holds (lock/select.cpp).
+  std::vector<MarkedConstraint> marked_constraints;
   std::string
       content_hash;  ///< Poetry `[metadata] content-hash`, pdm `content_hash`, Pipfile.lock `_meta.hash`
   std::string project_name;         ///< normalized root project name, "" if unknown

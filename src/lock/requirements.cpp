@@ -214,6 +214,8 @@ class Reader {
           return ok.error().message.starts_with(included.string())
                      ? ok
                      : fail(ok.error().kind, fmt::format("{}: {}", where, ok.error().message));
+      } else if (name == "--no-index") {
+        lock_.no_index = true;
       } else if (name == "--index-url") {
         index_url_ = *value;
       } else if (name == "--extra-index-url") {
@@ -277,6 +279,9 @@ class Reader {
     auto parsed = pep::Requirement::parse(requirement_text);
     if (!parsed) return fail(ErrorKind::usage, fmt::format("{}: {}", where, parsed.error().message));
     if (constraints) {
+      if (parsed->marker && !parsed->specifier.empty())
+        lock_.marked_constraints.push_back({pep::normalize_name(parsed->name), parsed->specifier.str(),
+                                            *parsed->marker, requirement_text, where});
       constraints_.push_back({pep::normalize_name(parsed->name), parsed->specifier,
                               parsed->marker.has_value(), where, requirement_text});
       return {};

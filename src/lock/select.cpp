@@ -226,6 +226,19 @@ Result<Selection> select_pylock(const Lock& lock, const Target& target, Selectio
     }
     selection.packages.push_back(p);
   }
+  // requirements.txt `-c` lines with a marker: a pin must satisfy each whose marker holds (pip
+  // applies such a constraint only then, and a pin outside it cannot be installed).
+  for (const auto& c : lock.marked_constraints) {
+    if (!c.marker.evaluate(context)) continue;
+    auto spec = pep::SpecifierSet::parse(c.specifier);
+    if (!spec) continue;  // refused on reading
+    for (const auto& p : selection.packages)
+      if (p.name == c.name && !spec->contains(p.version, true))
+        return fail(ErrorKind::usage,
+                    fmt::format("{}: {}=={} does not satisfy the constraint \"{}\" at {} (its marker holds "
+                                "for this target)",
+                                p.location, p.display_name, p.version_text, c.text, c.location));
+  }
   return selection;
 }
 

@@ -4,6 +4,7 @@
 
 #include "fetch/curl_transport.hpp"
 #include "lock/export.hpp"
+#include "pep/tags.hpp"
 #include "plan/locate.hpp"
 #include "util/fs.hpp"
 
@@ -33,7 +34,9 @@ ExportReport run_export(const ExportOptions& options, PlanObserver& observer) {
     fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
     fetch::CredentialResolver credentials(fetch::process_env());
     LocateStats stats;
-    value_or_throw(locate_hashed_artifacts(packages, plan.lock, index, transport, credentials, stats, true));
+    const TagRanking ranking(pep::supported_tags(plan.target.interpreter.tag_env));
+    value_or_throw(locate_hashed_artifacts(packages, plan.lock, index, transport, credentials, stats, true,
+                                           locate_target(plan.target.interpreter.version, &ranking)));
     observer.on_phase(
         fmt::format("Located {} files on the index ({} pages asked)", stats.located, stats.pages));
   }

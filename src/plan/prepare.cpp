@@ -260,7 +260,7 @@ lock::SelectionRequest selection_request(const PlanRequest& request, const env::
 
 /// Files the lock knows only by hash (requirements.txt, Pipfile.lock) looked up by their hash in
 /// --find-links and on the index pages, for the selected packages only.
-void locate(const PlanRequest& request, Plan& plan, PlanObserver& observer) {
+void locate(const PlanRequest& request, Plan& plan, const TagRanking& ranking, PlanObserver& observer) {
   if (!needs_locating(plan.selection.packages)) return;
   fetch::FetchOptions options = request.index;
   options.cache_dir = plan.cache_root;
@@ -268,22 +268,24 @@ void locate(const PlanRequest& request, Plan& plan, PlanObserver& observer) {
     if (const char* env = std::getenv("STRATA_INDEX_URL"); env && *env) options.index_url = env;
   for (const auto& link : plan.lock.find_links) {  // requirements.txt --find-links
     std::error_code ec;
-    if (link.find("://") == std::string::npos && fs::is_directory(link, ec))
+    if (link.find("://") != std::string::npos) continue;  // a page of links: locate reads it
+    if (fs::is_directory(link, ec))
       options.find_links.push_back(fs::absolute(link));
     else
-      observer.on_phase(fmt::format("{}: --find-links {} ignored (not a local directory)",
-                                    plan.files.lock.string(), util::redact_url(link)));
+      observer.on_phase(
+          fmt::format("{}: --find-links {} ignored (not a directory)", plan.files.lock.string(), link));
   }
   fetch::CurlGlobal curl;
   fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
   fetch::CredentialResolver credentials(fetch::process_env());
   LocateStats stats;
-  value_or_throw(
-      locate_hashed_artifacts(plan.selection.packages, plan.lock, options, transport, credentials, stats));
+  value_or_throw(locate_hashed_artifacts(plan.selection.packages, plan.lock, options, transport, credentials,
+                                         stats, false,
+                                         locate_target(plan.target.interpreter.version, &ranking)));
   observer.on_phase(
       fmt::format("Located {} locked files by hash ({} index pages asked, {} from the cache, {} "
-                  "from --find-links)",
-                  stats.located, stats.pages, stats.from_cache, stats.from_find_links));
+                  "from --find-links, {} downloaded to hash them)",
+                  stats.located, stats.pages, stats.from_cache, stats.from_find_links, stats.downloaded));
   for (const auto& note : stats.notes) observer.on_phase(note);
 }
 
@@ -398,8 +400,8 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   // Select and choose wheels.
   plan.selection =
       value_or_throw(lock::select(plan.lock, selection_request(request, plan.target.interpreter)));
-  locate(request, plan, observer);
   const TagRanking ranking(pep::supported_tags(plan.target.interpreter.tag_env));
+  locate(request, plan, ranking, observer);
   plan.choices = choose_wheels(plan.lock, plan.selection, ranking,
                                fs::absolute(plan.files.lock).parent_path(), request.build);
   for (const auto& note : plan.choices.notes) observer.on_phase(note);

@@ -164,5 +164,32 @@ TEST(RequirementsTest, SelectionIsEveryLineWhoseMarkerHolds) {
   EXPECT_FALSE(select(*lock, request));
 }
 
+TEST(RequirementsTest, AConstraintWithAMarkerIsCheckedWhereItsMarkerHolds) {
+  Files f;
+  f.files["/p/r.txt"] = "-c c.txt\nb==3 --hash=sha256:" + kB + "\n--no-index\n";
+  f.files["/p/c.txt"] = "b<3 ; python_version >= \"3.12\"\nb>=3 ; python_version < \"3.12\"\n";
+  auto lock = f.read("/p/r.txt");
+  ASSERT_TRUE(lock) << lock.error().message;
+  EXPECT_TRUE(lock->no_index);
+  ASSERT_EQ(lock->marked_constraints.size(), 2u);
+  SelectionRequest request;
+  request.environment["python_version"] = "3.11";
+  request.environment["python_full_version"] = "3.11.4";
+  request.python_full_version = "3.11.4";
+  auto fine = select(*lock, request);
+  ASSERT_TRUE(fine) << fine.error().message;
+  EXPECT_EQ(fine->packages.size(), 1u);
+  request.environment["python_version"] = "3.12";
+  request.environment["python_full_version"] = "3.12.1";
+  request.python_full_version = "3.12.1";
+  auto refused = select(*lock, request);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::usage);
+  EXPECT_EQ(
+      refused.error().message,
+      "/p/r.txt:2: b==3 does not satisfy the constraint \"b<3 ; python_version >= \"3.12\"\" at /p/c.txt:1 "
+      "(its marker holds for this target)");
+}
+
 }  // namespace
 }  // namespace strata::lock

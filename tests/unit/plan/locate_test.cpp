@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "fetch/cache.hpp"
 #include "fetch/hash.hpp"
 #include "support/tempdir.hpp"
 #include "unit/fetch/fake_transport.hpp"
@@ -48,6 +49,15 @@ std::string json_page(const std::vector<std::pair<std::string, std::string>>& fi
 }
 
 constexpr const char* kJson = "application/vnd.pypi.simple.v1+json";
+constexpr const char* kHtml = "text/html";
+
+// A PEP 691 JSON page of one file with a requires-python.
+std::string json_page_rp(const std::string& filename, const std::string& content, const std::string& rp) {
+  return fmt::format(
+      R"({{"meta": {{"api-version": "1.1"}}, "name": "x", "files": [{{"filename": "{}", "url": "../../files/{}", )"
+      R"("hashes": {{"sha256": "{}"}}, "requires-python": "{}"}}]}})",
+      filename, filename, sha(content), rp);
+}
 
 class LocateTest : public ::testing::Test {
  protected:
@@ -222,6 +232,106 @@ TEST_F(LocateTest, UnlocatedTooGivesNamedFilesTheirIndexUrl) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("not the locked demo-1.0-py2.py3-none-any.whl"), std::string::npos)
       << refused.error().message;
+}
+
+TEST_F(LocateTest, AFileWhoseRequiresPythonExcludesTheTargetIsRefusedNamingTheSpecifier) {
+  transport.script(
+      "http://idx/simple/demo/",
+      {{200, fetch::TransferStatus::ok, json_page_rp("demo-1.0-py3-none-any.whl", "pure", ">=3.12"), kJson}});
+  std::vector<lock::Package> packages{hashed_package("demo", "1.0", {"pure"})};
+  auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats, false,
+                                    locate_target("3.11.7", nullptr));
+  ASSERT_FALSE(ok);
+  EXPECT_EQ(ok.error().kind, ErrorKind::check);
+  EXPECT_NE(ok.error().message.find("demo 1.0: demo-1.0-py3-none-any.whl requires Python \">=3.12\", not "
+                                    "Python 3.11.7"),
+            std::string::npos)
+      << ok.error().message;
+
+  // The same file for 3.12.1 (a release candidate compares by its release, as pip does); and
+  // again from the cache of matches, which keeps the specifier.
+  std::vector<lock::Package> fits{hashed_package("demo", "1.0", {"pure"})};
+  ASSERT_TRUE(locate_hashed_artifacts(fits, lock, options(), transport, credentials, stats, false,
+                                      locate_target("3.12.0rc1", nullptr)));
+  auto offline = options();
+  offline.offline = true;
+  std::vector<lock::Package> cached{hashed_package("demo", "1.0", {"pure"})};
+  auto again = locate_hashed_artifacts(cached, lock, offline, transport, credentials, stats, false,
+                                       locate_target("3.11.7", nullptr));
+  ASSERT_FALSE(again);
+  EXPECT_NE(again.error().message.find("requires Python \">=3.12\""), std::string::npos)
+      << again.error().message;
+}
+
+TEST_F(LocateTest, OnlyTheFilesRequiresPythonExcludesAreSkipped) {
+  transport.script("http://idx/simple/demo/",
+                   {{200, fetch::TransferStatus::ok,
+                     R"(<a href="../../files/demo-1.0-py3-none-any.whl#sha256=)" + sha("new") +
+                         R"(" data-requires-python="&gt;=3.99">demo-1.0-py3-none-any.whl</a>)"
+                         R"(<a href="../../files/demo-1.0.tar.gz#sha256=)" +
+                         sha("source") + R"(" data-requires-python="not a specifier">demo-1.0.tar.gz</a>)",
+                     kHtml}});
+  std::vector<lock::Package> packages{hashed_package("demo", "1.0", {"new", "source"})};
+  auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats, false,
+                                    locate_target("3.12.1", nullptr));
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(packages[0].artifacts.size(), 1u);  // an invalid specifier excludes nothing (pip)
+  EXPECT_EQ(packages[0].artifacts[0].filename, "demo-1.0.tar.gz");
+  ASSERT_EQ(stats.notes.size(), 1u);
+  EXPECT_NE(stats.notes[0].find("skipped demo-1.0-py3-none-any.whl requires Python \">=3.99\""),
+            std::string::npos)
+      << stats.notes[0];
+}
+
+TEST_F(LocateTest, FindLinksPagesAreSearchedFirstAndTheirUnhashedLinksDownloaded) {
+  lock.find_links = {"http://links/wheels.html"};
+  lock.no_index = true;
+  const TagRanking ranking({pep::Tag{"py3", "none", "any"}});
+  // One link with a hash fragment, and one without (the best compatible one is downloaded).
+  transport.script(
+      "http://links/wheels.html",
+      {{200, fetch::TransferStatus::ok,
+        R"(<a href="pkgs/demo-1.0.tar.gz#sha256=)" + sha("source") +
+            R"(">demo-1.0.tar.gz</a>)"
+            R"(<a href="pkgs/other-1.0-py3-none-any.whl">other-1.0-py3-none-any.whl</a>)"
+            R"(<a href="pkgs/other-1.0-cp99-cp99-linux_x86_64.whl">other-1.0-cp99-cp99-linux_x86_64.whl</a>)",
+        kHtml}});
+  transport.script("http://links/pkgs/other-1.0-py3-none-any.whl",
+                   {{200, fetch::TransferStatus::ok, "wheel"}});
+  std::vector<lock::Package> packages{hashed_package("demo", "1.0", {"source"}),
+                                      hashed_package("other", "1.0", {"binary", "wheel"})};
+  auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats, false,
+                                    locate_target("3.12.1", &ranking));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(packages[0].artifacts.at(0).url, "http://links/pkgs/demo-1.0.tar.gz");
+  ASSERT_EQ(packages[1].artifacts.size(), 1u);
+  EXPECT_EQ(packages[1].artifacts[0].url, "http://links/pkgs/other-1.0-py3-none-any.whl");
+  EXPECT_EQ(packages[1].artifacts[0].hashes.at("sha256"), sha("wheel"));
+  EXPECT_EQ(stats.downloaded, 1u);
+  // --no-index: no index page asked; one page request for both packages, one download.
+  ASSERT_EQ(transport.requests.size(), 2u);
+  EXPECT_EQ(stats.pages, 1u);
+  // The download went into the cache under its hash: fetch finds it there.
+  fetch::ArtifactCache cache(dir.path() / "cache");
+  EXPECT_TRUE(cache.lookup(sha("wheel"), "other-1.0-py3-none-any.whl", std::nullopt));
+}
+
+TEST_F(LocateTest, AnUnhashedLinkWithAnotherHashIsNamedInTheError) {
+  lock.find_links = {"http://links/"};
+  lock.no_index = true;
+  const TagRanking ranking({pep::Tag{"py3", "none", "any"}});
+  transport.script("http://links/",
+                   {{200, fetch::TransferStatus::ok,
+                     R"(<a href="demo-1.0-py3-none-any.whl">demo-1.0-py3-none-any.whl</a>)", kHtml}});
+  transport.script("http://links/demo-1.0-py3-none-any.whl", {{200, fetch::TransferStatus::ok, "tampered"}});
+  std::vector<lock::Package> packages{hashed_package("demo", "1.0", {"pure"})};
+  auto ok = locate_hashed_artifacts(packages, lock, options(), transport, credentials, stats, false,
+                                    locate_target("3.12.1", &ranking));
+  ASSERT_FALSE(ok);
+  EXPECT_NE(ok.error().message.find("http://links/demo-1.0-py3-none-any.whl (downloaded: sha256:" +
+                                    sha("tampered") + ", not one of the lock's hashes)"),
+            std::string::npos)
+      << ok.error().message;
 }
 
 }  // namespace
