@@ -49,6 +49,14 @@ CASES = [
     ("uv-conflicts", ["--group", "g2", "--extra", "x1"], ["--with", "g2", "--extras", "x1"]),
     ("uv-conflicts", ["--only-group", "g1"], ["--only", "g1"]),
     ("uv-workspace", ["--package", "lib-b", "--only-group", "test"], ["--package", "lib-b", "--only", "test"]),
+    # --package with groups: a group the member does not define comes from the workspace root
+    # (`dev`: only the root has it); one it defines is its own (`test`: both have one).
+    ("uv-workspace", ["--package", "lib-b", "--group", "dev"], ["--package", "lib-b", "--with", "dev"]),
+    ("uv-workspace", ["--package", "lib-a", "--group", "test"], ["--package", "lib-a", "--with", "test"]),
+    ("uv-workspace", ["--package", "lib-b", "--all-groups"], ["--package", "lib-b", "--with", "dev,test"]),
+    ("uv-workspace", ["--package", "lib-a", "--only-group", "dev"], ["--package", "lib-a", "--only", "dev"]),
+    ("uv-workspace", ["--package", "lib-a", "--package", "lib-b", "--group", "test"],
+     ["--package", "lib-a", "--package", "lib-b", "--with", "test"]),
 ]
 
 def uv_export(fixture, flags, cache):

@@ -486,6 +486,7 @@ class UvSelector {
     auto roots = find_roots();
     if (!roots) return std::unexpected(roots.error());
     roots_ = std::move(*roots);
+    group_root_ = find_group_root();
     // Activated items: the roots themselves, their requested extras and groups; then every extra a
     // reachable edge asks for, until nothing new is activated (uv's first traversal).
     for (std::size_t r : roots_) {
@@ -498,6 +499,10 @@ class UvSelector {
       for (const auto& group : target_.groups)
         if (p.group_dependencies.contains(group)) activated_.insert(encode("group", p.name, group));
     }
+    if (group_root_)
+      for (const auto& group : target_.groups)
+        if (from_group_root(group))
+          activated_.insert(encode("group", lock_.packages[*group_root_].name, group));
     for (int round = 0; round < 64; ++round) {
       auto before = activated_.size();
       auto walked = walk();
@@ -529,6 +534,30 @@ class UvSelector {
   }
 
  private:
+  // With `--package`, the workspace root project whose dependency groups stand in for the
+  // members' (uv sync/export --package M --group G takes G from the workspace root when M does not
+  // define G; uv 0.13.9), unless it is one of the roots already.
+  std::optional<std::size_t> find_group_root() const {
+    if (target_.packages.empty() || target_.all_packages || lock_.project_name.empty()) return std::nullopt;
+    auto it = by_name_.find(lock_.project_name);
+    if (it == by_name_.end()) return std::nullopt;
+    for (std::size_t i : it->second) {
+      if (!is_root_source(lock_.packages[i])) continue;
+      if (std::find(roots_.begin(), roots_.end(), i) != roots_.end()) return std::nullopt;
+      return i;
+    }
+    return std::nullopt;
+  }
+
+  // Whether requested group `group` comes from the workspace root: it has it, no root member does.
+  bool from_group_root(const std::string& group) const {
+    if (!group_root_ || !target_.groups.contains(group) ||
+        !lock_.packages[*group_root_].group_dependencies.contains(group))
+      return false;
+    return std::none_of(roots_.begin(), roots_.end(),
+                        [&](std::size_t r) { return lock_.packages[r].group_dependencies.contains(group); });
+  }
+
   Result<std::vector<std::size_t>> find_roots() const {
     auto member_index = [&](const std::string& name) -> std::optional<std::size_t> {
       auto it = by_name_.find(name);
@@ -650,6 +679,18 @@ class UvSelector {
           if (auto ok = follow(d, fmt::format("group \"{}\" of {}", group, p.display_name)); !ok) return ok;
       }
     }
+    if (group_root_) {
+      // `--package`: the workspace root's dependency groups are selected too (not the root itself).
+      const Package& p = lock_.packages[*group_root_];
+      for (const auto& [group, deps] : p.group_dependencies) {
+        if (!from_group_root(group)) continue;
+        for (const auto& d : deps)
+          if (auto ok =
+                  follow(d, fmt::format("group \"{}\" of the workspace root {}", group, p.display_name));
+              !ok)
+            return ok;
+      }
+    }
     if (lock_.project_name.empty() && target_.packages.empty()) {
       // A workspace root without [project]: its requirements and groups are in the manifest.
       std::vector<const Dependency*> roots;
@@ -703,6 +744,7 @@ class UvSelector {
   const UvTarget& target_;
   std::map<std::string, std::vector<std::size_t>> by_name_;
   std::vector<std::size_t> roots_;
+  std::optional<std::size_t> group_root_;
   std::set<std::string> activated_;
   std::set<std::size_t> reached_;
   std::map<std::size_t, std::string> why_not_;

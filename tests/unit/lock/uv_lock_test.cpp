@@ -532,6 +532,32 @@ TEST(UvLock, WorkspaceMembersAreTheProject) {
             "uv.lock: \"six\" is not a member of the workspace (members: app, lib-a, lib-b)");
 }
 
+TEST(UvLock, PackageTakesAGroupItDoesNotDefineFromTheWorkspaceRoot) {
+  std::string text(kWorkspace);
+  text.replace(text.find("dependencies = [{ name = \"lib-a\" }]"), 35,
+               "dependencies = [{ name = \"lib-a\" }]\n\n[package.dev-dependencies]\n"
+               "dev = [{ name = \"iniconfig\" }]\ntest = [{ name = \"six\" }]");
+  Lock lock = read(text);
+  SelectionRequest b = target();
+  b.packages = {"lib-b"};
+  b.with = {"dev"};  // only the root has it
+  auto dev = select(lock, b);
+  ASSERT_TRUE(dev) << dev.error().message;
+  EXPECT_EQ(selected(*dev), (std::vector<std::string>{"attrs==24.2.0", "iniconfig==2.0.0"}));
+  EXPECT_EQ(reason(*dev, "app"), "the project, installed by COPY of its source");
+  b.with = {"test"};
+  auto root_test = select(lock, b);
+  ASSERT_TRUE(root_test) << root_test.error().message;
+  EXPECT_EQ(selected(*root_test), (std::vector<std::string>{"six==1.16.0", "attrs==24.2.0"}));
+
+  SelectionRequest a = target();
+  a.packages = {"lib-a"};
+  a.only = {"test"};  // lib-a's own test group; the root's is not added
+  auto own = select(lock, a);
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_EQ(selected(*own), std::vector<std::string>{"iniconfig==2.0.0"});
+}
+
 TEST(UvLock, NonProjectWorkspaceInstallsMembersAndManifestGroups) {
   std::string text(kWorkspace);
   text.replace(text.find("source = { editable = \".\" }"), 27, "source = { editable = \"apps/app\" }");
