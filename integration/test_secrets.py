@@ -140,6 +140,42 @@ def projects(inputs, host, dead):
 # Every leaf command of the CLI: how this test runs it in a run directory (`run`: its paths).
 # `strata --help` is the list of record; a command missing here fails test_every_command_is_covered.
 # URLs on the command line carry a secret too (and get HTTP 401).
+def tiny_base(directory):
+    """An OCI layout of one layer holding only what `strata image` reads a target from (a CPython
+    3.11 interpreter file, glibc's libc.so.6, sysconfigdata), made once per directory."""
+    import gzip
+    import io
+    import tarfile
+    layout = pathlib.Path(directory)
+    if (layout / "index.json").exists():
+        return layout
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+
+    def blob(data, media_type):
+        digest = hashlib.sha256(data).hexdigest()
+        (layout / "blobs" / "sha256" / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        for name, data in (("usr/bin/python3.11", b"\x003.11.2\x00"),
+                           ("usr/lib/x86_64-linux-gnu/libc.so.6", b"stable release version 2.36."),
+                           ("usr/lib/python3.11/_sysconfigdata__x86_64-linux-gnu.py", b"{'SOABI': 'cpython-311'}")):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            t.addfile(info, io.BytesIO(data))
+    tar = raw.getvalue()
+    layer = blob(gzip.compress(tar, mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip")
+    config = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {
+        "type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(tar).hexdigest()}"]}}).encode(),
+        "application/vnd.oci.image.config.v1+json")
+    manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "config": config, "layers": [layer]}).encode(),
+                    "application/vnd.oci.image.manifest.v1+json")
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
+    return layout
+
+
 def commands(lock, run, ok, host):
     denied = f"http://{USER}:{SECRETS['command-line url userinfo']}@{host}/auth/simple/"
     env_dir, cache = run / "env", run / "cache"
@@ -164,6 +200,8 @@ def commands(lock, run, ok, host):
         "export": [["export", lock, "--format", "requirements", "--python", PYTHON, "--cache-dir", cache],
                    ["export", lock, "--format", "pylock", "--python", PYTHON, "--cache-dir", cache,
                     "-o", run / "pylock.export.toml"]],
+        "image": [["image", lock, "--base", f"oci:{tiny_base(run / 'base')}", "--out", f"oci:{run / 'image'}",
+                   "--python", PYTHON, "--cache-dir", cache, "--no-compile"]],
     }
 
 

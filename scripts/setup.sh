@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
   libdeflate-dev zlib1g-dev  # wheels' deflate members: whole entries (libdeflate), entries too big to hold (zlib)
+  libzstd-dev zlib1g-dev  # strata image: layer compression (gzip, --compression zstd)
   libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
@@ -21,6 +22,7 @@ packages=(
   docker.io skopeo
   # a real OCI registry (distribution 2.8) and htpasswd -B for its auth: integration/test_registry.py
   docker-registry apache2-utils
+  umoci  # integration/test_oci_image.py: unpacks the written image, checking every DiffID
 )
 
 sudo_cmd=()

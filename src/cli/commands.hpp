@@ -11,6 +11,7 @@
 #include "env/target_spec.hpp"
 #include "plan/check.hpp"
 #include "plan/export_command.hpp"
+#include "plan/image_command.hpp"
 #include "plan/install.hpp"
 #include "plan/plan_command.hpp"
 
@@ -92,5 +93,12 @@ struct ExportOptions : plan::ExportOptions {
 CLI::App* add_export_command(CLI::App& app, ExportOptions& options);
 /// Runs plan::run_export; the file goes to -o FILE or, without one, to standard output.
 int run_export(ExportOptions& options, const Console& console);
+
+/// `strata image [LOCK] --base BASE --out oci:DIR`: every flag SPEC "strata image" lists.
+using ImageOptions = plan::ImageOptions;
+/// Registers `image` and its flags on `app`.
+CLI::App* add_image_command(CLI::App& app, ImageOptions& options);
+/// Runs plan::run_image and prints its report.
+int run_image(const ImageOptions& options, const Console& console);
 
 }  // namespace strata::cli

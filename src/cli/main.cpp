@@ -157,6 +157,8 @@ int main(int argc, char** argv) {
   CLI::App* check_cmd = cli::add_check_command(app, check);
   cli::ExportOptions export_options;
   CLI::App* export_cmd = cli::add_export_command(app, export_options);
+  cli::ImageOptions image_options;
+  CLI::App* image_cmd = cli::add_image_command(app, image_options);
 
   add_help_footers(app, app, "");
   app.footer(std::string(kEnvironmentHelp));
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
     if (plan_cmd->parsed()) return cli::run_plan(plan, console);
     if (check_cmd->parsed()) return cli::run_check(check, console);
     if (export_cmd->parsed()) return cli::run_export(export_options, console);
+    if (image_cmd->parsed()) return cli::run_image(image_options, console);
   } catch (const CommandError& e) {
     console.error(e.error());
     return exit_code(e.error().kind);

@@ -158,6 +158,50 @@ std::string venv_python_version(const fs::path& dir) {
   return version.empty() ? cfg_value(*cfg, "version_info") : version;
 }
 
+std::vector<VenvEntry> venv_layout(const fs::path& dir, const Interpreter& base, const fs::path& exe,
+                                   const fs::path& real,
+                                   const std::optional<std::string>& activate_template) {
+  using Kind = VenvEntry::Kind;
+  const std::string xy = fmt::format("{}.{}", base.major, base.minor);
+  const bool since_311 = base.major > 3 || (base.major == 3 && base.minor >= 11);
+  const fs::path bin = dir / "bin";
+  const fs::path lib = dir / "lib";
+  std::vector<VenvEntry> out;
+  for (const auto& d : {bin, lib / ("python" + xy) / "site-packages", dir / "include"})
+    out.push_back({d, Kind::directory, {}});
+  if (since_311) out.push_back({dir / "include" / ("python" + xy), Kind::directory, {}});
+  // CPython's venv adds lib64 -> lib on 64-bit POSIX other than macOS.
+  if (sizeof(void*) == 8) out.push_back({dir / "lib64", Kind::symlink, "lib"});
+  const std::string exename = exe.filename().string();
+  out.push_back({bin / exename, Kind::symlink, exe.string()});
+  for (const std::string& name : {std::string("python"), std::string("python3"), "python" + xy})
+    if (name != exename) out.push_back({bin / name, Kind::symlink, exename});
+
+  std::string text = activate_template.value_or(kActivateFallback);
+  const std::string name = dir.filename().string();
+  // Since 3.12 the template adds the parentheses itself.
+  const std::string prompt =
+      text.find("(__VENV_PROMPT__)") != std::string::npos ? name : fmt::format("({}) ", name);
+  replace_all(text, "__VENV_DIR__", dir.string());
+  replace_all(text, "__VENV_NAME__", name);
+  replace_all(text, "__VENV_PROMPT__", prompt);
+  replace_all(text, "__VENV_BIN_NAME__", "bin");
+  replace_all(text, "__VENV_PYTHON__", (bin / exename).string());
+  out.push_back({bin / "activate", Kind::file, std::move(text)});
+  if (base.major > 3 || (base.major == 3 && base.minor >= 13))
+    out.push_back({dir / ".gitignore", Kind::file,
+                   "# Created by venv; see https://docs.python.org/3/library/venv.html\n*\n"});
+
+  std::string cfg = fmt::format("home = {}\ninclude-system-site-packages = false\nversion = {}.{}.{}\n",
+                                exe.parent_path().string(), base.major, base.minor, base.micro);
+  if (since_311) {
+    cfg += fmt::format("executable = {}\n", real.string());
+    cfg += fmt::format("command = {} -m venv {}\n", base.executable.string(), dir.string());
+  }
+  out.push_back({dir / "pyvenv.cfg", Kind::file, std::move(cfg)});
+  return out;
+}
+
 Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
   std::error_code ec;
   const fs::path dir = fs::absolute(dir_in, ec).lexically_normal();
@@ -201,63 +245,33 @@ Result<Venv> create_venv(const fs::path& dir_in, const Interpreter& base) {
     }
   }
   const fs::path real = base.in_venv ? fs::canonical(exe, ec) : base.real_executable;
-  const std::string exename = exe.filename().string();
 
-  const fs::path bin = dir / "bin";
-  const fs::path lib = dir / "lib";
   if (!is_venv(dir)) {
     remove_killed_writes(dir);
     if (auto ok = ensure_dir(dir / ".strata"); !ok) return std::unexpected(ok.error());
     if (auto ok = util::write_file_atomic(incomplete_marker(dir), ""); !ok)
       return std::unexpected(ok.error());
   }
-  for (const auto& d : {bin, lib / ("python" + xy) / "site-packages", dir / "include"})
-    if (auto ok = ensure_dir(d); !ok) return std::unexpected(ok.error());
-  if (base.major > 3 || (base.major == 3 && base.minor >= 11))
-    if (auto ok = ensure_dir(dir / "include" / ("python" + xy)); !ok) return std::unexpected(ok.error());
-  // CPython's venv adds lib64 -> lib on 64-bit POSIX other than macOS.
-  if (sizeof(void*) == 8)
-    if (auto ok = ensure_symlink("lib", dir / "lib64"); !ok) return std::unexpected(ok.error());
-
-  if (auto ok = ensure_symlink(exe, bin / exename); !ok) return std::unexpected(ok.error());
-  for (const std::string& name : {std::string("python"), std::string("python3"), "python" + xy})
-    if (name != exename)
-      if (auto ok = ensure_symlink(exename, bin / name); !ok) return std::unexpected(ok.error());
-
-  if (!fs::exists(bin / "activate", ec)) {
-    std::string text = kActivateFallback;
-    auto stdlib = base.paths.find("stdlib");
-    if (stdlib != base.paths.end()) {
-      if (auto tmpl = util::read_file(fs::path(stdlib->second) / "venv" / "scripts" / "common" / "activate"))
-        text = *tmpl;
+  std::optional<std::string> activate_template;
+  if (auto stdlib = base.paths.find("stdlib"); stdlib != base.paths.end())
+    if (auto tmpl = util::read_file(fs::path(stdlib->second) / "venv" / "scripts" / "common" / "activate"))
+      activate_template = *tmpl;
+  for (const VenvEntry& entry : venv_layout(dir, base, exe, real, activate_template)) {
+    Result<void> ok;
+    switch (entry.kind) {
+      case VenvEntry::Kind::directory:
+        ok = ensure_dir(entry.path);
+        break;
+      case VenvEntry::Kind::symlink:
+        ok = ensure_symlink(entry.content, entry.path);
+        break;
+      case VenvEntry::Kind::file:
+        // pyvenv.cfg last: its presence is what makes the directory a venv.
+        if (entry.path.filename() == "pyvenv.cfg" ? !is_venv(dir) : !fs::exists(entry.path, ec))
+          ok = util::write_file_atomic(entry.path, entry.content);
+        break;
     }
-    const std::string name = dir.filename().string();
-    // Since 3.12 the template adds the parentheses itself.
-    const std::string prompt =
-        text.find("(__VENV_PROMPT__)") != std::string::npos ? name : fmt::format("({}) ", name);
-    replace_all(text, "__VENV_DIR__", dir.string());
-    replace_all(text, "__VENV_NAME__", name);
-    replace_all(text, "__VENV_PROMPT__", prompt);
-    replace_all(text, "__VENV_BIN_NAME__", "bin");
-    replace_all(text, "__VENV_PYTHON__", (bin / exename).string());
-    if (auto ok = util::write_file_atomic(bin / "activate", text); !ok) return std::unexpected(ok.error());
-  }
-  if ((base.major > 3 || (base.major == 3 && base.minor >= 13)) && !fs::exists(dir / ".gitignore", ec)) {
-    if (auto ok = util::write_file_atomic(
-            dir / ".gitignore", "# Created by venv; see https://docs.python.org/3/library/venv.html\n*\n");
-        !ok)
-      return std::unexpected(ok.error());
-  }
-
-  // pyvenv.cfg last: its presence is what makes the directory a venv.
-  if (!is_venv(dir)) {
-    std::string cfg = fmt::format("home = {}\ninclude-system-site-packages = false\nversion = {}.{}.{}\n",
-                                  exe.parent_path().string(), base.major, base.minor, base.micro);
-    if (base.major > 3 || (base.major == 3 && base.minor >= 11)) {
-      cfg += fmt::format("executable = {}\n", real.string());
-      cfg += fmt::format("command = {} -m venv {}\n", base.executable.string(), dir.string());
-    }
-    if (auto ok = util::write_file_atomic(dir / "pyvenv.cfg", cfg); !ok) return std::unexpected(ok.error());
+    if (!ok) return std::unexpected(ok.error());
   }
   fs::remove(incomplete_marker(dir), ec);
   if (fs::is_empty(dir / ".strata", ec)) fs::remove(dir / ".strata", ec);

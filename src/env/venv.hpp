@@ -2,7 +2,9 @@
 // Creating virtual environments natively, laid out as `python -m venv --without-pip` does.
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "env/probe.hpp"
 #include "util/error.hpp"
@@ -27,6 +29,22 @@ std::string venv_python_version(const std::filesystem::path& dir);
 /// pyvenv.cfg, the bin/python* interpreter links, the bin/activate* scripts); false when `dir` is
 /// not a venv. Paths compare lexically.
 bool is_venv_file(const std::filesystem::path& dir, const std::filesystem::path& path);
+
+/// One piece of a new virtual environment.
+struct VenvEntry {
+  enum class Kind { directory, file, symlink };
+  std::filesystem::path path;  ///< absolute, under the venv
+  Kind kind = Kind::directory;
+  std::string content;  ///< file: its text; symlink: the target
+};
+
+/// The pieces of a new venv in `dir` (absolute, normal) for `base`, in the order create_venv makes
+/// them (pyvenv.cfg last): `exe` is the interpreter it links to, `real` that file resolved, and
+/// `activate_template` the base's venv/scripts/common/activate (nullopt: strata's own copy).
+/// `strata image` writes them into a layer.
+std::vector<VenvEntry> venv_layout(const std::filesystem::path& dir, const Interpreter& base,
+                                   const std::filesystem::path& exe, const std::filesystem::path& real,
+                                   const std::optional<std::string>& activate_template);
 
 /// Creates a virtual environment in `dir` for `base` (a probed interpreter; when it is itself in a
 /// venv, that venv's base is used): pyvenv.cfg (home, include-system-site-packages = false,

@@ -153,6 +153,7 @@ PlanRequest plan_request(const InstallOptions& options) {
           .layer = !options.layer.empty(),
           .overlay = true,
           .build = build_policy(options),
+          .interpreter = std::nullopt,
           .index = fetch_options(options, {})};
 }
 
@@ -644,10 +645,11 @@ Staged fetch_and_prepare(const Plan& plan, const InstallOptions& options, Instal
     observer.on_unpacked(d.name, unpacked->entries.size());
     const fs::path unpacked_dir = unpacked->dir;
     wheel_options.unpacked = std::move(*unpacked);
-    wheel::InstallTarget install_target{.scheme = target.scheme,
-                                        .python = target.interpreter.executable,
-                                        .state_dir = target.root / ".strata",
-                                        .replacing = std::nullopt};
+    wheel::InstallTarget install_target{
+        .scheme = target.scheme,
+        .python = target.interpreter.executable,
+        .state_dir = target.state_dir.empty() ? target.root / ".strata" : target.state_dir,
+        .replacing = std::nullopt};
     // A version outside the target's library directories (a base environment seen through
     // system site-packages) is shadowed, never modified, as pip does.
     if (d.action == Action::replace &&
@@ -855,10 +857,11 @@ nlohmann::json remove_unlocked(Plan& plan, const InstallOptions& options, Instal
     const auto* dist = plan.overlay.installed.find(entry.name);
     if (dist && owner_of(*dist, plan.overlay.ledger) == plan.owner &&
         (inside(dist->path, target.scheme.purelib) || inside(dist->path, target.scheme.platlib))) {
-      wheel::InstallTarget install_target{.scheme = target.scheme,
-                                          .python = target.interpreter.executable,
-                                          .state_dir = target.root / ".strata",
-                                          .replacing = std::nullopt};
+      wheel::InstallTarget install_target{
+          .scheme = target.scheme,
+          .python = target.interpreter.executable,
+          .state_dir = target.state_dir.empty() ? target.root / ".strata" : target.state_dir,
+          .replacing = std::nullopt};
       auto removed = wheel::remove_distribution(dist->path, install_target);
       if (!removed) {
         (void)plan.overlay.ledger.save(target.root);
@@ -971,6 +974,19 @@ std::string summary_line(const InstallReport& report) {
 std::string dry_run_summary(const InstallReport& report) {
   return fmt::format("Would install {}{}; nothing was changed", packages(report.installed + report.replaced),
                      in_parentheses(other_counts(report, true), {}));
+}
+
+StagedWheels stage_wheels(const Plan& plan, const InstallOptions& options, InstallObserver& observer) {
+  build::GitCli git_cli;
+  build::MemoGit git(git_cli);
+  InstallReport report;
+  Staged staged = fetch_and_prepare(plan, options, observer, git, report);
+  StagedWheels out;
+  for (std::size_t i = 0; i < staged.todo.size(); ++i) out.names.push_back(staged.todo[i]->name);
+  out.fetched = std::move(staged.fetched);
+  out.prepared = std::move(staged.prepared);
+  out.downloaded = report.downloaded;
+  return out;
 }
 
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer) {

@@ -117,4 +117,15 @@ std::string dry_run_summary(const InstallReport& report);
 /// downloaded or written.
 InstallReport run_install(const InstallOptions& options, InstallObserver& observer);
 
+/// The wheels of `plan`'s install and replace decisions, fetched and prepared (staged, verified,
+/// compiled) exactly as `strata install` prepares them, in decision order; nothing committed.
+/// `strata image` lays them into layers (staging under plan.target.state_dir).
+struct StagedWheels {
+  std::vector<std::string> names;  ///< normalized, one per prepared wheel
+  std::vector<fetch::FetchedArtifact> fetched;
+  std::vector<wheel::PreparedWheel> prepared;
+  std::size_t downloaded = 0;
+};
+StagedWheels stage_wheels(const Plan& plan, const InstallOptions& options, InstallObserver& observer);
+
 }  // namespace strata::plan

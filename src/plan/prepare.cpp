@@ -146,6 +146,15 @@ Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe
                                    request.target_dir, request.env.empty() ? "--prefix" : "--env"));
 
   Target target;
+  if (request.interpreter) {
+    if (request.env.empty()) throw CommandError(ErrorKind::usage, "a computed target needs --env");
+    target.interpreter = *request.interpreter;
+    target.root = request.env;
+    target.exists = false;
+    target.described = true;  // nothing to run: bytecode by a host interpreter of its X.Y
+    target.platform = "(the base image)";
+    return with_scheme(std::move(target), false);
+  }
   if (described) {
     target = resolve_described(request);
     if (request.prefix.empty() && request.target_dir.empty()) return target;

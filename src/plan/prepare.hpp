@@ -50,6 +50,9 @@ struct PlanRequest {
   bool layer = false;                 ///< --layer: `lock` must be a layer manifest (its owner: the layer)
   bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
   BuildPolicy build;    ///< what to do with packages the lock has only as source
+  /// A target computed rather than probed (`strata image`: read from the base image's files): used
+  /// as the interpreter of `env`, which is planned as not existing yet.
+  std::optional<env::Interpreter> interpreter;
   /// The indexes, --find-links and --offline for locks that record files only by hash
   /// (plan/locate.hpp); its cache_dir is filled by prepare().
   fetch::FetchOptions index;
@@ -66,6 +69,8 @@ struct Target {
   /// and interpreter.executable is only what the target's scripts name in their shebangs.
   bool described = false;
   std::string platform;  ///< the --platform text of a described target ("(the host)" without one)
+  /// Where installs stage their files ("" = root/.strata): `strata image` stages outside the target.
+  std::filesystem::path state_dir;
 };
 
 /// Whether `spec` describes a target (any of its flags given).

@@ -365,6 +365,11 @@ class Installer {
   const std::string& project() const { return project_; }
   const std::string& wheel_name() const { return wheel_name_; }
   const InstallTarget& target() const { return target_; }
+  std::vector<std::pair<fs::path, fs::path>> staged() const {
+    std::vector<std::pair<fs::path, fs::path>> out = journal_.moves;
+    out.push_back(journal_.dist_info);
+    return out;
+  }
   std::vector<std::pair<fs::path, std::string>> destinations() const {
     std::vector<std::pair<fs::path, std::string>> out;
     for (std::size_t i = 0; i < journal_.moves.size(); ++i)
@@ -979,6 +984,7 @@ const InstallTarget& PreparedWheel::target() const { return installer_->target()
 std::vector<std::pair<fs::path, std::string>> PreparedWheel::destinations() const {
   return installer_->destinations();
 }
+std::vector<std::pair<fs::path, fs::path>> PreparedWheel::staged() const { return installer_->staged(); }
 
 Result<SchemePaths> scheme_paths(const env::Interpreter& interpreter) {
   SchemePaths s;

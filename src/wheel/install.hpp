@@ -119,6 +119,9 @@ class PreparedWheel {
   /// Every file commit would create or replace, absolute and lexically normal, each with the
   /// RECORD hash of its content ("sha256=…"), followed by its .dist-info directory (empty hash).
   std::vector<std::pair<std::filesystem::path, std::string>> destinations() const;
+  /// Every staged file or directory with the path commit would move it to, the .dist-info
+  /// directory last (`strata image` reads the staged files into a layer instead of committing).
+  std::vector<std::pair<std::filesystem::path, std::filesystem::path>> staged() const;
 
  private:
   explicit PreparedWheel(std::unique_ptr<detail::Installer> installer);

@@ -1,0 +1,395 @@
+#include "plan/image_command.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "env/cache_dir.hpp"
+#include "env/ledger.hpp"
+#include "env/venv.hpp"
+#include "oci/base.hpp"
+#include "oci/image.hpp"
+#include "oci/layer.hpp"
+#include "oci/layout.hpp"
+#include "plan/layers.hpp"
+#include "plan/plan_command.hpp"
+#include "util/fs.hpp"
+#include "util/strings.hpp"
+
+namespace strata::plan {
+namespace fs = std::filesystem;
+namespace {
+
+/// A scratch directory under the cache, removed when the command ends.
+class Scratch {
+ public:
+  explicit Scratch(util::TempDir dir) : dir_(std::move(dir)) {}
+  ~Scratch() { util::remove_tree(dir_.path()); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  const fs::path& path() const { return dir_.path(); }
+
+ private:
+  util::TempDir dir_;
+};
+
+void check_options(const ImageOptions& o) {
+  if (o.base.empty())
+    throw CommandError(ErrorKind::usage, "strata image needs --base BASE: the image the layers go on");
+  if (o.out.empty() && o.push.empty())
+    throw CommandError(ErrorKind::usage,
+                       "strata image needs --out oci:DIR[:TAG] or --push REF: where the image goes");
+  if (!o.out.empty() && !o.out.starts_with("oci:"))
+    throw CommandError(ErrorKind::usage, fmt::format("--out {}: expected oci:DIR[:TAG]", o.out));
+  if (!o.request.env.starts_with("/"))
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("--env {}: the environment's path inside the image must be absolute", o.request.env));
+  if (!o.push.empty())
+    throw CommandError(ErrorKind::usage, "--push is not available yet: write the image with --out oci:DIR");
+}
+
+/// A host interpreter of the base's X.Y: --python, else python3.X on PATH, in /usr/local/bin or
+/// /usr/bin. It computes the target's markers and tags and compiles the bytecode.
+std::optional<env::Interpreter> host_python(const ImageOptions& o, const oci::BaseTarget& t,
+                                            const env::ProbeOptions& probe) {
+  const std::string name = fmt::format("python{}.{}", t.major, t.minor);
+  std::vector<std::string> candidates;
+  if (!o.python.empty())
+    candidates.push_back(o.python);
+  else
+    candidates = {name, "/usr/local/bin/" + name, "/usr/bin/" + name};
+  for (const auto& c : candidates) {
+    auto found = env::detail::resolve_interpreter(c);
+    if (!found) continue;
+    auto interpreter = env::probe_interpreter(found->string(), probe);
+    if (!interpreter) {
+      if (!o.python.empty()) throw CommandError(interpreter.error());
+      continue;
+    }
+    if (interpreter->major != t.major || interpreter->minor != t.minor ||
+        interpreter->implementation != "cpython") {
+      if (!o.python.empty())
+        throw CommandError(ErrorKind::usage,
+                           fmt::format("--python {}: is {} {}, the base's is CPython {}", o.python,
+                                       interpreter->implementation, interpreter->version, t.full_version));
+      continue;
+    }
+    return *interpreter;
+  }
+  if (!o.python.empty())
+    throw CommandError(ErrorKind::usage, fmt::format("--python {}: not found", o.python));
+  return std::nullopt;
+}
+
+/// The image's environment as an interpreter: the host interpreter's markers and tags with the
+/// base's version, C library and sysconfig, and the venv's scheme.
+env::Interpreter target_interpreter(const env::Interpreter& host, const oci::BaseTarget& t,
+                                    const oci::BaseFiles& files, const fs::path& venv) {
+  env::Interpreter i = host;
+  const std::string xy = fmt::format("{}.{}", t.major, t.minor);
+  i.executable = venv / "bin" / "python";
+  i.sys_executable = t.python;
+  i.real_executable = "/" + files.resolve(t.python).value_or(t.python.substr(1));
+  i.version = t.full_version;
+  auto parts = util::split(t.full_version, '.');
+  i.major = t.major;
+  i.minor = t.minor;
+  i.micro = parts.size() > 2 ? std::atoi(std::string(parts[2]).c_str()) : 0;
+  i.prefix = i.exec_prefix = venv;
+  i.base_prefix = i.base_exec_prefix = t.prefix;
+  i.in_venv = true;
+  const std::string site = (venv / "lib" / ("python" + xy) / "site-packages").string();
+  i.paths = {{"purelib", site},
+             {"platlib", site},
+             {"scripts", (venv / "bin").string()},
+             {"data", venv.string()},
+             {"include", fmt::format("{}/include/python{}", t.prefix, xy)},
+             {"platinclude", fmt::format("{}/include/python{}", t.prefix, xy)},
+             {"headers", (venv / "include" / "site" / ("python" + xy)).string()},
+             {"stdlib", t.stdlib},
+             {"platstdlib", t.stdlib}};
+  i.site_dirs = {site};
+  i.markers["python_full_version"] = t.full_version;
+  i.markers["python_version"] = xy;
+  i.markers["implementation_version"] = t.full_version;
+  i.tag_env.major = t.major;
+  i.tag_env.minor = t.minor;
+  i.tag_env.glibc = t.glibc;
+  i.tag_env.musl = t.musl;
+  if (auto it = t.sysconfig.find("SOABI"); it != t.sysconfig.end()) i.tag_env.soabi = it->second;
+  if (auto it = t.sysconfig.find("EXT_SUFFIX"); it != t.sysconfig.end()) i.tag_env.ext_suffix = it->second;
+  if (auto it = t.sysconfig.find("py_version_nodot"); it != t.sysconfig.end())
+    i.tag_env.py_version_nodot = it->second;
+  if (auto it = t.sysconfig.find("Py_DEBUG"); it != t.sysconfig.end()) i.tag_env.py_debug = it->second == "1";
+  return i;
+}
+
+/// A layer of `strata plan`'s plan: its manifest's file name and its packages.
+struct PlannedImageLayer {
+  std::string file;
+  std::string name;
+  std::vector<std::string> packages;
+};
+
+std::vector<PlannedImageLayer> planned_layers(const nlohmann::json& plan) {
+  const LayerPlan layers = value_or_throw(read_plan_json(plan.dump(), "plan.json"));
+  std::vector<PlannedImageLayer> out;
+  for (std::size_t i = 0; i < layers.layers.size(); ++i) {
+    PlannedImageLayer l{layers.layers[i].file_name(i), layers.layers[i].name, {}};
+    for (const auto& p : layers.layers[i].packages) l.packages.push_back(p.name);
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+std::string entry_path(const fs::path& absolute) { return absolute.relative_path().generic_string(); }
+
+/// The staged files of one prepared wheel as layer entries at their destinations.
+void add_staged(const wheel::PreparedWheel& prepared, std::vector<oci::LayerEntry>& out) {
+  auto add_one = [&](const fs::path& staged, const fs::path& dest) {
+    std::error_code ec;
+    auto st = fs::symlink_status(staged, ec);
+    oci::LayerEntry e;
+    e.path = entry_path(dest);
+    if (fs::is_symlink(st)) {
+      e.type = oci::LayerEntry::Type::symlink;
+      e.link = fs::read_symlink(staged, ec).string();
+    } else if (fs::is_directory(st)) {
+      e.type = oci::LayerEntry::Type::directory;
+    } else {
+      e.type = oci::LayerEntry::Type::file;
+      e.source = staged;
+      e.executable = (static_cast<unsigned>(st.permissions()) & 0111) != 0;
+      e.read_only = (static_cast<unsigned>(st.permissions()) & 0222) == 0;
+    }
+    out.push_back(std::move(e));
+  };
+  for (const auto& [staged, dest] : prepared.staged()) {
+    add_one(staged, dest);
+    std::error_code ec;
+    if (!fs::is_directory(fs::symlink_status(staged, ec))) continue;
+    for (auto it = fs::recursive_directory_iterator(staged, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+      add_one(it->path(), dest / it->path().lexically_relative(staged));
+  }
+}
+
+nlohmann::json layer_json(const oci::WrittenLayer& l, std::string_view kind, std::string_view name) {
+  return {{"kind", kind},
+          {"name", name},
+          {"diff_id", l.diff_id},
+          {"digest", l.descriptor.digest},
+          {"size", l.descriptor.size},
+          {"media_type", l.descriptor.media_type},
+          {"entries", l.entries},
+          {"reused_blob", l.reused}};
+}
+
+}  // namespace
+
+ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
+  check_options(o);
+  const fs::path venv = fs::path(o.request.env).lexically_normal();
+  const oci::Compression compression = value_or_throw(oci::parse_compression(o.compression));
+  const oci::Platform platform =
+      o.platform.empty() ? oci::host_platform() : value_or_throw(oci::parse_platform(o.platform));
+  const std::int64_t mtime = value_or_throw(oci::source_date_epoch());
+  const fs::path cache_root = value_or_throw(env::cache_root(o.request.cache_dir));
+  Scratch scratch(value_or_throw(util::TempDir::create(cache_root / "oci" / "work", "image-")));
+
+  // The base and the target read from its files.
+  const oci::BaseSpec spec = value_or_throw(oci::parse_base_spec(o.base));
+  const oci::BaseImage base = value_or_throw(oci::open_base(spec, o.base, scratch.path(), platform, {}));
+  const oci::BaseFiles files = value_or_throw(oci::read_base_files(
+      base, [&](std::string_view path) { return oci::wanted_for_target(path, venv.string()); }));
+  const oci::BaseTarget bt = value_or_throw(oci::read_target(files, base));
+  observer.on_phase(fmt::format("Base {}: Python {} ({}), {}", o.base, bt.full_version, bt.python,
+                                bt.glibc ? fmt::format("glibc {}.{}", bt.glibc->first, bt.glibc->second)
+                                         : fmt::format("musl {}.{}", bt.musl->first, bt.musl->second)));
+  if (files.find(entry_path(venv / "pyvenv.cfg")))
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("--base {}: already has an environment at {}; strata image writes a new one "
+                    "(installing over a base's environment is not supported yet)",
+                    o.base, venv.string()));
+  env::ProbeOptions probe{.cache_dir = env::interpreter_cache_dir(cache_root), .run = {}};
+  const std::optional<env::Interpreter> host = host_python(o, bt, probe);
+  if (!host)
+    throw CommandError(
+        ErrorKind::usage,
+        fmt::format("no Python {}.{} on this machine to compute the target of {} (pass --python)", bt.major,
+                    bt.minor, o.base));
+  const env::Interpreter target = target_interpreter(*host, bt, files, venv);
+  const bool compile = !o.no_compile;
+
+  // The layers: strata plan's, sticky in --plan DIR.
+  PlanRequest request = o.request;
+  request.interpreter = target;
+  request.index.index_url = o.index_url;
+  request.index.source_urls = value_or_throw(parse_source_overrides(o.sources));
+  request.index.offline = o.offline;
+  for (const auto& f : o.find_links) request.index.find_links.push_back(fs::absolute(f));
+  PlanCommandOptions plan_options;
+  plan_options.request = request;
+  plan_options.out = o.plan_dir.empty() ? (scratch.path() / "plan").string() : o.plan_dir;
+  plan_options.policy = o.policy;
+  plan_options.max_layers = o.max_layers;
+  plan_options.image_env = venv.string();
+  plan_options.index_url = o.index_url;
+  plan_options.sources = o.sources;
+  plan_options.offline = o.offline;
+  const PlanCommandReport planned = run_plan_command(plan_options, observer);
+  const std::vector<PlannedImageLayer> layers = planned_layers(planned.json.at("plan"));
+
+  // Every wheel prepared as strata install prepares it, staged in scratch.
+  Plan plan = prepare(request, observer);
+  for (const auto& b : plan.choices.builds)
+    plan.choices.problems.push_back(
+        fmt::format("{} {}: the lock has only source for it; strata image installs wheels only",
+                    b.package->name, b.version));
+  ImageReport report;
+  if (auto problems = plan.problems(); !problems.empty()) {
+    report.exit_code = 3;
+    report.problems = problems;
+    report.summary = fmt::format("Nothing written: {} problems", problems.size());
+    report.json = {{"ok", false}, {"problems", problems}};
+    return report;
+  }
+  plan.target.state_dir = scratch.path() / "state";
+  InstallOptions install;
+  install.cache_dir = o.request.cache_dir;
+  install.index_url = o.index_url;
+  install.sources = o.sources;
+  install.find_links = o.find_links;
+  install.offline = o.offline;
+  install.no_compile = !compile;
+  install.link_mode = "auto";
+  StagedWheels staged = stage_wheels(plan, install, observer);
+  std::map<std::string, std::size_t> staged_of;
+  for (std::size_t i = 0; i < staged.names.size(); ++i) staged_of[staged.names[i]] = i;
+
+  // The image: the base's layers, the venv skeleton, one layer per manifest.
+  const oci::BaseSpec out_spec =
+      o.out.empty() ? oci::BaseSpec{oci::BaseSpec::Kind::layout, (scratch.path() / "out").string(), ""}
+                    : value_or_throw(oci::parse_base_spec(o.out));
+  const std::string tag = out_spec.tag.empty() ? "latest" : out_spec.tag;
+  oci::Layout layout = value_or_throw(oci::Layout::create(out_spec.location));
+  const oci::LayerOptions layer_options{
+      .mtime = mtime, .compression = compression, .diffid_dir = cache_root / "oci" / "diffids"};
+  const oci::Layout base_layout = value_or_throw(oci::Layout::open(base.layout_dir));
+  std::vector<oci::Descriptor> manifest_layers;
+  nlohmann::json layers_json = nlohmann::json::array();
+  for (std::size_t i = 0; i < base.layers.size(); ++i) {
+    value_or_throw(layout.link_blob(base_layout.blob_path(base.layers[i].digest), base.layers[i].digest));
+    manifest_layers.push_back(base.layers[i]);
+    layers_json.push_back({{"kind", "base"},
+                           {"diff_id", base.diff_ids[i]},
+                           {"digest", base.layers[i].digest},
+                           {"size", base.layers[i].size},
+                           {"media_type", oci::oci_layer_type(base.layers[i].media_type)}});
+  }
+  std::vector<oci::AddedLayer> added;
+  auto add_layer = [&](std::vector<oci::LayerEntry> entries, std::string_view kind, const std::string& name,
+                       const std::vector<std::string>& packages) {
+    oci::WrittenLayer written = value_or_throw(oci::write_layer(std::move(entries), layer_options, layout));
+    manifest_layers.push_back(written.descriptor);
+    added.push_back({written.diff_id, fmt::format("strata image: {}", name)});
+    nlohmann::json j = layer_json(written, kind, name);
+    j["packages"] = packages;
+    report.lines.push_back(fmt::format("  {:<32} {:>4} packages {:>12} bytes {}", name, packages.size(),
+                                       written.descriptor.size, written.diff_id));
+    layers_json.push_back(std::move(j));
+  };
+
+  env::Interpreter venv_base = target;
+  venv_base.executable = bt.python;
+  std::vector<oci::LayerEntry> skeleton;
+  for (const auto& e :
+       env::venv_layout(venv, venv_base, bt.python, target.real_executable, bt.activate_template)) {
+    oci::LayerEntry entry;
+    entry.path = entry_path(e.path);
+    entry.type = e.kind == env::VenvEntry::Kind::directory ? oci::LayerEntry::Type::directory
+                 : e.kind == env::VenvEntry::Kind::symlink ? oci::LayerEntry::Type::symlink
+                                                           : oci::LayerEntry::Type::file;
+    (entry.type == oci::LayerEntry::Type::symlink ? entry.link : entry.content) = e.content;
+    skeleton.push_back(std::move(entry));
+  }
+  add_layer(std::move(skeleton), "venv", "venv", {});
+
+  const std::string project = plan.owner;
+  for (const auto& l : layers) {
+    std::vector<oci::LayerEntry> entries;
+    env::Ledger ledger;
+    const std::string owner = env::layer_owner(project, l.name);
+    for (const auto& name : l.packages) {
+      auto it = staged_of.find(name);
+      if (it == staged_of.end()) continue;  // kept: nothing to install
+      const auto& prepared = staged.prepared[it->second];
+      add_staged(prepared, entries);
+      const auto& fetched = staged.fetched[it->second];
+      std::string version;
+      for (const auto& d : plan.overlay.decisions.decisions)
+        if (d.name == name) version = d.version.str();
+      ledger.record_install({.name = name,
+                             .version = version,
+                             .owner = owner,
+                             .wheel = fetched.filename,
+                             .sha256 = fetched.sha256,
+                             .dist_info = prepared.staged().back().second.string(),
+                             .installed_at = std::nullopt,
+                             .built_from = std::nullopt,
+                             .build_requirements = {}});
+    }
+    oci::LayerEntry owner_file;
+    owner_file.path = entry_path(env::Ledger::file_for(venv, owner));
+    owner_file.content = ledger.dump(owner);
+    entries.push_back(std::move(owner_file));
+    add_layer(std::move(entries), "packages", l.file, l.packages);
+  }
+
+  const nlohmann::json config = oci::derive_config(base.config, added, venv.string(), mtime);
+  const oci::Descriptor config_d =
+      value_or_throw(layout.write_blob(oci::kOciConfig, oci::canonical_json(config)));
+  const nlohmann::json manifest = oci::image_manifest(config_d, manifest_layers);
+  oci::Descriptor manifest_d =
+      value_or_throw(layout.write_blob(oci::kOciManifest, oci::canonical_json(manifest)));
+  manifest_d.annotations[std::string(oci::kRefNameAnnotation)] = tag;
+  std::vector<oci::Descriptor> index;
+  for (auto& m : value_or_throw(layout.index())) {
+    auto ref = m.annotations.find(std::string(oci::kRefNameAnnotation));
+    if (ref == m.annotations.end() || ref->second != tag) index.push_back(std::move(m));
+  }
+  index.push_back(manifest_d);
+  value_or_throw(layout.write_index(index));
+
+  report.summary = fmt::format("Wrote {}:{} ({} base layers + {} layers, {} packages{}): manifest {}",
+                               out_spec.location, tag, base.layers.size(), added.size(), staged.names.size(),
+                               compile ? "" : ", no bytecode", manifest_d.digest);
+  report.json = {
+      {"ok", true},
+      {"out", out_spec.location},
+      {"tag", tag},
+      {"base", {{"name", o.base}, {"manifest", base.manifest.digest}}},
+      {"target",
+       {{"python", bt.python},
+        {"version", bt.full_version},
+        {"glibc", bt.glibc ? fmt::format("{}.{}", bt.glibc->first, bt.glibc->second) : ""},
+        {"musl", bt.musl ? fmt::format("{}.{}", bt.musl->first, bt.musl->second) : ""},
+        {"env", venv.string()}}},
+      {"manifest", {{"digest", manifest_d.digest}, {"size", manifest_d.size}}},
+      {"config", {{"digest", config_d.digest}, {"size", config_d.size}}},
+      {"bytecode", {{"compiled", compile}, {"python", compile ? host->executable.string() : ""}}},
+      {"plan", plan_options.out},
+      {"downloaded", staged.downloaded},
+      {"layers", layers_json}};
+  return report;
+}
+
+}  // namespace strata::plan
