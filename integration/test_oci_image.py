@@ -62,7 +62,8 @@ def base(tmp_path_factory):
 
 
 def lock_dir(root, six):
-    d = pathlib.Path(root) / f"lock-six-{six}"
+    # The same project's lock (its owner is the directory's name, "app") before and after the bump.
+    d = pathlib.Path(root) / f"six-{six}" / "app"
     d.mkdir(parents=True, exist_ok=True)
     (d / "requirements.txt").write_text(requirements(six))
     return d / "requirements.txt"
@@ -153,7 +154,7 @@ def test_the_venv_equals_strata_install_of_the_lock(first, bundle, wheels, tmp_p
     shutil.copytree(bundle, rootfs / "strata")
     shutil.copytree(wheels, rootfs / "wheels")
     (rootfs / "lock").mkdir()
-    shutil.copyfile(first["root"] / "lock-six-1.16.0" / "requirements.txt", rootfs / "lock" / "requirements.txt")
+    shutil.copyfile(first["root"] / "six-1.16.0" / "app" / "requirements.txt", rootfs / "lock" / "requirements.txt")
     proc = subprocess.run(["/usr/sbin/chroot", str(rootfs), "/strata/bin/strata", "--json", "install", "/lock/requirements.txt",
                            "--env", "/opt/venv", "--python", "/usr/bin/python3.11", "--find-links", "/wheels",
                            "--offline", "--cache-dir", "/tmp/strata-cache"],
