@@ -1,7 +1,6 @@
 // `strata image [LOCK] --base BASE --out oci:DIR`: flags into plan::ImageOptions, then
 // plan::run_image, then its report.
 
-#include <unistd.h>
 
 #include "cli/commands.hpp"
 #include "cli/fetch_commands.hpp"
@@ -46,7 +45,7 @@ CLI::App* add_image_command(CLI::App& app, ImageOptions& o) {
 }
 
 int run_image(const ImageOptions& options, const Console& console) {
-  ConsoleProgress progress(console, ::isatty(STDERR_FILENO) != 0 && !console.quiet() && !console.json());
+  ConsoleProgress progress(console);
   plan::ImageReport report = plan::run_image(options, progress);
   progress.clear();
   for (const auto& line : report.lines) console.detail(line);
