@@ -26,7 +26,8 @@ import tarfile
 
 import pytest
 
-from images import ROOT_ONLY, base_archive, bundle, dockerd  # noqa: F401
+from images import ROOT_ONLY, base_archive, dockerd  # noqa: F401
+from release import require_release_binary
 from support import LOOPBACK_WHEELS, SUMMARY, pinned_wheel_dir, strata
 
 pytestmark = ROOT_ONLY
@@ -141,7 +142,7 @@ def tree(root):
     return out
 
 
-def test_the_venv_equals_strata_install_of_the_lock(first, bundle, wheels, tmp_path):  # noqa: F811
+def test_the_venv_equals_strata_install_of_the_lock(first, wheels, tmp_path):  # noqa: F811
     out = first["out"]
     bundle_dir = tmp_path / "bundle"
     subprocess.run(["umoci", "unpack", "--image", f"{out}:app", str(bundle_dir)], check=True, capture_output=True,
@@ -151,16 +152,15 @@ def test_the_venv_equals_strata_install_of_the_lock(first, bundle, wheels, tmp_p
     # strata install of the same lock into /opt/venv of the same base: in a chroot of this rootfs
     # with the image's venv removed.
     shutil.rmtree(rootfs / "opt" / "venv")
-    shutil.copytree(bundle, rootfs / "strata")
+    (rootfs / "strata").mkdir()
+    shutil.copy2(require_release_binary(), rootfs / "strata" / "strata")
     shutil.copytree(wheels, rootfs / "wheels")
     (rootfs / "lock").mkdir()
     shutil.copyfile(first["root"] / "six-1.16.0" / "app" / "requirements.txt", rootfs / "lock" / "requirements.txt")
-    proc = subprocess.run(["/usr/sbin/chroot", str(rootfs), "/strata/bin/strata", "--json", "install", "/lock/requirements.txt",
+    proc = subprocess.run(["/usr/sbin/chroot", str(rootfs), "/strata/strata", "--json", "install", "/lock/requirements.txt",
                            "--env", "/opt/venv", "--python", "/usr/bin/python3.11", "--find-links", "/wheels",
                            "--offline", "--cache-dir", "/tmp/strata-cache"],
-                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": "/root",
-                               # $ORIGIN needs /proc, which the chroot has not mounted
-                               "LD_LIBRARY_PATH": "/strata/lib/strata"},
+                          capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
                           preexec_fn=lambda: os.umask(0o022))
     assert proc.returncode == 0, proc.stderr
     installed = tree(rootfs / "opt" / "venv")

@@ -1,7 +1,6 @@
 // `strata image [LOCK] --base BASE --out oci:DIR`: flags into plan::ImageOptions, then
 // plan::run_image, then its report.
 
-
 #include "cli/commands.hpp"
 #include "cli/fetch_commands.hpp"
 #include "cli/progress.hpp"

@@ -247,7 +247,11 @@ std::optional<std::string> BaseFiles::resolve(std::string_view path) const {
     done.push_back(part);
     const std::string joined = util::join(done, "/");
     auto it = nodes.find(joined);
-    if (it == nodes.end()) return std::nullopt;
+    if (it == nodes.end()) {
+      // A layer tar may leave out a file's parent directories: a missing one is implied.
+      if (todo.empty()) return std::nullopt;
+      continue;
+    }
     if (it->second.type != BaseNode::Type::symlink) continue;
     if (++hops > 40) return std::nullopt;
     done.pop_back();

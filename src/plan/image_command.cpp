@@ -372,23 +372,22 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
   report.summary = fmt::format("Wrote {}:{} ({} base layers + {} layers, {} packages{}): manifest {}",
                                out_spec.location, tag, base.layers.size(), added.size(), staged.names.size(),
                                compile ? "" : ", no bytecode", manifest_d.digest);
-  report.json = {
-      {"ok", true},
-      {"out", out_spec.location},
-      {"tag", tag},
-      {"base", {{"name", o.base}, {"manifest", base.manifest.digest}}},
-      {"target",
-       {{"python", bt.python},
-        {"version", bt.full_version},
-        {"glibc", bt.glibc ? fmt::format("{}.{}", bt.glibc->first, bt.glibc->second) : ""},
-        {"musl", bt.musl ? fmt::format("{}.{}", bt.musl->first, bt.musl->second) : ""},
-        {"env", venv.string()}}},
-      {"manifest", {{"digest", manifest_d.digest}, {"size", manifest_d.size}}},
-      {"config", {{"digest", config_d.digest}, {"size", config_d.size}}},
-      {"bytecode", {{"compiled", compile}, {"python", compile ? host->executable.string() : ""}}},
-      {"plan", plan_options.out},
-      {"downloaded", staged.downloaded},
-      {"layers", layers_json}};
+  report.json = {{"ok", true},
+                 {"out", out_spec.location},
+                 {"tag", tag},
+                 {"base", {{"name", o.base}, {"manifest", base.manifest.digest}}},
+                 {"target",
+                  {{"python", bt.python},
+                   {"version", bt.full_version},
+                   {"glibc", bt.glibc ? fmt::format("{}.{}", bt.glibc->first, bt.glibc->second) : ""},
+                   {"musl", bt.musl ? fmt::format("{}.{}", bt.musl->first, bt.musl->second) : ""},
+                   {"env", venv.string()}}},
+                 {"manifest", {{"digest", manifest_d.digest}, {"size", manifest_d.size}}},
+                 {"config", {{"digest", config_d.digest}, {"size", config_d.size}}},
+                 {"bytecode", {{"compiled", compile}, {"python", compile ? host->executable.string() : ""}}},
+                 {"plan", plan_options.out},
+                 {"downloaded", staged.downloaded},
+                 {"layers", layers_json}};
   return report;
 }
 
