@@ -116,12 +116,12 @@ def term_env(**extra):
     return env
 
 
-def read_until(fd, proc, wanted, deadline):
-    """Reads the pty until every string of `wanted` has appeared (or the process exits)."""
+def read_pty(fd, proc, deadline, done, timeout_message):
+    """Reads the pty until `done(out)` holds, the process closes the terminal or exits."""
     out = b""
-    while not all(w in out for w in wanted):
+    while not done(out):
         left = deadline - time.monotonic()
-        assert left > 0, f"never saw {wanted} in {out[-2000:]!r}"
+        assert left > 0, timeout_message(out)
         ready, _, _ = select.select([fd], [], [], min(left, 1.0))
         if ready:
             try:
@@ -136,22 +136,15 @@ def read_until(fd, proc, wanted, deadline):
     return out
 
 
+def read_until(fd, proc, wanted, deadline):
+    """Reads the pty until every string of `wanted` has appeared (or the process exits)."""
+    return read_pty(fd, proc, deadline, lambda out: all(w in out for w in wanted),
+                    lambda out: f"never saw {wanted} in {out[-2000:]!r}")
+
+
 def drain(fd, proc, deadline):
-    out = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, "strata did not finish"
-        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        elif proc.poll() is not None:
-            break
+    """Reads the pty until strata finishes, then waits for it."""
+    out = read_pty(fd, proc, deadline, lambda out: False, lambda out: "strata did not finish")
     proc.wait(timeout=max(1, deadline - time.monotonic()))
     return out
 
