@@ -1,11 +1,16 @@
 """Helpers shared by the integration tests: the test environment's Python, free loopback ports,
 servers stopped by PID, and pypiserver command lines."""
 
+import gzip
+import hashlib
+import io
+import json
 import os
 import pathlib
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 
 # Servers die by themselves after this many seconds even if a test run is killed.
@@ -200,6 +205,27 @@ LOOPBACK_WHEELS = {
 }
 
 
+# attrs, iniconfig and six (1.16.0, bumped to 1.17.0): the locks strata image's tests write.
+IMAGE_WHEELS = dict(LOOPBACK_WHEELS)
+IMAGE_WHEELS["six-1.17.0-py2.py3-none-any.whl"] = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
+
+
+def image_requirements(six):
+    """A pip-compile style hashed requirements.txt of attrs, iniconfig and six `six`."""
+    pins = {"attrs": "24.2.0", "iniconfig": "2.0.0", "six": six}
+    lines = ["# pip-compile --generate-hashes"]
+    for name, version in pins.items():
+        wheel = next(f for f in IMAGE_WHEELS if f.startswith(f"{name}-{version}-"))
+        lines += [f"{name}=={version} \\", f"    --hash=sha256:{IMAGE_WHEELS[wheel]}"]
+    return "\n".join(lines) + "\n"
+
+
+def image_wheel_dir():
+    """IMAGE_WHEELS from PyPI once (cached, pinned)."""
+    pinned_wheel_dir("oci-image-v1", LOOPBACK_WHEELS)  # one pip call per version of six
+    return pinned_wheel_dir("oci-image-v1", IMAGE_WHEELS)
+
+
 def assert_loopback_install(report, venv):
     """`report` (strata install --json) installed exactly LOOPBACK_WHEELS into `venv`, as strata, and
     they import."""
@@ -265,3 +291,42 @@ def source_project(root, name, version="1.0", build_system=FLIT_BUILD_SYSTEM, ex
     (root / name).mkdir()
     (root / name / "__init__.py").write_text(f'VALUE = "{name} {version}"\n')
     return root
+
+
+def tiny_base(directory, arch="amd64", tag=None):
+    """An OCI layout of one layer holding only what `strata image` reads a target from (a CPython
+    3.11 interpreter file, glibc 2.36's libc.so.6, sysconfigdata) for linux/`arch` (amd64 or
+    arm64), made once per directory; `tag` names it in index.json."""
+    layout = pathlib.Path(directory)
+    if (layout / "index.json").exists():
+        return layout
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+
+    def blob(data, media_type):
+        digest = hashlib.sha256(data).hexdigest()
+        (layout / "blobs" / "sha256" / digest).write_bytes(data)
+        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
+    raw = io.BytesIO()
+    multiarch = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[arch]
+    sysconfig = (f"{{'SOABI': 'cpython-311-{multiarch}', 'EXT_SUFFIX': '.cpython-311-{multiarch}.so', "
+                 f"'MULTIARCH': '{multiarch}'}}").encode()
+    with tarfile.open(fileobj=raw, mode="w") as t:
+        for name, data in (("usr/bin/python3.11", b"\x003.11.2\x00"),
+                           (f"usr/lib/{multiarch}/libc.so.6", b"stable release version 2.36."),
+                           (f"usr/lib/python3.11/_sysconfigdata__{multiarch}.py", sysconfig)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            t.addfile(info, io.BytesIO(data))
+    tar = raw.getvalue()
+    layer = blob(gzip.compress(tar, mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip")
+    config = blob(json.dumps({"architecture": arch, "os": "linux", "config": {}, "rootfs": {
+        "type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(tar).hexdigest()}"]}}).encode(),
+        "application/vnd.oci.image.config.v1+json")
+    manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                "config": config, "layers": [layer]}).encode(),
+                    "application/vnd.oci.image.manifest.v1+json")
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    if tag:
+        manifest["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
+    return layout

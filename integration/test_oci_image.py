@@ -28,28 +28,16 @@ import pytest
 
 from images import ROOT_ONLY, base_archive, dockerd  # noqa: F401
 from release import require_release_binary
-from support import LOOPBACK_WHEELS, SUMMARY, pinned_wheel_dir, strata
+from support import SUMMARY, image_lock_dir, image_wheel_dir, strata
 
 pytestmark = ROOT_ONLY
 
-WHEELS = dict(LOOPBACK_WHEELS)
-WHEELS["six-1.17.0-py2.py3-none-any.whl"] = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274"
-
-
-def requirements(six):
-    """A pip-compile style hashed requirements.txt of attrs, iniconfig and six `six`."""
-    pins = {"attrs": "24.2.0", "iniconfig": "2.0.0", "six": six}
-    lines = ["# pip-compile --generate-hashes"]
-    for name, version in pins.items():
-        wheel = next(f for f in WHEELS if f.startswith(f"{name}-{version}-"))
-        lines += [f"{name}=={version} \\", f"    --hash=sha256:{WHEELS[wheel]}"]
-    return "\n".join(lines) + "\n"
+lock_dir = image_lock_dir
 
 
 @pytest.fixture(scope="module")
 def wheels():
-    pinned_wheel_dir("oci-image-v1", LOOPBACK_WHEELS)  # one pip call per version of six
-    return pinned_wheel_dir("oci-image-v1", WHEELS)
+    return image_wheel_dir()
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +48,6 @@ def base(tmp_path_factory):
     subprocess.run(["skopeo", "copy", "-q", f"oci-archive:{archive}", f"oci:{layout}:base"], check=True,
                    capture_output=True, timeout=300)
     return {"archive": archive, "layout": layout}
-
-
-def lock_dir(root, six):
-    # The same project's lock (its owner is the directory's name, "app") before and after the bump.
-    d = pathlib.Path(root) / f"six-{six}" / "app"
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "requirements.txt").write_text(requirements(six))
-    return d / "requirements.txt"
 
 
 def image(lock, base_ref, out, cache, wheels, *extra, check=True, env=None, umask=None):

@@ -5,9 +5,9 @@ a key whose certificate chains to the registry's rootcertbundle). Requests are c
 registry's access log. Images are OCI layouts written here (deterministic tar+gzip layers) or
 pushed by skopeo; skopeo inspects and copies what strata pushed. Bad answers (401, 403, 500, a
 redirect to plain http, a blob whose bytes do not match its digest) come from a small HTTP server
-in this module. Driven by the test-only tests/tools/registry.cpp (`strata_registry push|pull`)
-until `strata image --push` calls the same client. Credentials are checked absent from every
-output."""
+in this module. Driven by the test-only tests/tools/registry.cpp (`strata_registry push|pull`);
+`strata image --push` and registry bases through the same client: test_image_push.py. The registry
+and its fixtures: registries.py. Credentials are checked absent from every output."""
 
 import base64
 import gzip
@@ -17,7 +17,6 @@ import io
 import json
 import os
 import pathlib
-import re
 import shutil
 import subprocess
 import tarfile
@@ -27,26 +26,13 @@ import uuid
 
 import pytest
 
-from support import free_port, wait_for_port
+from registries import (LIFETIME, NEEDS_REGISTRY, PASSWORD, USER, Registry, assert_no_secret,  # noqa: F401
+                        basic_registry, creds_file, env, pki, skopeo, skopeo_auth, uploads)
+from support import free_port
 
 STRATA_BIN = pathlib.Path(os.environ["STRATA_BIN"])
 DRIVER = STRATA_BIN.parent / "strata_registry"
-REGISTRY_BIN = shutil.which("docker-registry")
-USER = "ci-bot"
-PASSWORD = "sEcReT-registry-pw-" + uuid.uuid4().hex[:8]
-LIFETIME = "300"  # seconds any server started here may live
-
-pytestmark = pytest.mark.skipif(REGISTRY_BIN is None, reason="docker-registry not installed (scripts/setup.sh)")
-
-
-def secret_forms():
-    return [PASSWORD, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()]
-
-
-def assert_no_secret(*texts):
-    for text in texts:
-        for secret in secret_forms():
-            assert secret not in text, "a credential appeared in output"
+pytestmark = NEEDS_REGISTRY
 
 
 def run_driver(*args, env, check=True):
@@ -128,87 +114,6 @@ def write_index_layout(layout, tag="multi"):
 
 # ---- the test CA and the registries -------------------------------------------------------------
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """A test CA and a certificate for 127.0.0.1 signed by it (also the token signing key)."""
-    d = tmp_path_factory.mktemp("pki")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=strata test CA", cwd=d)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-            "-subj", "/CN=127.0.0.1", cwd=d)
-    (d / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
-    certs = d / "certs.d"
-    certs.mkdir()
-    shutil.copy(d / "ca.pem", certs / "ca.crt")  # skopeo's --cert-dir layout
-    return d
-
-
-class Registry:
-    """A docker-registry process on 127.0.0.1 with TLS; its access log counts requests."""
-
-    def __init__(self, root, pki, auth_config):
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.log_path = root / "registry.log"
-        config = root / "config.yml"
-        config.write_text(json.dumps({
-            "version": 0.1,
-            "log": {"level": "info", "accesslog": {"disabled": False}},
-            "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True}},
-            "http": {"addr": self.host, "secret": "strata-test",
-                     "tls": {"certificate": str(pki / "server.pem"), "key": str(pki / "server.key")}},
-            "auth": auth_config}))
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(["timeout", LIFETIME, REGISTRY_BIN, "serve", str(config)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for_port(self.port, self.proc)
-        self.mark()
-
-    def mark(self):
-        self.offset = self.log_path.stat().st_size
-
-    def requests(self):
-        """The "METHOD path" lines logged since the last mark(), then marks again."""
-        time.sleep(0.2)  # the access log line follows the response
-        with open(self.log_path, "rb") as f:
-            f.seek(self.offset)
-            text = f.read().decode(errors="replace")
-        self.mark()
-        return [f"{m} {p}" for m, p in re.findall(r'"(GET|HEAD|POST|PUT|PATCH|DELETE) (\S+) HTTP/[\d.]+"', text)]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def uploads(requests):
-    """Requests other than HEADs and the API ping (GET /v2/)."""
-    return [r for r in requests if not r.startswith("HEAD ") and r != "GET /v2/"]
-
-
-@pytest.fixture(scope="module")
-def basic_registry(tmp_path_factory, pki):
-    root = tmp_path_factory.mktemp("registry-basic")
-    htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True,
-                              timeout=30).stdout
-    (root / "htpasswd").write_text(htpasswd)
-    registry = Registry(root, pki, {"htpasswd": {"realm": "strata-test", "path": str(root / "htpasswd")}})
-    yield registry
-    registry.stop()
-
-
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -283,32 +188,6 @@ def token_registry(tmp_path_factory, pki):
     yield registry
     registry.stop()
     tokens.stop()
-
-
-@pytest.fixture
-def env(tmp_path, pki):
-    """The driver's environment: the test CA, a HOME of its own (no machine credentials)."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return {"PATH": os.environ["PATH"], "HOME": str(home), "STRATA_CA_FILE": str(pki / "ca.pem")}
-
-
-@pytest.fixture
-def creds_file(tmp_path, basic_registry):
-    path = tmp_path / "creds.json"
-    path.write_text(json.dumps({"auths": {basic_registry.host: {
-        "auth": base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}}}))
-    return path
-
-
-def skopeo(*args):
-    proc = subprocess.run(["skopeo", *map(str, args)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def skopeo_auth(pki):
-    return ["--creds", f"{USER}:{PASSWORD}", "--cert-dir", str(pki / "certs.d")]
 
 
 # ---- push ----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from support import SERVER_LIFETIME, SIX, SIX_SHA256, STRATA, Servers, free_port, six_wheel_dir
+from support import SERVER_LIFETIME, SIX, SIX_SHA256, STRATA, Servers, free_port, six_wheel_dir, tiny_base
 
 HERE = pathlib.Path(__file__).resolve().parent
 PYTHON = "/usr/bin/python3"
@@ -140,42 +140,6 @@ def projects(inputs, host, dead):
 # Every leaf command of the CLI: how this test runs it in a run directory (`run`: its paths).
 # `strata --help` is the list of record; a command missing here fails test_every_command_is_covered.
 # URLs on the command line carry a secret too (and get HTTP 401).
-def tiny_base(directory):
-    """An OCI layout of one layer holding only what `strata image` reads a target from (a CPython
-    3.11 interpreter file, glibc's libc.so.6, sysconfigdata), made once per directory."""
-    import gzip
-    import io
-    import tarfile
-    layout = pathlib.Path(directory)
-    if (layout / "index.json").exists():
-        return layout
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-
-    def blob(data, media_type):
-        digest = hashlib.sha256(data).hexdigest()
-        (layout / "blobs" / "sha256" / digest).write_bytes(data)
-        return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as t:
-        for name, data in (("usr/bin/python3.11", b"\x003.11.2\x00"),
-                           ("usr/lib/x86_64-linux-gnu/libc.so.6", b"stable release version 2.36."),
-                           ("usr/lib/python3.11/_sysconfigdata__x86_64-linux-gnu.py", b"{'SOABI': 'cpython-311'}")):
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), 0o755
-            t.addfile(info, io.BytesIO(data))
-    tar = raw.getvalue()
-    layer = blob(gzip.compress(tar, mtime=0), "application/vnd.oci.image.layer.v1.tar+gzip")
-    config = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {}, "rootfs": {
-        "type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(tar).hexdigest()}"]}}).encode(),
-        "application/vnd.oci.image.config.v1+json")
-    manifest = blob(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                "config": config, "layers": [layer]}).encode(),
-                    "application/vnd.oci.image.manifest.v1+json")
-    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest]}))
-    return layout
-
-
 def commands(lock, run, ok, host):
     denied = f"http://{USER}:{SECRETS['command-line url userinfo']}@{host}/auth/simple/"
     env_dir, cache = run / "env", run / "cache"
@@ -310,10 +274,11 @@ REGISTRY_SECRETS = {
 
 
 def test_registry_credentials_never_in_output(tmp_path):
-    """The registry client (tests/tools/registry.cpp, strata_registry, until `strata image --push`
-    drives it) with a secret from every credential source, against a loopback registry that
-    refuses them (HTTP 401, Basic) and one that hands out a Bearer token realm refusing them:
-    no secret in stdout, stderr or any file under the run directory."""
+    """The registry client (tests/tools/registry.cpp's strata_registry push and pull, and `strata
+    image --push` and `strata image --base REGISTRY/REPO`) with a secret from every credential
+    source, against a loopback registry that refuses them (HTTP 401, Basic) and one that hands out
+    a Bearer token realm refusing them: no secret in stdout, stderr or any file under the run
+    directory."""
     import http.server
     import threading
 
@@ -356,6 +321,11 @@ def test_registry_credentials_never_in_output(tmp_path):
         {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": f"sha256:{manifest_digest}",
          "size": len(manifest)}]}))
     (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    lock = tmp_path / "project" / "requirements.txt"
+    lock.parent.mkdir()
+    lock.write_text(f"six==1.16.0 \\\n    --hash=sha256:{SIX_SHA256}\n")
+    tiny = tiny_base(tmp_path / "tiny")
+    wheels = six_wheel_dir(PYTHON)
     for bearer in (False, True):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.bearer = bearer
@@ -382,10 +352,14 @@ def test_registry_credentials_never_in_output(tmp_path):
                     env["REGISTRY_AUTH_FILE"] = str(inputs / "auth.json")
                 else:
                     (home / ".docker" / "config.json").write_text(json.dumps(auths))
-                for argv in (["push", layout, f"{host}/app:1"], ["pull", f"{host}/app:1", run / "pulled"]):
-                    r = subprocess.run([str(driver), *map(str, argv), *map(str, args)], capture_output=True, env=env,
-                                       timeout=60)
-                    label = f"strata_registry {argv[0]} with {what}{' (bearer)' if bearer else ''}"
+                image = [STRATA, "image", lock, "--python", PYTHON, "--no-compile", "--cache-dir", run / "cache",
+                         "--find-links", wheels, "--offline"]
+                for argv in ([driver, "push", layout, f"{host}/app:1"], [driver, "pull", f"{host}/app:1", run / "pulled"],
+                             [*image, "--base", f"oci:{tiny}", "--push", f"{host}/app:1"],
+                             [*image, "--base", f"{host}/base:1", "--out", f"oci:{run / 'image'}"]):
+                    r = subprocess.run([*map(str, argv), *map(str, args)], capture_output=True, env=env, timeout=60)
+                    label = (f"{'strata_registry' if argv[0] == driver else 'strata image'} "
+                             f"{argv[1] if argv[0] == driver else argv[-2]} with {what}{' (bearer)' if bearer else ''}")
                     assert r.returncode == 1 and b"HTTP 401" in r.stderr, (label, r.stderr.decode())
                     assert b"were not accepted" in r.stderr, (label, r.stderr.decode())
                     scanner.scan(f"{label}: stdout", r.stdout)
@@ -397,5 +371,5 @@ def test_registry_credentials_never_in_output(tmp_path):
         finally:
             server.shutdown()
             server.server_close()
-    assert scanner.outputs >= 16
+    assert scanner.outputs >= 64
     assert scanner.found == [], "\n".join(scanner.found)

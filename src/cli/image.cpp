@@ -14,11 +14,18 @@ CLI::App* add_image_command(CLI::App& app, ImageOptions& o) {
       "skeleton layer and one layer per `strata plan` manifest, reproducible digests");
   o.request.env = "/opt/venv";
   cmd->add_option("LOCK", o.request.lock, "Lock file or a directory holding one (default: .)");
-  cmd->add_option("--base", o.base, "Base image: oci:DIR[:TAG] or oci-archive:FILE[:TAG]")->required();
+  cmd->add_option("--base", o.base,
+                  "Base image: oci:DIR[:TAG], oci-archive:FILE[:TAG] or REGISTRY/REPO[:TAG|@DIGEST]")
+      ->required();
   cmd->add_option("--env", o.request.env, "The virtual environment inside the image (default /opt/venv)");
   cmd->add_option("--out", o.out,
                   "Write the image as an OCI image layout: oci:DIR[:TAG] (tag default latest)");
-  cmd->add_option("--push", o.push, "Push the image to REGISTRY/REPO[:TAG]");
+  cmd->add_option("--push", o.push,
+                  "Push the image to REGISTRY/REPO[:TAG] (blobs the registry has are skipped or mounted)");
+  cmd->add_option("--creds-file", o.creds_file,
+                  "Registry credentials: a docker config.json / auth.json, or one USER:PASSWORD line");
+  cmd->add_option("--insecure-registry", o.insecure_registries,
+                  "Reach this registry HOST[:PORT] without TLS verification (repeatable)");
   cmd->add_option("--plan", o.plan_dir,
                   "Keep the layer plan in DIR between runs (sticky layers, as strata plan)");
   cmd->add_option("--policy", o.policy, "Layer policy TOML (default: the built-in layers/default.toml)");

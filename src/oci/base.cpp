@@ -129,10 +129,10 @@ Result<BaseImage> open_base(const BaseSpec& spec, std::string_view name, const f
             fmt::format(
                 "--base {}: pulling from a registry is not available; use oci:DIR or oci-archive:FILE",
                 name));
-      base.layout_dir = scratch / "base";
-      auto d = pull(spec.location, base.layout_dir);
+      auto d = pull(spec.location, scratch / "base");
       if (!d) return std::unexpected(d.error());
-      pulled = *d;
+      base.layout_dir = d->layout;
+      pulled = d->manifest;
       break;
     }
   }

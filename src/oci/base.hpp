@@ -41,10 +41,16 @@ struct BaseImage {
   std::vector<std::string> diff_ids;  ///< the config's rootfs.diff_ids
 };
 
-/// Pulls a registry reference into an image layout directory; returns the image manifest's
-/// descriptor (src/oci/registry.hpp's pull, given by the caller so that this file needs no network).
+/// Where a pull put a registry base: the image layout holding its blobs and the image manifest.
+struct PulledBase {
+  std::filesystem::path layout;
+  Descriptor manifest;
+};
+/// Pulls a registry reference into an image layout (`dir`, or a shared blob store of the
+/// caller's); an index is resolved to the platform (src/oci/registry.hpp's pull, given by the
+/// caller so that this file needs no network).
 using Puller =
-    std::function<Result<Descriptor>(std::string_view reference, const std::filesystem::path& dir)>;
+    std::function<Result<PulledBase>(std::string_view reference, const std::filesystem::path& dir)>;
 
 /// Opens BASE. An archive is unpacked and a reference pulled into `scratch`. An index picks the
 /// manifest for `platform`. Errors name BASE and what is wrong: a missing tag, an unknown media

@@ -13,12 +13,16 @@
 #include "env/cache_dir.hpp"
 #include "env/ledger.hpp"
 #include "env/venv.hpp"
+#include "fetch/curl_transport.hpp"
 #include "oci/base.hpp"
 #include "oci/image.hpp"
 #include "oci/layer.hpp"
 #include "oci/layout.hpp"
+#include "oci/reference.hpp"
+#include "oci/registry.hpp"
 #include "plan/layers.hpp"
 #include "plan/plan_command.hpp"
+#include "util/counts.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
 
@@ -51,8 +55,55 @@ void check_options(const ImageOptions& o) {
     throw CommandError(
         ErrorKind::usage,
         fmt::format("--env {}: the environment's path inside the image must be absolute", o.request.env));
-  if (!o.push.empty())
-    throw CommandError(ErrorKind::usage, "--push is not available yet: write the image with --out oci:DIR");
+}
+
+/// Registry progress as phase lines: one per blob moved (uploaded, mounted, downloaded).
+class RegistryProgress : public oci::RegistryObserver {
+ public:
+  explicit RegistryProgress(InstallObserver& observer) : observer_(observer) {}
+  void blob_done(const oci::BlobReport& r) override {
+    observer_.on_phase(fmt::format("  {} {} ({}){}", oci::to_string(r.action), r.blob.digest.substr(0, 19),
+                                   util::human_size(r.blob.size),
+                                   r.mounted_from.empty() ? "" : " from " + r.mounted_from));
+  }
+
+ private:
+  InstallObserver& observer_;
+};
+
+/// The registry client of one run (a registry base, --push), made when first needed.
+class Registries {
+ public:
+  Registries(const ImageOptions& o, const fs::path& cache_root, InstallObserver& observer)
+      : progress_(observer) {
+    options_.insecure_registries = o.insecure_registries;
+    if (!o.creds_file.empty()) options_.creds_file = fs::path(o.creds_file);
+    // Which repositories hold which blobs, across runs: a base pulled from a registry is mounted
+    // into the pushed repository instead of uploaded again.
+    options_.blob_sources_file = cache_root / "oci" / "blob-sources.json";
+  }
+  oci::RegistryClient& client() {
+    if (!client_) {
+      curl_options_ = value_or_throw(fetch::curl_options_from_env());
+      client_.emplace(oci::curl_transport_factory(curl_, curl_options_), options_, fetch::process_env(),
+                      &progress_);
+    }
+    return *client_;
+  }
+
+ private:
+  RegistryProgress progress_;
+  oci::RegistryOptions options_;
+  fetch::CurlGlobal curl_;
+  fetch::CurlOptions curl_options_;
+  std::optional<oci::RegistryClient> client_;
+};
+
+/// The push's outcome per blob, by digest.
+std::map<std::string, const oci::BlobReport*> by_digest(const oci::TransferReport& r) {
+  std::map<std::string, const oci::BlobReport*> out;
+  for (const auto& b : r.blobs) out.emplace(b.blob.digest, &b);
+  return out;
 }
 
 /// A host interpreter of the base's X.Y: --python, else python3.X on PATH, in /usr/local/bin or
@@ -196,6 +247,15 @@ nlohmann::json layer_json(const oci::WrittenLayer& l, std::string_view kind, std
 
 ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
   check_options(o);
+  std::optional<oci::Reference> push_ref;
+  if (!o.push.empty()) {
+    auto ref = oci::Reference::parse(o.push);
+    if (!ref) throw CommandError(ErrorKind::usage, fmt::format("--push {}: {}", o.push, ref.error().message));
+    if (!ref->digest.empty())
+      throw CommandError(ErrorKind::usage,
+                         fmt::format("--push {}: push to a tag (REGISTRY/REPO[:TAG]), not a digest", o.push));
+    push_ref = *ref;
+  }
   const fs::path venv = fs::path(o.request.env).lexically_normal();
   const oci::Compression compression = value_or_throw(oci::parse_compression(o.compression));
   const oci::Platform platform =
@@ -206,7 +266,21 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
 
   // The base and the target read from its files.
   const oci::BaseSpec spec = value_or_throw(oci::parse_base_spec(o.base));
-  const oci::BaseImage base = value_or_throw(oci::open_base(spec, o.base, scratch.path(), platform, {}));
+  Registries registries(o, cache_root, observer);
+  // A registry base is pulled into the cache's blob store (its blobs verified as they stream;
+  // those already there are not downloaded again), then opened as a layout.
+  const oci::Puller pull = [&](std::string_view reference, const fs::path&) -> Result<oci::PulledBase> {
+    auto ref = oci::Reference::parse(reference);
+    if (!ref) return std::unexpected(ref.error());
+    const fs::path store = cache_root / "oci" / "pulled";
+    auto pulled = registries.client().pull(*ref, platform, store);
+    if (!pulled)
+      return fail(pulled.error().kind, fmt::format("--base {}: {}", reference, pulled.error().message));
+    observer.on_phase(fmt::format("Pulled {}: {} blobs, {} downloaded", ref->str(), pulled->blobs.size(),
+                                  util::human_size(pulled->bytes_downloaded)));
+    return oci::PulledBase{store, pulled->manifest};
+  };
+  const oci::BaseImage base = value_or_throw(oci::open_base(spec, o.base, scratch.path(), platform, pull));
   const oci::BaseFiles files = value_or_throw(oci::read_base_files(
       base, [&](std::string_view path) { return oci::wanted_for_target(path, venv.string()); }));
   const oci::BaseTarget bt = value_or_throw(oci::read_target(files, base));
@@ -369,11 +443,53 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
   index.push_back(manifest_d);
   value_or_throw(layout.write_index(index));
 
-  report.summary = fmt::format("Wrote {}:{} ({} base layers + {} layers, {} packages{}): manifest {}",
-                               out_spec.location, tag, base.layers.size(), added.size(), staged.names.size(),
+  report.summary = fmt::format("{} ({} base layers + {} layers, {} packages{}): manifest {}",
+                               o.out.empty() ? "Built" : fmt::format("Wrote {}:{}", out_spec.location, tag),
+                               base.layers.size(), added.size(), staged.names.size(),
                                compile ? "" : ", no bytecode", manifest_d.digest);
+
+  // --push: every blob HEADed first (present: skipped), mounted from another repository of the
+  // registry that holds it, or uploaded; the manifest last, only when every blob is there.
+  nlohmann::json push_json = nullptr;
+  if (push_ref) {
+    observer.on_phase(fmt::format("Pushing to {}: {} blobs", push_ref->str(), manifest_layers.size() + 1));
+    oci::TransferReport pushed =
+        value_or_throw(registries.client().push(out_spec.location, *push_ref, manifest_d.digest));
+    const auto outcome = by_digest(pushed);
+    std::size_t counts[3] = {0, 0, 0};
+    auto annotate = [&](nlohmann::json& j, const std::string& digest) {
+      auto it = outcome.find(digest);
+      const oci::BlobReport* b = it == outcome.end() ? nullptr : it->second;
+      const oci::BlobAction action = b ? b->action : oci::BlobAction::skipped;
+      j["action"] = oci::to_string(action);
+      j["mounted_from"] = b ? b->mounted_from : "";
+      j["bytes_uploaded"] = b ? b->bytes : 0;
+      ++counts[action == oci::BlobAction::uploaded ? 0 : action == oci::BlobAction::mounted ? 1 : 2];
+    };
+    for (auto& j : layers_json) {
+      annotate(j, j.at("digest").get<std::string>());
+      report.lines.push_back(fmt::format("  {:<8} {:<10} {} ({})", j.at("action").get<std::string>(),
+                                         j.at("kind").get<std::string>(), j.at("digest").get<std::string>(),
+                                         util::human_size(j.at("size").get<std::uint64_t>())));
+    }
+    nlohmann::json config_json = {{"digest", config_d.digest}, {"size", config_d.size}};
+    annotate(config_json, config_d.digest);
+    push_json = {{"reference", pushed.reference},
+                 {"manifest",
+                  {{"digest", pushed.manifest.digest}, {"action", oci::to_string(pushed.manifest_action)}}},
+                 {"config", config_json},
+                 {"uploaded", counts[0]},
+                 {"mounted", counts[1]},
+                 {"skipped", counts[2]},
+                 {"bytes_uploaded", pushed.bytes_uploaded},
+                 {"requests", pushed.requests}};
+    report.summary +=
+        fmt::format("\nPushed {}: {} uploaded ({}), {} mounted, {} already there", pushed.reference,
+                    counts[0], util::human_size(pushed.bytes_uploaded), counts[1], counts[2]);
+  }
   report.json = {{"ok", true},
-                 {"out", out_spec.location},
+                 {"out", o.out.empty() ? nlohmann::json(nullptr) : nlohmann::json(out_spec.location)},
+                 {"push", push_json},
                  {"tag", tag},
                  {"base", {{"name", o.base}, {"manifest", base.manifest.digest}}},
                  {"target",

@@ -29,6 +29,7 @@ struct ImageOptions {
   std::string python;                ///< --python: host interpreter of the base's X.Y for bytecode
   bool no_compile = false;           ///< --no-compile: no pycs
   std::string creds_file;            ///< --creds-file FILE (registry credentials)
+  std::vector<std::string> insecure_registries;  ///< --insecure-registry HOST[:PORT]
   std::string index_url;
   std::vector<std::string> sources;
   std::vector<std::string> find_links;

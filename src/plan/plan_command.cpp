@@ -57,9 +57,12 @@ bool is_default_index(const std::string& url) {
 }
 
 // A/B as the path from `from` to `to`, generic separators; "" when they are the same directory.
+// An empty path is the current directory (the parent of a lock given as a bare file name).
 std::string relative_path(const fs::path& to, const fs::path& from) {
-  fs::path rel =
-      fs::absolute(to).lexically_normal().lexically_relative(fs::absolute(from).lexically_normal());
+  auto absolute = [](const fs::path& p) {
+    return fs::absolute(p.empty() ? fs::path(".") : p).lexically_normal();
+  };
+  fs::path rel = absolute(to).lexically_relative(absolute(from));
   std::string s = rel.generic_string();
   return s == "." ? "" : s;
 }
