@@ -220,6 +220,15 @@ def image_requirements(six):
     return "\n".join(lines) + "\n"
 
 
+def image_lock_dir(root, six):
+    """ROOT/six-SIX/app/requirements.txt: the same project's lock (its owner is the directory's
+    name, "app") before and after the bump."""
+    d = pathlib.Path(root) / f"six-{six}" / "app"
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "requirements.txt").write_text(image_requirements(six))
+    return d / "requirements.txt"
+
+
 def image_wheel_dir():
     """IMAGE_WHEELS from PyPI once (cached, pinned)."""
     pinned_wheel_dir("oci-image-v1", LOOPBACK_WHEELS)  # one pip call per version of six
