@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "util/fs.hpp"
 
 #include "../../../fuzz/lock_fuzzer.cpp"
@@ -15,7 +17,7 @@
 namespace {
 
 TEST(LockFuzzCorpus, EveryCorpusFileRunsThroughTheReaders) {
-  std::filesystem::path dir = STRATA_FUZZ_CORPUS_DIR;
+  std::filesystem::path dir = strata::testing::fuzz_corpus_dir();
   ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
   int files = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -30,7 +32,7 @@ TEST(LockFuzzCorpus, EveryCorpusFileRunsThroughTheReaders) {
 }
 
 TEST(LockFuzzCorpus, BoundedMutationRun) {
-  strata::fuzz::Mutator mutator(strata::fuzz::read_corpus(STRATA_FUZZ_CORPUS_DIR), 17);
+  strata::fuzz::Mutator mutator(strata::fuzz::read_corpus(strata::testing::fuzz_corpus_dir()), 17);
   for (int run = 0; run < 3000; ++run) {
     std::string input = mutator.next();
     ASSERT_EQ(LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size()), 0);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "lock/load.hpp"
 #include "lock/pdm_lock.hpp"
 #include "support/selection.hpp"
@@ -327,7 +329,7 @@ TEST(PdmLock, DetectedByNameAndContent) {
 
 // The real locks pdm 2.29.4 wrote: read whole, and a fork picks one version per interpreter.
 TEST(PdmLock, RealFixtures) {
-  const auto dir = std::filesystem::path(STRATA_FIXTURES_DIR) / "locks";
+  const auto dir = strata::testing::fixtures_dir() / "locks";
   for (const char* fixture : {"pdm-webapp", "pdm-forks", "pdm-sources"}) {
     auto lock = load_lock(dir / fixture);
     ASSERT_TRUE(lock) << fixture << ": " << lock.error().message;

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "lock/content_hash.hpp"
 #include "lock/load.hpp"
 #include "lock/pipfile_lock.hpp"
@@ -200,7 +202,7 @@ TEST(PipfileLock, DetectedByNameAndContent) {
 // The real lock pipenv 2026.10.3 wrote: read whole, and its _meta.hash is the Pipfile's hash as
 // pipenv computes it; a changed Pipfile has another.
 TEST(PipfileLock, RealFixtureAndItsPipfileHash) {
-  const auto dir = std::filesystem::path(STRATA_FIXTURES_DIR) / "locks" / "pipenv-webapp";
+  const auto dir = strata::testing::fixtures_dir() / "locks" / "pipenv-webapp";
   auto lock = load_lock(dir);
   ASSERT_TRUE(lock) << lock.error().message;
   EXPECT_EQ(lock->format, Format::pipfile);

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
+#include "support/paths.hpp"
 
 #include "lock/content_hash.hpp"
 #include "lock/load.hpp"
@@ -24,7 +26,7 @@ namespace fs = std::filesystem;
 
 std::vector<fs::path> fixture_dirs(std::string_view lock_name) {
   std::vector<fs::path> dirs;
-  fs::path root = STRATA_FIXTURES_DIR;
+  fs::path root = strata::testing::fixtures_dir();
   root /= "locks";
   if (!fs::is_directory(root)) return dirs;
   for (const auto& entry : fs::directory_iterator(root)) {
@@ -52,7 +54,7 @@ std::string describe(const nlohmann::json& c) {
 
 TEST(PoetryExportDiff, SelectionEqualsPoetryExportForEveryCase) {
   auto dirs = fixture_dirs("exports.json");
-  ASSERT_FALSE(dirs.empty()) << "no fixtures with exports.json under " << STRATA_FIXTURES_DIR;
+  ASSERT_FALSE(dirs.empty()) << "no fixtures with exports.json under " << strata::testing::fixtures_dir();
   int cases = 0;
   for (const auto& dir : dirs) {
     auto lock = load_lock(dir);

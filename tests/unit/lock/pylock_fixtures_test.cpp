@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "lock/load.hpp"
 #include "lock/model.hpp"
 
@@ -30,7 +32,7 @@ pep::MarkerEnvironment linux_env(const std::string& full, const std::string& sho
 
 Selection select_for(const fs::path& dir, const std::string& full, const std::string& short_version) {
   // The uv fixtures keep uv.lock beside the pylock.toml exported from it: name the pylock.
-  fs::path path = fs::path(STRATA_FIXTURES_DIR) / "locks" / dir;
+  fs::path path = strata::testing::fixtures_dir() / "locks" / dir;
   if (fs::is_regular_file(path / "uv.lock")) path /= "pylock.toml";
   auto lock = load_lock(path);
   EXPECT_TRUE(lock) << (lock ? "" : lock.error().message);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "lock/load.hpp"
 #include "lock/uv_lock.hpp"
 #include "support/selection.hpp"
@@ -636,7 +638,7 @@ TEST(UvLock, RealLocksSelectWhatUvExportedAsPylock) {
     bool everything;
   };
   for (const Case& c : {Case{"webapp-uv", true}, Case{"datasci-uv", false}}) {
-    std::filesystem::path dir = std::filesystem::path(STRATA_FIXTURES_DIR) / "locks" / c.fixture;
+    std::filesystem::path dir = strata::testing::fixtures_dir() / "locks" / c.fixture;
     auto uv = load_lock(dir / "uv.lock");
     ASSERT_TRUE(uv) << uv.error().message;
     auto pylock = load_lock(dir / "pylock.toml");

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #include "lock/load.hpp"
 
 namespace strata::plan {
@@ -58,7 +60,7 @@ TEST(ChooseWheels, NamesCompareNormalizedAndVersionsAsPep440) {
 // real lock.
 TEST(IdentityMismatch, NoneInTheRealFixtureLocks) {
   std::size_t wheels = 0;
-  for (const auto& dir : fs::directory_iterator(fs::path(STRATA_FIXTURES_DIR) / "locks")) {
+  for (const auto& dir : fs::directory_iterator(strata::testing::fixtures_dir() / "locks")) {
     if (!dir.is_directory()) continue;
     auto lock = lock::load_lock(dir.path());
     if (!lock) continue;  // directories holding more than one lock are read by their own tests

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/paths.hpp"
+
 #define STRATA_FUZZ_REPLAY
 #include "../../../fuzz/mutate.hpp"
 #include "../../../fuzz/wheel_fuzzer.cpp"
@@ -14,7 +16,7 @@
 namespace {
 
 TEST(WheelFuzzCorpus, EveryCorpusFileAndTwentyThousandMutants) {
-  auto corpus = strata::fuzz::read_corpus(STRATA_WHEEL_FUZZ_CORPUS_DIR);
+  auto corpus = strata::fuzz::read_corpus(strata::testing::wheel_fuzz_corpus_dir());
   ASSERT_GE(corpus.size(), 4u);
   for (const auto& input : corpus)
     EXPECT_EQ(strata::fuzz::wheel_input(reinterpret_cast<const std::uint8_t*>(input.data()), input.size()),
