@@ -11,6 +11,7 @@ The wheel is six 1.16.0 from PyPI, downloaded once by pip and pinned by hash; th
 fault_server.py on 127.0.0.1."""
 
 import base64
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -200,6 +201,11 @@ class Scanner:
             if needle in data:
                 self.found.append(f"{secret} in {what}")
 
+    def merge(self, other):
+        self.outputs += other.outputs
+        self.runs += other.runs
+        self.found += other.found
+
     def scan_tree(self, root, what):
         for p in sorted(root.rglob("*")):
             if p.is_file() and not p.is_symlink():
@@ -216,30 +222,42 @@ def test_no_secret_in_any_output(tmp_path, server):
     inputs.mkdir()
     secret_files(inputs)
     dead = free_port()  # nothing listens there
-    scanner = Scanner()
-    results = {}  # (project, flags, argv without paths) -> CompletedProcess
     every = projects(inputs, server, dead)
-    for name, (project, mode, ok) in every.items():
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("STRATA_HTTP_BASIC_", "POETRY_HTTP_BASIC_")) and k not in ("NETRC", "STRATA_INDEX_URL")}
+    base_env = {k: v for k, v in os.environ.items()
+                if not k.startswith(("STRATA_HTTP_BASIC_", "POETRY_HTTP_BASIC_")) and k not in ("NETRC", "STRATA_INDEX_URL")}
+
+    def run_group(number, name, project, mode, ok, flags):
+        """One project with one flag set: every command in a run directory of its own, in order
+        (they share its environment and cache). Returns {key: CompletedProcess} and the scanner."""
+        run = tmp_path / "runs" / str(number)
+        (run / "home").mkdir(parents=True)
+        env = dict(base_env, HOME=str(run / "home"), STRATA_CACHE_DIR=str(run / "cache"), XDG_CACHE_HOME=str(run / "xdg"))
         env.update({k: str(inputs / v) if k.endswith("_FILE") or k == "NETRC" else v
                     for k, v in CREDENTIALS[mode].items()})
-        for flags in flag_sets(name):
-            run = tmp_path / "runs" / str(len(results))
-            (run / "home").mkdir(parents=True)
-            env.update(HOME=str(run / "home"), STRATA_CACHE_DIR=str(run / "cache"), XDG_CACHE_HOME=str(run / "xdg"))
-            for command, argvs in commands(project, run, ok, server).items():
-                for i, argv in enumerate(argvs):
-                    argv = [*flags, *map(str, argv)]
-                    r = subprocess.run([STRATA, *argv], capture_output=True, env=env, timeout=300)
-                    results[(name, " ".join(flags), command, i)] = r
-                    label = f"[{name}] strata {' '.join(argv)}"
-                    scanner.runs += 1
-                    scanner.scan(f"{label}: stdout", r.stdout)
-                    scanner.scan(f"{label}: stderr", r.stderr)
-                    scanner.scan_tree(run, label)
-                    if "--json" in flags and r.stdout:
-                        json.loads(r.stdout)  # one document, whatever happened
+        scanner, results = Scanner(), {}
+        for command, argvs in commands(project, run, ok, server).items():
+            for i, argv in enumerate(argvs):
+                argv = [*flags, *map(str, argv)]
+                r = subprocess.run([STRATA, *argv], capture_output=True, env=env, timeout=300)
+                results[(name, " ".join(flags), command, i)] = r
+                label = f"[{name}] strata {' '.join(argv)}"
+                scanner.runs += 1
+                scanner.scan(f"{label}: stdout", r.stdout)
+                scanner.scan(f"{label}: stderr", r.stderr)
+                scanner.scan_tree(run, label)
+                if "--json" in flags and r.stdout:
+                    json.loads(r.stdout)  # one document, whatever happened
+        return results, scanner
+
+    # The groups are independent and mostly wait (on retries, the loopback server, child
+    # processes), so they run side by side, the unreachable ones (seconds of retries) first.
+    groups = sorted(((name, project, mode, ok, flags) for name, (project, mode, ok) in every.items()
+                     for flags in flag_sets(name)), key=lambda g: "unreachable" not in g[0])
+    scanner, results = Scanner(), {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        for group_results, group_scanner in pool.map(lambda g: run_group(g[0], *g[1]), enumerate(groups)):
+            results.update(group_results)
+            scanner.merge(group_scanner)
 
     print(f"\nsecrets found in {len(scanner.found)} of {scanner.outputs} outputs "
           f"({scanner.runs} runs of strata; their stdout, stderr and every file under the run directory after each)")
