@@ -41,7 +41,11 @@ def openssl(*args, cwd):
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     """A test CA and a certificate for 127.0.0.1 signed by it (also the token signing key)."""
-    d = tmp_path_factory.mktemp("pki")
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def make_pki(d):
+    """pki's files in the directory `d`."""
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
             "-subj", "/CN=strata test CA", cwd=d)
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
@@ -58,7 +62,7 @@ def pki(tmp_path_factory):
 class Registry:
     """A docker-registry process on 127.0.0.1 with TLS; its access log counts requests."""
 
-    def __init__(self, root, pki, auth_config):
+    def __init__(self, root, pki, auth_config, lifetime=LIFETIME):
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.log_path = root / "registry.log"
@@ -71,7 +75,7 @@ class Registry:
                      "tls": {"certificate": str(pki / "server.pem"), "key": str(pki / "server.key")}},
             "auth": auth_config}))
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(["timeout", LIFETIME, REGISTRY_BIN, "serve", str(config)],
+        self.proc = subprocess.Popen(["timeout", str(lifetime), REGISTRY_BIN, "serve", str(config)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, self.proc)
         self.mark()
@@ -104,13 +108,18 @@ def uploads(requests):
     return [r for r in requests if not r.startswith("HEAD ") and r != "GET /v2/"]
 
 
-@pytest.fixture(scope="module")
-def basic_registry(tmp_path_factory, pki):
-    root = tmp_path_factory.mktemp("registry-basic")
+def start_basic_registry(root, pki, lifetime=LIFETIME):
+    """A Registry in `root` taking USER/PASSWORD (htpasswd), living at most `lifetime` seconds;
+    stop() it."""
     htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True,
                               timeout=30).stdout
     (root / "htpasswd").write_text(htpasswd)
-    registry = Registry(root, pki, {"htpasswd": {"realm": "strata-test", "path": str(root / "htpasswd")}})
+    return Registry(root, pki, {"htpasswd": {"realm": "strata-test", "path": str(root / "htpasswd")}}, lifetime)
+
+
+@pytest.fixture(scope="module")
+def basic_registry(tmp_path_factory, pki):
+    registry = start_basic_registry(tmp_path_factory.mktemp("registry-basic"), pki)
     yield registry
     registry.stop()
 

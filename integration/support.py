@@ -302,10 +302,11 @@ def source_project(root, name, version="1.0", build_system=FLIT_BUILD_SYSTEM, ex
     return root
 
 
-def tiny_base(directory, arch="amd64", tag=None):
+def tiny_base(directory, arch="amd64", tag=None, note="", python="3.11"):
     """An OCI layout of one layer holding only what `strata image` reads a target from (a CPython
-    3.11 interpreter file, glibc 2.36's libc.so.6, sysconfigdata) for linux/`arch` (amd64 or
-    arm64), made once per directory; `tag` names it in index.json."""
+    `python` (3.11.2) interpreter file, glibc 2.36's libc.so.6, sysconfigdata) for linux/`arch`
+    (amd64 or arm64), made once per directory; `tag` names it in index.json; a `note`
+    (etc/tiny-base) makes its layer a blob of its own."""
     layout = pathlib.Path(directory)
     if (layout / "index.json").exists():
         return layout
@@ -317,12 +318,14 @@ def tiny_base(directory, arch="amd64", tag=None):
         return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": len(data)}
     raw = io.BytesIO()
     multiarch = {"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[arch]
-    sysconfig = (f"{{'SOABI': 'cpython-311-{multiarch}', 'EXT_SUFFIX': '.cpython-311-{multiarch}.so', "
+    nodot = python.replace(".", "")
+    sysconfig = (f"{{'SOABI': 'cpython-{nodot}-{multiarch}', 'EXT_SUFFIX': '.cpython-{nodot}-{multiarch}.so', "
                  f"'MULTIARCH': '{multiarch}'}}").encode()
     with tarfile.open(fileobj=raw, mode="w") as t:
-        for name, data in (("usr/bin/python3.11", b"\x003.11.2\x00"),
+        for name, data in ((f"usr/bin/python{python}", f"\x00{python}.2\x00".encode()),
                            (f"usr/lib/{multiarch}/libc.so.6", b"stable release version 2.36."),
-                           (f"usr/lib/python3.11/_sysconfigdata__{multiarch}.py", sysconfig)):
+                           (f"usr/lib/python{python}/_sysconfigdata__{multiarch}.py", sysconfig),
+                           *([("etc/tiny-base", note.encode())] if note else [])):
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o755
             t.addfile(info, io.BytesIO(data))

@@ -10,22 +10,26 @@ second "runner" with an empty cache uploads nothing; six 1.16.0 -> 1.17.0 upload
 layer, the config and the manifest; skopeo inspects and copies what was pushed. A registry base:
 the cached Debian 12 python3 archive (images.py) copied into the registry by skopeo, pulled by
 `strata image --base REGISTRY/REPO:TAG`, its layers mounted into the pushed repository; a base blob
-whose bytes the registry serves wrong is refused and nothing is pushed. Credentials are checked
-absent from every output.
+whose bytes the registry serves wrong is refused and nothing is pushed. An image index of an amd64
+and an arm64 tiny base: `--platform linux/arm64` picks the arm64 image, and the target computed
+from it (env::describe_interpreter) takes MarkupSafe's aarch64 wheel, the default the x86_64 one.
+Credentials are checked absent from every output.
 """
 
+import hashlib
 import json
 import os
 import pathlib
 import shutil
 import subprocess
+import tarfile
 
 import pytest
 
 from images import ROOT_ONLY, base_archive
 from registries import (NEEDS_REGISTRY, PASSWORD, USER, assert_no_secret, basic_registry, pki,  # noqa: F401
                         skopeo, skopeo_auth, uploads)
-from support import SUMMARY, image_lock_dir, image_wheel_dir, tiny_base
+from support import SUMMARY, image_lock_dir, image_requirements, image_wheel_dir, pinned_wheel_dir, tiny_base
 
 pytestmark = NEEDS_REGISTRY
 
@@ -164,6 +168,22 @@ def test_skopeo_inspects_and_copies_what_was_pushed(ctx, first, tmp_path):
     assert copied["manifests"][0]["digest"] == report["manifest"]["digest"]
 
 
+def test_a_base_of_a_python_this_machine_lacks_gets_an_image_without_bytecode(ctx, tmp_path):
+    # No host Python 3.14 (PATH, /usr/local/bin, /usr/bin, pyenv): the target is computed from the
+    # base alone, and the image is written without pycs, saying why.
+    base = tiny_base(tmp_path / "base", python="3.14")
+    lock = tmp_path / "app" / "requirements.txt"
+    lock.parent.mkdir()
+    lock.write_text(image_requirements("1.16.0"))
+    report = image(ctx, lock, f"oci:{base}", "--out", f"oci:{tmp_path / 'out'}", "--cache-dir", tmp_path / "cache")
+    assert report["target"]["version"] == "3.14.2" and report["target"]["platform"] == "manylinux_2_36_x86_64"
+    assert report["bytecode"]["compiled"] is False and "no Python 3.14 on this machine" in report["bytecode"]["reason"]
+    site = "opt/venv/lib/python3.14/site-packages/"
+    names = [n for layer in report["layers"] if layer["kind"] == "packages"
+             for n in layer_names(tmp_path / "out", layer["digest"])]
+    assert site + "six.py" in names and not [n for n in names if n.endswith(".pyc")], names
+
+
 def test_push_needs_a_tag_reference_and_says_so(ctx, base, tmp_path):
     proc = image(ctx, lock_dir(tmp_path, "1.16.0"), f"oci:{base}", "--push", "not a reference", "--cache-dir",
                  tmp_path / "cache", check=False)
@@ -216,8 +236,10 @@ def test_a_registry_base_is_pulled_verified_and_its_layers_mounted(ctx, tmp_path
                    f"{report['push']['bytes_uploaded']} bytes uploaded")
 
 
-def test_a_base_blob_the_registry_serves_wrong_is_refused_and_nothing_is_pushed(ctx, base, tmp_path):
+def test_a_base_blob_the_registry_serves_wrong_is_refused_and_nothing_is_pushed(ctx, tmp_path):
     reg = ctx["reg"]
+    # A layer no other image of the registry shares: its stored bytes are altered below.
+    base = tiny_base(tmp_path / "base", note="corrupted in the registry")
     manifest = copy_to_registry(ctx, f"oci:{base}", f"{reg.host}/corrupt/base:1")
     layer = manifest["layers"][0]["digest"]
     stored = registry_storage_blob(reg, layer)
@@ -230,3 +252,72 @@ def test_a_base_blob_the_registry_serves_wrong_is_refused_and_nothing_is_pushed(
     assert proc.returncode == 1, proc.stderr
     assert f"blob {layer}" in proc.stderr and "nothing of it was kept" in proc.stderr
     assert not any("/v2/team/bad/" in r for r in reg.requests())
+
+
+# ---- platforms ----------------------------------------------------------------------------------
+
+MARKUPSAFE = {
+    "aarch64": ("MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl",
+                "6ec585f69cec0aa07d945b20805be741395e28ac1627333b1c5b0105962ffced"),
+    "x86_64": ("MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+               "b91c037585eba9095565a3556f611e3cbfaa42ca1e865f7b8015fe5c7336d5a5"),
+}
+
+
+def index_layout(layout, bases):
+    """One OCI layout whose tag "multi" names an image index of the given {arch: tiny base layout}."""
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    entries = []
+    for arch, source in bases.items():
+        for blob in (source / "blobs" / "sha256").iterdir():
+            shutil.copy(blob, blobs / blob.name)
+        desc = json.loads((source / "index.json").read_text())["manifests"][0]
+        desc.pop("annotations", None)
+        entries.append({**desc, "platform": {"os": "linux", "architecture": arch}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}).encode()
+    digest = hashlib.sha256(index).hexdigest()
+    (blobs / digest).write_bytes(index)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": f"sha256:{digest}", "size": len(index),
+         "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}))
+    return {e["platform"]["architecture"]: e["digest"] for e in entries}
+
+
+def layer_names(layout, digest):
+    with tarfile.open(layout / "blobs" / "sha256" / digest.split(":")[1]) as t:
+        return t.getnames()
+
+
+def test_platform_picks_the_image_of_an_index_and_its_wheel_tags(ctx, tmp_path):
+    reg = ctx["reg"]
+    wheels = {}
+    for arch, (name, sha) in MARKUPSAFE.items():
+        pinned_wheel_dir("image-push-v1", {name: sha}, pip_args=(
+            "--platform", f"manylinux2014_{arch}", "--python-version", "3.11", "--implementation", "cp",
+            "--abi", "cp311"))
+        wheels[name] = sha
+    wheel_dir = pinned_wheel_dir("image-push-v1", wheels)
+    lock = tmp_path / "app" / "requirements.txt"
+    lock.parent.mkdir()
+    lock.write_text("markupsafe==2.1.5 \\\n" + " \\\n".join(f"    --hash=sha256:{sha}" for _, sha in
+                                                              MARKUPSAFE.values()) + "\n")
+    digests = index_layout(tmp_path / "multi", {"amd64": tiny_base(tmp_path / "amd64", "amd64"),
+                                                "arm64": tiny_base(tmp_path / "arm64", "arm64")})
+    copy_to_registry(ctx, f"oci:{tmp_path / 'multi'}:multi", f"{reg.host}/multi/base:1", "--all")
+    for platform, arch, machine in (("linux/arm64", "arm64", "aarch64"), (None, "amd64", "x86_64")):
+        out = tmp_path / f"out-{arch}"
+        report = image(ctx, lock, f"{reg.host}/multi/base:1", *(["--platform", platform] if platform else []),
+                       "--push", f"{reg.host}/team/app-{arch}:1", "--out", f"oci:{out}", "--find-links", wheel_dir,
+                       "--cache-dir", tmp_path / "cache")
+        assert report["base"]["manifest"] == digests[arch]
+        assert report["target"]["platform"] == f"manylinux_2_36_{machine}"
+        layer = next(layer for layer in report["layers"] if "markupsafe" in layer.get("packages", []))
+        names = layer_names(out, layer["digest"])
+        assert f"opt/venv/lib/python3.11/site-packages/markupsafe/_speedups.cpython-311-{machine}-linux-gnu.so" \
+            in names, names
+        config = json.loads(skopeo("inspect", "--config", *skopeo_auth(ctx["pki"]),
+                                   f"docker://{reg.host}/team/app-{arch}:1"))
+        assert config["architecture"] == arch

@@ -32,10 +32,13 @@ CLI::App* add_image_command(CLI::App& app, ImageOptions& o) {
   cmd->add_option("--max-layers", o.max_layers, "At most N package layers (default: the policy's, 32)");
   cmd->add_option("--compression", o.compression, "Layer compression: gzip (default) or zstd")
       ->check(CLI::IsMember({"gzip", "zstd"}));
-  cmd->add_option("--platform", o.platform, "The base's platform in an image index: OS/ARCH[/VARIANT]");
+  cmd->add_option(
+      "--platform", o.platform,
+      "The image of an index base to use: OS/ARCH[/VARIANT] (default: this machine's); the wheels "
+      "are chosen for the base's architecture and C library");
   cmd->add_option("--python", o.python,
-                  "Host interpreter of the base's Python version, for the target's tags and the bytecode "
-                  "(default: pythonX.Y on PATH)");
+                  "Require this host interpreter of the base's Python version for the bytecode (compiled by "
+                  "pythonX.Y on PATH or pyenv's; without one the image has no pycs)");
   cmd->add_flag("--no-compile", o.no_compile, "Write no bytecode");
   add_selection_flags(cmd, o.request);
   cmd->add_option("--owner", o.request.owner,

@@ -12,6 +12,7 @@
 
 #include "env/cache_dir.hpp"
 #include "env/ledger.hpp"
+#include "env/target_spec.hpp"
 #include "env/venv.hpp"
 #include "fetch/curl_transport.hpp"
 #include "oci/base.hpp"
@@ -139,11 +140,26 @@ std::optional<env::Interpreter> host_python(const ImageOptions& o, const oci::Ba
   return std::nullopt;
 }
 
-/// The image's environment as an interpreter: the host interpreter's markers and tags with the
-/// base's version, C library and sysconfig, and the venv's scheme.
-env::Interpreter target_interpreter(const env::Interpreter& host, const oci::BaseTarget& t,
+/// The wheel platform of the base: its config's architecture (and variant) with its C library,
+/// e.g. manylinux_2_36_aarch64 for a linux/arm64 Debian 12 image.
+std::string base_platform_tag(const oci::BaseImage& base, const oci::BaseTarget& t) {
+  std::string machine = base.config.value("architecture", std::string());
+  if (machine.empty()) machine = oci::host_platform().architecture;
+  if (const std::string variant = base.config.value("variant", std::string()); !variant.empty())
+    machine += "/" + variant;
+  return env::platform_tag(machine, t.glibc, t.musl);
+}
+
+/// The image's environment as an interpreter, computed and never run (env::describe_interpreter):
+/// the base's version and platform (architecture, C library), its sysconfig, and the venv's scheme.
+env::Interpreter target_interpreter(const oci::BaseTarget& t, const std::string& platform,
                                     const oci::BaseFiles& files, const fs::path& venv) {
-  env::Interpreter i = host;
+  env::TargetSpec spec;
+  spec.python_version = t.full_version;
+  spec.platform = platform;
+  spec.prefix = t.prefix;
+  spec.executable = t.python;
+  env::Interpreter i = value_or_throw(env::describe_interpreter(spec));
   const std::string xy = fmt::format("{}.{}", t.major, t.minor);
   i.executable = venv / "bin" / "python";
   i.sys_executable = t.python;
@@ -295,13 +311,16 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
                     o.base, venv.string()));
   env::ProbeOptions probe{.cache_dir = env::interpreter_cache_dir(cache_root), .run = {}};
   const std::optional<env::Interpreter> host = host_python(o, bt, probe);
-  if (!host)
-    throw CommandError(
-        ErrorKind::usage,
-        fmt::format("no Python {}.{} on this machine to compute the target of {} (pass --python)", bt.major,
-                    bt.minor, o.base));
-  const env::Interpreter target = target_interpreter(*host, bt, files, venv);
-  const bool compile = !o.no_compile;
+  const std::string wheel_platform = base_platform_tag(base, bt);
+  const env::Interpreter target = target_interpreter(bt, wheel_platform, files, venv);
+  // Bytecode by a host interpreter of the base's X.Y (unchecked-hash pycs depend only on the
+  // version); without one the image has none, and the summary says so.
+  const bool compile = !o.no_compile && host.has_value();
+  const std::string no_bytecode =
+      o.no_compile
+          ? "no bytecode"
+          : fmt::format("no bytecode: no Python {}.{} on this machine (pass --python)", bt.major, bt.minor);
+  if (!compile && !o.no_compile) observer.on_warning(fmt::format("{}: {}", o.base, no_bytecode));
 
   // The layers: strata plan's, sticky in --plan DIR.
   PlanRequest request = o.request;
@@ -446,7 +465,7 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
   report.summary = fmt::format("{} ({} base layers + {} layers, {} packages{}): manifest {}",
                                o.out.empty() ? "Built" : fmt::format("Wrote {}:{}", out_spec.location, tag),
                                base.layers.size(), added.size(), staged.names.size(),
-                               compile ? "" : ", no bytecode", manifest_d.digest);
+                               compile ? "" : ", " + no_bytecode, manifest_d.digest);
 
   // --push: every blob HEADed first (present: skipped), mounted from another repository of the
   // registry that holds it, or uploaded; the manifest last, only when every blob is there.
@@ -497,10 +516,14 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
                    {"version", bt.full_version},
                    {"glibc", bt.glibc ? fmt::format("{}.{}", bt.glibc->first, bt.glibc->second) : ""},
                    {"musl", bt.musl ? fmt::format("{}.{}", bt.musl->first, bt.musl->second) : ""},
+                   {"platform", wheel_platform},
                    {"env", venv.string()}}},
                  {"manifest", {{"digest", manifest_d.digest}, {"size", manifest_d.size}}},
                  {"config", {{"digest", config_d.digest}, {"size", config_d.size}}},
-                 {"bytecode", {{"compiled", compile}, {"python", compile ? host->executable.string() : ""}}},
+                 {"bytecode",
+                  {{"compiled", compile},
+                   {"python", compile ? host->executable.string() : ""},
+                   {"reason", compile ? "" : no_bytecode}}},
                  {"plan", plan_options.out},
                  {"downloaded", staged.downloaded},
                  {"layers", layers_json}};
