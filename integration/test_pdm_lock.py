@@ -18,7 +18,7 @@ import subprocess
 
 import pytest
 
-from support import SUMMARY, assert_loopback_install, marker_environment, pyenv_python, strata, venv_python
+from support import SUMMARY, assert_loopback_install, free_port, marker_environment, pyenv_python, strata, venv_python
 
 REPO = pathlib.Path(os.environ.get("STRATA_SOURCE_DIR", pathlib.Path(__file__).resolve().parents[1]))
 FIXTURES = REPO / "tests" / "fixtures" / "locks"
@@ -144,7 +144,10 @@ def test_a_target_outside_the_lock_targets_is_a_check_failure(tmp_path):
 # ---- a real install from a loopback index (conftest.loopback_index) ----
 
 
-def test_install_a_pdm_lock_written_against_a_loopback_index(loopback_index, tmp_path):
+@pytest.fixture(scope="module")
+def loopapp(loopback_index, tmp_path_factory):
+    """A project pdm locked against the loopback index (its `[[tool.pdm.source]]` "pypi")."""
+    tmp_path = tmp_path_factory.mktemp("loopapp")
     project = tmp_path / "loopapp"
     project.mkdir()
     (project / "pyproject.toml").write_text(
@@ -155,14 +158,56 @@ def test_install_a_pdm_lock_written_against_a_loopback_index(loopback_index, tmp
                    capture_output=True)
     text = (project / "pdm.lock").read_text()
     assert 'strategy = ["inherit_metadata"]' in text and "attrs-24.2.0-py3-none-any.whl" in text
+    return project
 
+
+def test_install_a_pdm_lock_written_against_a_loopback_index(loopapp, loopback_index, tmp_path):
     venv = tmp_path / "env"
     args = ["--env", venv, "--python", pyenv_python("3.11.7"), "--cache-dir", tmp_path / "cache", "--index-url",
             loopback_index, "--with", "dev"]
-    report = json.loads(strata("--json", "install", project, *args).stdout)
+    report = json.loads(strata("--json", "install", loopapp, *args).stdout)
     assert report["format"] == "pdm"
     assert_loopback_install(report, venv)
     assert report["owner"] == "loopapp"
 
-    again = json.loads(strata("--json", "install", project, *args).stdout)
+    again = json.loads(strata("--json", "install", loopapp, *args).stdout)
     assert again["plan"]["counts"].get("install", 0) == 0, again["plan"]["counts"]
+
+
+def with_sources(loopapp, tmp_path, sources):
+    """A copy of loopapp whose pyproject.toml has `sources` instead of its own."""
+    project = tmp_path / "project"
+    shutil.copytree(loopapp, project)
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text[:text.index("[[tool.pdm.source]]")] + sources)
+    return project
+
+
+def test_files_are_looked_for_in_the_projects_pdm_sources(loopapp, loopback_index, tmp_path):
+    """pdm.lock names files only; pdm found them in pyproject.toml's `[[tool.pdm.source]]`. The
+    default index (--index-url, here a port nothing listens on) is replaced by a source named
+    "pypi", whose URL names an environment variable as pdm expands it; another source is searched
+    after the default index (pip's --extra-index-url; here the default index has no such projects)."""
+    dead = f"http://127.0.0.1:{free_port()}/simple/"
+    empty = loopback_index.replace("/simple/", "/no-such-index/")  # HTTP 404 for every project
+    port = loopback_index.split(":")[2].split("/")[0]
+    common = ["--python", pyenv_python("3.11.7"), "--with", "dev"]
+    env = dict(os.environ, STRATA_TEST_INDEX_PORT=port)
+
+    replaced = with_sources(loopapp, tmp_path / "replaced", '[[tool.pdm.source]]\nname = "pypi"\n'
+                            f'url = "{loopback_index.replace(port, "${STRATA_TEST_INDEX_PORT}")}"\n')
+    venv = tmp_path / "replaced-env"
+    report = json.loads(strata("--json", "install", replaced, "--env", venv, "--cache-dir", tmp_path / "c1",
+                               "--index-url", dead, *common, env=env).stdout)
+    assert_loopback_install(report, venv)
+
+    unset = strata("install", replaced, "--env", tmp_path / "unset-env", "--cache-dir", tmp_path / "c2", *common,
+                   check=False, env={k: v for k, v in env.items() if k != "STRATA_TEST_INDEX_PORT"})
+    assert unset.returncode == 2, unset.stderr
+    assert "its url names the environment variable STRATA_TEST_INDEX_PORT, which is not set" in unset.stderr
+
+    extra = with_sources(loopapp, tmp_path / "extra", f'[[tool.pdm.source]]\nname = "private"\nurl = "{loopback_index}"\n')
+    venv = tmp_path / "extra-env"
+    report = json.loads(strata("--json", "install", extra, "--env", venv, "--cache-dir", tmp_path / "c3",
+                               "--index-url", empty, *common).stdout)
+    assert_loopback_install(report, venv)

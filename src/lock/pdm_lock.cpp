@@ -1,6 +1,7 @@
 #include "lock/pdm_lock.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include <fmt/format.h>
@@ -193,6 +194,64 @@ Package read_package(const TomlFields& f, const toml::table& t) {
   return p;
 }
 
+// `${NAME}` in a source URL is the environment variable NAME, as pdm expands it (credentials are
+// commonly passed so: `https://${USER}:${TOKEN}@host/simple`). An unset one is an error naming it.
+std::string expand_variables(const TomlFields& f, const toml::node& node, std::string_view url,
+                             std::string_view source) {
+  std::string out;
+  for (std::size_t i = 0; i < url.size();) {
+    auto open = url.find("${", i);
+    if (open == std::string_view::npos) {
+      out += url.substr(i);
+      break;
+    }
+    auto close = url.find('}', open);
+    if (close == std::string_view::npos)
+      f.fail_at(node, fmt::format("source \"{}\": unclosed \"${{\" in its url", source));
+    std::string name(url.substr(open + 2, close - open - 2));
+    const char* value = std::getenv(name.c_str());
+    if (!value)
+      f.fail_at(node,
+                fmt::format("source \"{}\": its url names the environment variable {}, which is not set",
+                            source, name));
+    out += url.substr(i, open - i);
+    out += value;
+    i = close + 1;
+  }
+  return out;
+}
+
+// `[[tool.pdm.source]]`: the indexes pdm searched when it locked (pdm.lock names files only). An
+// index named "pypi" replaces the default index; the others are searched after it, as pip's
+// --extra-index-url; `type = "find_links"` ones are find-links pages or directories.
+void read_sources(const TomlFields& f, const toml::table& pdm, Lock& lock) {
+  const toml::array* sources = f.opt_array(pdm, "source");
+  if (!sources) return;
+  for (const toml::node& node : *sources) {
+    const toml::table& t = f.as_table(node, "[[tool.pdm.source]]");
+    std::string name = f.opt_string(t, "name").value_or("");
+    const toml::node* url_node = t.get("url");
+    if (!url_node) f.fail_at(t, fmt::format("source \"{}\" has no \"url\"", name));
+    std::string url = expand_variables(f, *url_node, f.as_string(*url_node, "a source's \"url\""), name);
+    std::string type = f.opt_string(t, "type").value_or("index");
+    (void)f.opt_bool(t, "verify_ssl");  // strata verifies every server (STRATA_CA_FILE names a CA)
+    if (type == "find_links") {
+      lock.find_links.push_back(url.starts_with("file://") ? url.substr(url.find('/', 7)) : url);
+    } else if (type != "index") {
+      f.fail_at(*t.get("type"),
+                fmt::format("source \"{}\": unknown type \"{}\" (pdm's are \"index\" and \"find_links\")",
+                            name, type));
+    } else {
+      if (name.empty()) f.fail_at(t, "an index source needs a \"name\"");
+      Source source;
+      source.name = name;
+      source.url = url;
+      lock.sources.push_back(source);
+      if (name != "pypi") lock.extra_index_urls.push_back(url);
+    }
+  }
+}
+
 void add_unique(std::vector<std::string>& names, const std::string& name) {
   if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
 }
@@ -222,6 +281,7 @@ ProjectGroups read_pyproject(const PyprojectText& pyproject, Lock& lock) {
     if (const toml::table* pdm = f.opt_table(*tool, "pdm")) {
       if (const toml::table* dev = f.opt_table(*pdm, "dev-dependencies"))
         for (const auto& [key, value] : *dev) out.groups.insert(pep::normalize_name(key.str()));
+      read_sources(f, *pdm, lock);
     }
   }
   return out;
@@ -302,6 +362,12 @@ Lock read(std::string_view text, std::string_view source_name, std::optional<Pyp
 
   ProjectGroups kinds;
   if (pyproject) kinds = read_pyproject(*pyproject, lock);
+  // Files known by name come from the "pypi" source when the project replaces the default index.
+  auto pypi = std::find_if(lock.sources.begin(), lock.sources.end(),
+                           [](const Source& s) { return s.name == "pypi"; });
+  if (pypi != lock.sources.end())
+    for (auto& p : lock.packages)
+      if (p.source.kind == SourceKind::index && p.source.url.empty()) p.source = *pypi;
   lock.default_groups = {"default"};
   for (const auto& g : groups) {
     // Without the project file a name may be either: pdm's -G takes both kinds alike.

@@ -1,5 +1,6 @@
 #include "plan/locate.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <system_error>
@@ -266,7 +267,10 @@ Result<void> locate_hashed_artifacts(std::vector<lock::Package>& packages, const
     for (const auto& extra : lock.extra_index_urls) {
       fetch::ArtifactRequest more = own;
       more.index_url = extra;
-      more.source_name.clear();
+      // A named extra index (pdm's sources) gets its credentials by name, as the package's own.
+      auto named = std::find_if(lock.sources.begin(), lock.sources.end(),
+                                [&](const lock::Source& s) { return s.url == extra && !s.name.empty(); });
+      more.source_name = named == lock.sources.end() ? "" : named->name;
       p.pages.push_back(requests.size());
       requests.push_back(std::move(more));
       is_link_page.push_back(false);

@@ -268,9 +268,12 @@ lock::SelectionRequest selection_request(const PlanRequest& request, const env::
 }
 
 /// Files the lock knows only by hash (requirements.txt, Pipfile.lock) looked up by their hash in
-/// --find-links and on the index pages, for the selected packages only.
+/// --find-links and on the index pages, for the selected packages only. Where the lock names
+/// indexes beyond the package's own, or find-links (pdm's sources), files it knows by name and
+/// hash are looked up so too: they may be on any of them.
 void locate(const PlanRequest& request, Plan& plan, const TagRanking& ranking, PlanObserver& observer) {
-  if (!needs_locating(plan.selection.packages)) return;
+  const bool by_name_too = !plan.lock.extra_index_urls.empty() || !plan.lock.find_links.empty();
+  if (!needs_locating(plan.selection.packages, by_name_too)) return;
   fetch::FetchOptions options = request.index;
   options.cache_dir = plan.cache_root;
   if (options.index_url.empty())  // commands without --index-url (check) still honour the variable
@@ -289,7 +292,7 @@ void locate(const PlanRequest& request, Plan& plan, const TagRanking& ranking, P
   fetch::CredentialResolver credentials(fetch::process_env());
   LocateStats stats;
   value_or_throw(locate_hashed_artifacts(plan.selection.packages, plan.lock, options, transport, credentials,
-                                         stats, false,
+                                         stats, by_name_too,
                                          locate_target(plan.target.interpreter.version, &ranking)));
   observer.on_phase(
       fmt::format("Located {} locked files by hash ({} index pages asked, {} from the cache, {} "

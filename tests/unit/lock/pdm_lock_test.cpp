@@ -3,6 +3,7 @@
 // real fixtures pdm wrote (tests/fixtures/locks/pdm-*). Selections are compared with `pdm export`
 // in integration/test_pdm_lock.py.
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -311,6 +312,65 @@ dev = ["pytest"]
   auto bad = read_pdm_lock(app_lock(), "pdm.lock", PyprojectText{"[project", "pyproject.toml"});
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("pyproject.toml:1:"), std::string::npos);
+}
+
+TEST(PdmLock, PyprojectSourcesAreTheIndexesFilesAreLookedFor) {
+  ::setenv("STRATA_TEST_PDM_TOKEN", "t0k", 1);
+  std::string pyproject = R"([project]
+name = "app"
+[[tool.pdm.source]]
+name = "pypi"
+url = "https://mirror.example/simple"
+verify_ssl = true
+[[tool.pdm.source]]
+name = "private"
+url = "https://ci:${STRATA_TEST_PDM_TOKEN}@private.example/simple"
+[[tool.pdm.source]]
+name = "wheels"
+type = "find_links"
+url = "file:///srv/wheels"
+)";
+  auto lock = read_pdm_lock(app_lock(), "pdm.lock", PyprojectText{pyproject, "pyproject.toml"});
+  ASSERT_TRUE(lock) << lock.error().message;
+  ASSERT_EQ(lock->sources.size(), 2u);
+  EXPECT_EQ(lock->sources[1].name, "private");
+  EXPECT_EQ(lock->sources[1].url, "https://ci:t0k@private.example/simple");
+  EXPECT_EQ(lock->extra_index_urls, std::vector<std::string>{"https://ci:t0k@private.example/simple"});
+  EXPECT_EQ(lock->find_links, std::vector<std::string>{"/srv/wheels"});
+  // "pypi" replaces the default index for the files the lock knows by name.
+  for (const auto& p : lock->packages) {
+    if (p.source.kind != SourceKind::index) continue;
+    EXPECT_EQ(p.source.name, "pypi") << p.name;
+    EXPECT_EQ(p.source.url, "https://mirror.example/simple") << p.name;
+  }
+
+  // Without a "pypi" source the default index stays; the others are searched after it.
+  auto extra =
+      read_pdm_lock(app_lock(), "pdm.lock",
+                    PyprojectText{"[[tool.pdm.source]]\nname = \"x\"\nurl = \"https://x.example/simple\"\n",
+                                  "pyproject.toml"});
+  ASSERT_TRUE(extra) << extra.error().message;
+  EXPECT_EQ(extra->extra_index_urls, std::vector<std::string>{"https://x.example/simple"});
+  for (const auto& p : extra->packages) EXPECT_EQ(p.source.url, "") << p.name;
+
+  auto error = [](std::string_view text) {
+    auto bad = read_pdm_lock(app_lock(), "pdm.lock", PyprojectText{std::string(text), "pyproject.toml"});
+    return bad ? std::string() : bad.error().message;
+  };
+  ::unsetenv("STRATA_TEST_PDM_UNSET");
+  EXPECT_NE(
+      error("[[tool.pdm.source]]\nname = \"p\"\nurl = \"https://${STRATA_TEST_PDM_UNSET}@h/simple\"\n")
+          .find(
+              "source \"p\": its url names the environment variable STRATA_TEST_PDM_UNSET, which is not set"),
+      std::string::npos);
+  EXPECT_NE(error("[[tool.pdm.source]]\nname = \"p\"\nurl = \"u\"\ntype = \"svn\"\n")
+                .find("pyproject.toml:4:8: source \"p\": unknown type \"svn\""),
+            std::string::npos);
+  EXPECT_NE(error("[[tool.pdm.source]]\nname = \"p\"\n").find("source \"p\" has no \"url\""),
+            std::string::npos);
+  EXPECT_NE(
+      error("[[tool.pdm.source]]\nurl = \"https://h/simple\"\n").find("an index source needs a \"name\""),
+      std::string::npos);
 }
 
 TEST(PdmLock, DetectedByNameAndContent) {
