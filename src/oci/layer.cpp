@@ -70,7 +70,7 @@ bool bad_path(std::string_view p) {
 }
 
 // Hashes the tar stream (the DiffID), compresses it and writes the compressed bytes to a file,
-// hashing them too (the blob digest).
+// hashing them too (the blob digest). Without a file (an empty path) it only hashes the tar.
 class Sink {
  public:
   Sink(Compression compression, fs::path out) : compression_(compression), path_(std::move(out)) {}
@@ -83,6 +83,7 @@ class Sink {
   Sink& operator=(const Sink&) = delete;
 
   Result<void> open() {
+    if (path_.empty()) return {};
     file_ = std::fopen(path_.c_str(), "wb");
     if (file_ == nullptr)
       return fail(ErrorKind::runtime,
@@ -104,10 +105,11 @@ class Sink {
   bool write(const void* data, std::size_t size) {
     tar_sha_.update({static_cast<const char*>(data), size});
     tar_size_ += size;
-    return compress(data, size, false);
+    return path_.empty() || compress(data, size, false);
   }
 
   Result<void> finish() {
+    if (path_.empty()) return {};
     if (!compress(nullptr, 0, true) || std::fflush(file_) != 0 || std::ferror(file_))
       return fail(ErrorKind::runtime, fmt::format("{}: cannot write the layer: {}", path_.string(),
                                                   error_.empty() ? std::strerror(errno) : error_));
@@ -308,6 +310,31 @@ Result<WrittenLayer> write_layer(std::vector<LayerEntry> entries_in, const Layer
       layout.dir() / "blobs" / "sha256" / fmt::format(".layer-{}-{}", ::getpid(), next_temp++);
   WrittenLayer out;
   out.entries = entries->size();
+  out.descriptor.media_type = options.compression == Compression::gzip ? kOciLayerGzip : kOciLayerZstd;
+  // A layer made before (its DiffID in the map, its blob still there) is not compressed again:
+  // the tar is only hashed first, which costs a fraction of compressing it.
+  if (!options.diffid_dir.empty()) {
+    Sink hash(options.compression, {});
+    if (auto ok = write_entries(*entries, options.mtime, hash, layout.dir().string()); !ok)
+      return std::unexpected(ok.error());
+    out.diff_id = hash.diff_id();
+    const fs::path blobs = options.diffid_dir / "blobs" / "sha256";
+    if (auto text = util::read_file(map_file(options.diffid_dir, out.diff_id, options.compression))) {
+      auto j = nlohmann::json::parse(*text, nullptr, false);
+      std::error_code ec;
+      const std::string known = j.is_object() ? j.value("digest", "") : "";
+      const std::uint64_t size = j.is_object() ? j.value("size", std::uint64_t{0}) : 0;
+      auto hex = digest_hex(known);
+      if (hex && fs::file_size(blobs / *hex, ec) == size && !ec) {
+        out.descriptor.digest = known;
+        out.descriptor.size = size;
+        if (auto ok = layout.link_blob(blobs / *hex, out.descriptor.digest); !ok)
+          return std::unexpected(ok.error());
+        out.reused = true;
+        return out;
+      }
+    }
+  }
   {
     Sink sink(options.compression, tmp);
     if (auto ok = sink.open(); !ok) return std::unexpected(ok.error());
@@ -321,7 +348,6 @@ Result<WrittenLayer> write_layer(std::vector<LayerEntry> entries_in, const Layer
     out.descriptor.digest = sink.digest();
     out.descriptor.size = sink.size();
   }
-  out.descriptor.media_type = options.compression == Compression::gzip ? kOciLayerGzip : kOciLayerZstd;
 
   // The DiffID → blob map: a blob made before for this content wins over the one just made.
   if (!options.diffid_dir.empty()) {
