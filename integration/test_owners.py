@@ -317,3 +317,88 @@ def test_bad_layer_input_is_refused_and_changes_nothing(tmp_path, wheel_dir):
         proc = strata("install", *args, "--env", env, check=False)
         assert proc.returncode == 2, (args, proc.stderr)
     assert snapshot(env) == before
+
+
+# ---- the no-op stamp (plan/stamp.hpp) ----------------------------------------------------------
+
+def without_run_fields(report):
+    return {k: v for k, v in report.items() if k not in ("summary", "timings", "stamp")}
+
+
+def test_an_unchanged_lock_on_an_unchanged_env_is_answered_from_the_stamp(tmp_path, wheel_dir):
+    env, app = tmp_path / "env", tmp_path / "app"
+    lock = write_project(app, wheel_dir, [("six", "1.16.0"), ("idna", "3.7")], "app")
+    _, first = install(lock, env)
+    assert first["stamp"]["answered"] is False and first["stamp"]["written"] is True
+    stamp = pathlib.Path(first["stamp"]["path"])
+    assert stamp.is_file() and stamp.parent == tmp_path / "cache" / "stamps"  # never inside the env
+    assert not (env / ".strata" / "stamps").exists()
+    stamp.unlink()  # the full path's no-op, to compare with
+    _, full = install(lock, env)
+    assert full["stamp"] == {"answered": False, "written": True, "path": str(stamp)} and full["results"] == []
+    proc, stamped = install(lock, env, "-v")
+    assert stamped["stamp"]["answered"] is True and stamped["results"] == []
+    assert "answered from the stamp" in proc.stderr
+    assert without_run_fields(stamped) == without_run_fields(full)
+    assert stamped["summary"].startswith("Nothing to do: 2 packages already installed")
+    # The same lock copied anew (another inode and ctime, the same bytes) still matches.
+    copy = lock.with_suffix(".new")
+    copy.write_bytes(lock.read_bytes())
+    copy.replace(lock)
+    assert install(lock, env)[1]["stamp"]["answered"] is True
+    # Other flags are another stamp: the full path, which writes its own.
+    _, other = install(lock, env, "--no-compile")
+    assert other["stamp"]["answered"] is False and other["stamp"]["path"] != str(stamp)
+
+
+def test_every_change_to_the_env_or_the_lock_falls_back_to_the_full_path(tmp_path, wheel_dir):
+    env, app = tmp_path / "env", tmp_path / "app"
+    subprocess.run([PYTHON, "-m", "venv", env], check=True, timeout=300)  # with pip
+    lock = write_project(app, wheel_dir, [("six", "1.16.0"), ("idna", "3.7")], "app")
+    install(lock, env)
+    assert install(lock, env)[1]["stamp"]["answered"] is True
+    site = next(env.glob("lib/python3*/site-packages"))
+
+    def again():
+        _, report = install(lock, env)
+        assert report["stamp"]["answered"] is False, "the stamp hid a change"
+        assert install(lock, env)[1]["stamp"]["answered"] is True  # the full path stamped it anew
+        return report
+
+    # pip removes a locked package: the full path installs it again.
+    subprocess.run([env / "bin" / "python", "-m", "pip", "uninstall", "-q", "-y", "six"], check=True, timeout=300)
+    assert [(r["name"], r["action"]) for r in again()["results"]] == [("six", "install")]
+    # pip adds an unmanaged package: kept beside the lock's.
+    subprocess.run([env / "bin" / "python", "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                    "--disable-pip-version-check", wheel_dir / WHEELS[("typing-extensions", "4.12.2")][0]],
+                   check=True, timeout=300)
+    assert again()["results"] == []
+    # A file removed from a dist-info directory.
+    (next(site.glob("idna-3.7.dist-info")) / "WHEEL").unlink()
+    assert again()["results"] == []
+    # METADATA rewritten in place, same size: what is installed is now 3.8 as far as any reader can tell.
+    metadata = next(site.glob("idna-3.7.dist-info")) / "METADATA"
+    with open(metadata, "r+b") as f:
+        text = f.read()
+        f.seek(0)
+        f.write(text.replace(b"\nVersion: 3.7\n", b"\nVersion: 3.8\n", 1))
+    _, report = install(lock, env, check=False)
+    assert report["stamp"]["answered"] is False
+    assert [(d["name"], d.get("installed_version")) for d in report["plan"]["decisions"] if d["name"] == "idna"] \
+        == [("idna", "3.8")]
+    metadata.write_bytes(text)
+    install(lock, env)
+    # Another owner's install into the same environment.
+    install(write_project(tmp_path / "other", wheel_dir, [("annotated-types", "0.7.0")], "other"), env)
+    assert again()["results"] == []
+    # Another owner's ledger only (its file rewritten, nothing else).
+    ledger = env / ".strata" / "owners" / "other.json"
+    ledger.write_text(ledger.read_text())
+    assert again()["results"] == []
+    # A new lock: the full path replaces what changed.
+    lock = write_project(app, wheel_dir, [("six", "1.17.0"), ("idna", "3.7")], "app")
+    assert [(r["name"], r["action"]) for r in again()["results"]] == [("six", "replace")]
+    # The pyproject beside it (the owner's name) changed.
+    (app / "pyproject.toml").write_text('[project]\nname = "renamed"\nversion = "1.0"\n')
+    _, renamed = install(lock, env, check=False)
+    assert renamed["stamp"]["answered"] is False and renamed["owner"] == "renamed"

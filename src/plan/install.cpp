@@ -30,6 +30,7 @@
 #include "plan/builds.hpp"
 #include "plan/decide.hpp"
 #include "plan/prepare.hpp"
+#include "plan/stamp.hpp"
 #include "util/counts.hpp"
 #include "util/interrupt.hpp"
 #include "util/strings.hpp"
@@ -949,6 +950,92 @@ std::string in_parentheses(const std::vector<std::string>& first, const std::vec
   return inner.empty() ? std::string() : " (" + inner + ")";
 }
 
+/// Counts the warnings planning gives while passing every line on: a stamped answer could not
+/// repeat them, so a plan that warned gets no stamp.
+class WarningCounter final : public PlanObserver {
+ public:
+  explicit WarningCounter(PlanObserver& inner) : inner_(inner) {}
+  void on_phase(std::string_view line) override { inner_.on_phase(line); }
+  void on_warning(std::string_view line) override {
+    ++warnings;
+    inner_.on_warning(line);
+  }
+  std::size_t warnings = 0;
+
+ private:
+  PlanObserver& inner_;
+};
+
+/// Counts every line: the re-read before a stamp must give none (a stamped answer prints none).
+class LineCounter final : public InstallObserver {
+ public:
+  void on_phase(std::string_view /*line*/) override { ++lines; }
+  void on_warning(std::string_view /*line*/) override { ++lines; }
+  std::size_t lines = 0;
+};
+
+/// The report of a no-op answered from the stamp (plan/stamp.hpp), or nullopt when there is no
+/// stamp or it does not match. Read under the environment lock, as installs write it.
+std::optional<InstallReport> answer_from_stamp(const StampFile& stamp, InstallObserver& observer,
+                                               Clock::time_point started) {
+  std::error_code ec;
+  const fs::path& root = stamp.env_root;
+  if (!fs::is_regular_file(stamp.path, ec) || !fs::is_directory(root, ec)) return std::nullopt;
+  auto env_lock = env::EnvLock::acquire(
+      root, {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }});
+  if (!env_lock) return std::nullopt;
+  auto stored = read_stamp(stamp);
+  if (!stored) {
+    observer.on_detail(fmt::format("{}: the environment or the lock changed since the stamp {}",
+                                   root.string(), stamp.path.string()));
+    return std::nullopt;
+  }
+  observer.on_detail(fmt::format("{}: unchanged since the last install: answered from the stamp {}",
+                                 root.string(), stamp.path.string()));
+  // What interrupted runs left in the unpack cache goes as on every install (a few listings).
+  if (std::size_t swept = wheel::sweep_unpack_cache(stamp.cache_root / "unpacked"))
+    observer.on_detail(fmt::format("removed {} unpacked trees that interrupted runs left in {}", swept,
+                                   (stamp.cache_root / "unpacked").string()));
+  InstallReport report;
+  report.kept = stored->value("kept", std::size_t{0});
+  report.kept_local = stored->value("kept_local", std::size_t{0});
+  report.kept_removed = stored->value("kept_removed", std::size_t{0});
+  report.json = std::move((*stored)["json"]);
+  report.elapsed = since(started);
+  report.summary = summary_line(report);
+  report.json["ok"] = true;
+  report.json["results"] = nlohmann::json::array();
+  report.json["summary"] = report.summary;
+  report.json["stamp"] = {{"answered", true}, {"written", false}, {"path", stamp.path.string()}};
+  report.json["timings"] = {{"total_ms", report.elapsed.count()}};
+  return report;
+}
+
+/// After a successful install (or a no-op by the full path), still under the environment lock:
+/// reads the environment again and stamps what a no-op would answer now. Returns whether it wrote.
+bool stamp_install(const StampFile& stamp, Plan& plan, const InstallOptions& options, std::size_t warnings) {
+  if (warnings > 0) return false;
+  std::error_code ec;
+  fs::create_directories(stamp.path.parent_path(), ec);
+  if (ec) return false;
+  nlohmann::json before = stamp_state(plan, options);
+  if (before.is_null()) return false;
+  plan.overlay = check_overlay(plan, options.allow_replace);
+  const auto& decisions = plan.overlay.decisions;
+  if (decisions.count(Action::keep) != decisions.decisions.size() ||
+      (!options.keep_removed && !plan.overlay.removed.empty()))
+    return false;
+  LineCounter lines;
+  InstallReport noop = planned_report(plan, options, lines);
+  if (lines.lines > 0 || !noop.problems.empty()) return false;
+  noop.json["builds"] = nlohmann::json::array();
+  nlohmann::json stored = {{"kept", noop.kept},
+                           {"kept_local", noop.kept_local},
+                           {"kept_removed", noop.kept_removed},
+                           {"json", std::move(noop.json)}};
+  return write_stamp(stamp, plan, options, before, stored);
+}
+
 }  // namespace
 
 std::string summary_line(const InstallReport& report) {
@@ -1000,7 +1087,11 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
                     "that interpreter)",
                     options.spec.python_version,
                     options.spec.platform.empty() ? "(the host)" : options.spec.platform));
-  Plan plan = prepare(plan_request(options), observer);
+  const std::optional<StampFile> stamp = stamp_file(options);
+  if (stamp)
+    if (auto answered = answer_from_stamp(*stamp, observer, started)) return std::move(*answered);
+  WarningCounter planning(observer);
+  Plan plan = prepare(plan_request(options), planning);
   value_or_throw(util::check_interrupted());
   if (auto names = would_build(plan); options.no_build && !names.empty())
     plan.choices.problems.push_back(fmt::format("--no-build: the lock has only source for {}: {}",
@@ -1030,7 +1121,12 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   }
   InstallReport report = planned_report(plan, options, observer);
   plan_builds(plan, options, observer, report);
-  if (!report.problems.empty() || options.dry_run) return stopped(std::move(report), plan, started);
+  if (!report.problems.empty() || options.dry_run) {
+    report = stopped(std::move(report), plan, started);
+    if (stamp)
+      report.json["stamp"] = {{"answered", false}, {"written", false}, {"path", stamp->path.string()}};
+    return report;
+  }
   value_or_throw(util::check_interrupted());
   Staged staged = fetch_and_prepare(plan, options, observer, git, report);
   check_conflicts(plan, staged);
@@ -1042,7 +1138,11 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   for (auto& removed : remove_unlocked(plan, options, observer, report))
     results.push_back(std::move(removed));
   record(plan);
-  return finished(std::move(report), std::move(results), staged, started);
+  const bool stamped = stamp && stamp_install(*stamp, plan, options, planning.warnings);
+  report = finished(std::move(report), std::move(results), staged, started);
+  if (stamp)
+    report.json["stamp"] = {{"answered", false}, {"written", stamped}, {"path", stamp->path.string()}};
+  return report;
 }
 
 }  // namespace strata::plan
