@@ -11,9 +11,19 @@ same paths, kinds, modes and bytes, pycs included, strata's own state (.strata/)
 with different cache directories, TMPDIR, umask and TZ give the same manifest digest; six
 1.16.0 -> 1.17.0 with the same --plan DIR changes only six's layer (and config and manifest).
 Bad input (an unknown media type, a base blob whose digest does not match, a base without Python)
-is a clear error and writes no image.
+is a clear error and writes nothing to --out.
+
+Over a base whose /opt/venv exists (the base plus one layer made here: a venv with system
+site-packages holding six 1.16.0 strata installed for the project app, with an old file and its
+pyc, and an unmanaged iniconfig 2.0.0; an unmanaged attrs 22.2.0 in /usr/lib/python3/dist-packages)
+the overlay rules of strata install apply: attrs is a conflict without --allow-replace (nothing
+written), and with it the image's /opt/venv equals `strata install --allow-replace` of the same
+lock into that base's tree (chroot): iniconfig kept, six replaced (its old files hidden by
+whiteouts, as umoci applies them), attrs shadowed, docopt (only an sdist, pinned by hash) built by
+the host Python 3.11 with setuptools from --find-links.
 """
 
+import base64
 import gzip
 import hashlib
 import io
@@ -21,14 +31,18 @@ import json
 import os
 import pathlib
 import shutil
+import stat
 import subprocess
 import tarfile
+import zipfile
 
 import pytest
 
 from images import ROOT_ONLY, base_archive, dockerd  # noqa: F401
 from release import require_release_binary
-from support import SUMMARY, image_lock_dir, image_wheel_dir, strata
+from support import (IMAGE_WHEELS, LOOPBACK_WHEELS, SUMMARY, image_lock_dir, image_requirements, image_wheel_dir,
+                     pinned_wheel_dir, strata, tiny_base)
+from test_build_core import BUILD_WHEELS, FILES, SDIST_CACHE, SDISTS, download
 
 pytestmark = ROOT_ONLY
 
@@ -65,8 +79,10 @@ def image(lock, base_ref, out, cache, wheels, *extra, check=True, env=None, umas
 def first(base, wheels, tmp_path_factory):
     root = tmp_path_factory.mktemp("first")
     out = root / "image"
+    # SOURCE_DATE_EPOCH unset (mtime 0, not the wall clock); the second run sets it.
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     report = image(lock_dir(root, "1.16.0"), f"oci:{base['layout']}:base", f"oci:{out}:app", root / "cache", wheels,
-                   "--plan", root / "plan")
+                   "--plan", root / "plan", env=env)
     return {"root": root, "out": out, "report": report}
 
 
@@ -83,16 +99,27 @@ def test_the_image_has_the_base_a_venv_and_package_layers(first):
     assert report["bytecode"]["compiled"] is True
 
 
-def test_umoci_unpacks_it_and_skopeo_inspects_it(first, tmp_path):
-    out, report = first["out"], first["report"]
+def umoci_unpack(image, bundle_dir):
     # umoci checks every blob's digest and every layer's DiffID against the config while unpacking.
-    bundle_dir = tmp_path / "bundle"
-    proc = subprocess.run(["umoci", "unpack", "--image", f"{out}:app", str(bundle_dir)], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(["umoci", "unpack", "--image", image, str(bundle_dir)], capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
-    site = bundle_dir / "rootfs" / "opt" / "venv" / "lib" / "python3.11" / "site-packages"
-    assert (site / "six.py").is_file() and (site / "attrs-24.2.0.dist-info" / "RECORD").is_file()
-    assert os.readlink(bundle_dir / "rootfs" / "opt" / "venv" / "bin" / "python3.11") == "/usr/bin/python3.11"
+    return bundle_dir / "rootfs"
+
+
+@pytest.fixture(scope="module")
+def first_rootfs(first, tmp_path_factory):
+    """The first image unpacked by umoci (once for the module) and its /opt/venv as tree() saw it."""
+    rootfs = umoci_unpack(f"{first['out']}:app", tmp_path_factory.mktemp("first-bundle") / "bundle")
+    return {"rootfs": rootfs, "venv": tree(rootfs / "opt" / "venv")}
+
+
+def test_umoci_unpacks_it_and_skopeo_inspects_it(first, first_rootfs):
+    out, report = first["out"], first["report"]
+    venv = first_rootfs["venv"]
+    site = "lib/python3.11/site-packages"
+    assert venv[f"{site}/six.py"][0] == "file" and venv[f"{site}/attrs-24.2.0.dist-info/RECORD"][0] == "file"
+    assert venv["bin/python3.11"] == ("link", 0, "/usr/bin/python3.11")
     inspect = json.loads(subprocess.run(["skopeo", "inspect", f"oci:{out}:app"], capture_output=True, text=True,
                                         check=True, timeout=120).stdout)
     assert inspect["Layers"] == [layer["digest"] for layer in report["layers"]]
@@ -122,27 +149,34 @@ def tree(root):
     return out
 
 
-def test_the_venv_equals_strata_install_of_the_lock(first, wheels, tmp_path):  # noqa: F811
-    out = first["out"]
-    bundle_dir = tmp_path / "bundle"
-    subprocess.run(["umoci", "unpack", "--image", f"{out}:app", str(bundle_dir)], check=True, capture_output=True,
-                   timeout=300)
-    rootfs = bundle_dir / "rootfs"
-    from_image = tree(rootfs / "opt" / "venv")
-    # strata install of the same lock into /opt/venv of the same base: in a chroot of this rootfs
-    # with the image's venv removed.
-    shutil.rmtree(rootfs / "opt" / "venv")
-    (rootfs / "strata").mkdir()
-    shutil.copy2(require_release_binary(), rootfs / "strata" / "strata")
+def chroot_install(rootfs, lock_text, wheels, *extra):
+    """`strata install` (the release binary) of `lock_text` into /opt/venv of `rootfs`, in a chroot,
+    with `wheels` as /wheels; its --json report."""
+    if not (rootfs / "strata" / "strata").exists():
+        (rootfs / "strata").mkdir(exist_ok=True)
+        shutil.copy2(require_release_binary(), rootfs / "strata" / "strata")
+    if not (rootfs / "dev" / "null").exists():  # builds run with stdin from /dev/null
+        (rootfs / "dev").mkdir(exist_ok=True)
+        os.mknod(rootfs / "dev" / "null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    shutil.rmtree(rootfs / "wheels", ignore_errors=True)
     shutil.copytree(wheels, rootfs / "wheels")
-    (rootfs / "lock").mkdir()
-    shutil.copyfile(first["root"] / "six-1.16.0" / "app" / "requirements.txt", rootfs / "lock" / "requirements.txt")
+    (rootfs / "lock").mkdir(exist_ok=True)
+    (rootfs / "lock" / "requirements.txt").write_text(lock_text)
     proc = subprocess.run(["/usr/sbin/chroot", str(rootfs), "/strata/strata", "--json", "install", "/lock/requirements.txt",
                            "--env", "/opt/venv", "--python", "/usr/bin/python3.11", "--find-links", "/wheels",
-                           "--offline", "--cache-dir", "/tmp/strata-cache"],
+                           "--offline", "--cache-dir", "/tmp/strata-cache", "--owner", "app", *extra],
                           capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HOME": "/root"},
                           preexec_fn=lambda: os.umask(0o022))
     assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_the_venv_equals_strata_install_of_the_lock(first, first_rootfs, wheels):  # noqa: F811
+    # strata install of the same lock into /opt/venv of the same base: in a chroot of the unpacked
+    # image with the image's venv removed (the last test to use first_rootfs).
+    rootfs, from_image = first_rootfs["rootfs"], first_rootfs["venv"]
+    shutil.rmtree(rootfs / "opt" / "venv")
+    chroot_install(rootfs, (first["root"] / "six-1.16.0" / "app" / "requirements.txt").read_text(), wheels)
     installed = tree(rootfs / "opt" / "venv")
     assert sorted(from_image) == sorted(installed)
     differ = {k: (from_image[k], installed[k]) for k in from_image if from_image[k] != installed[k]}
@@ -152,15 +186,16 @@ def test_the_venv_equals_strata_install_of_the_lock(first, wheels, tmp_path):  #
 
 
 def test_two_runs_anywhere_give_the_same_manifest_digest(first, base, wheels, tmp_path):
-    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"), TZ="Asia/Kathmandu")
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"), TZ="Asia/Kathmandu", SOURCE_DATE_EPOCH="0")
     (tmp_path / "tmp").mkdir()
-    # Another cache, TMPDIR, umask, TZ and --base form (the archive, not the layout).
+    # Another cache, TMPDIR, umask, TZ, SOURCE_DATE_EPOCH (set, to the default), wall clock (later)
+    # and --base form (the archive, not the layout).
     again = image(lock_dir(tmp_path, "1.16.0"), f"oci-archive:{base['archive']}", f"oci:{tmp_path / 'image'}:app",
                   tmp_path / "other-cache", wheels, env=env, umask=0o077)
     assert again["manifest"]["digest"] == first["report"]["manifest"]["digest"]
     assert [layer["digest"] for layer in again["layers"]] == [layer["digest"] for layer in first["report"]["layers"]]
     SUMMARY.append(f"strata image: manifest {again['manifest']['digest']} from two runs (other cache, TMPDIR, umask, "
-                   "TZ, --base oci-archive: vs oci:)")
+                   "TZ, SOURCE_DATE_EPOCH unset/0, --base oci-archive: vs oci:)")
 
 
 def test_a_bump_changes_only_its_layer(first, base, wheels):
@@ -212,11 +247,11 @@ def rewrite_manifest(layout, change):
     (layout / "index.json").write_text(json.dumps(index))
 
 
-def assert_refused(proc, out, *words):
-    assert proc.returncode in (1, 2), proc.stderr
+def assert_refused(proc, out, *words, code=(1, 2)):
+    assert proc.returncode in code, proc.stderr
     for w in words:
         assert w in proc.stderr, proc.stderr
-    assert not (out / "index.json").exists()
+    assert not out.exists()  # nothing written to --out, not even its directory
 
 
 def test_bad_bases_are_clear_errors(base, wheels, tmp_path):
@@ -264,3 +299,166 @@ def test_bad_bases_are_clear_errors(base, wheels, tmp_path):
     (nopy / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [manifest_d]}))
     proc = image(lock, f"oci:{nopy}", f"oci:{tmp_path / 'out3'}", tmp_path / "cache", wheels, check=False)
     assert_refused(proc, tmp_path / "out3", "no Python 3 interpreter", str(nopy))
+
+
+# ---- over a base that has the environment already ----
+
+SITE = "opt/venv/lib/python3.11/site-packages"
+SYSTEM_SITE = "usr/lib/python3/dist-packages"
+
+
+def record_row(path, data):
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}\n"
+
+
+def overlay_members(wheels):
+    """path -> bytes, or ("link", target): the extra layer of the overlay base."""
+    m = {"opt/venv/pyvenv.cfg": b"home = /usr/bin\ninclude-system-site-packages = true\nversion = 3.11.2\n"}
+    for name in ("python", "python3", "python3.11"):
+        m[f"opt/venv/bin/{name}"] = ("link", "/usr/bin/python3.11")
+    for wheel, installer in (("six-1.16.0-py2.py3-none-any.whl", b"strata\n"),
+                             ("iniconfig-2.0.0-py3-none-any.whl", b"pip\n")):
+        with zipfile.ZipFile(wheels / wheel) as z:
+            for n in z.namelist():
+                m[f"{SITE}/{n}"] = z.read(n)
+        dist_info = "-".join(wheel.split("-")[:2]) + ".dist-info"
+        m[f"{SITE}/{dist_info}/INSTALLER"] = installer
+    # six 1.16.0 as an older release that had one more module, with its pyc (not in RECORD).
+    old = b"# only in the old six\n"
+    m[f"{SITE}/six_old/__init__.py"] = old
+    m[f"{SITE}/six_old/__pycache__/__init__.cpython-311.pyc"] = b"\xa7\r\r\n" + b"\0" * 12
+    record = f"{SITE}/six-1.16.0.dist-info/RECORD"
+    m[record] = m[record] + record_row("six_old/__init__.py", old).encode()
+    m["opt/venv/.strata/owners/app.json"] = json.dumps({
+        "format": 2, "owner": "app", "distributions": {"six": {
+            "version": "1.16.0", "wheel": "six-1.16.0-py2.py3-none-any.whl",
+            "sha256": LOOPBACK_WHEELS["six-1.16.0-py2.py3-none-any.whl"],
+            "dist_info": f"/{SITE}/six-1.16.0.dist-info"}}}, indent=2).encode() + b"\n"
+    m[f"{SYSTEM_SITE}/attrs-22.2.0.dist-info/METADATA"] = b"Metadata-Version: 2.1\nName: attrs\nVersion: 22.2.0\n"
+    m[f"{SYSTEM_SITE}/attrs-22.2.0.dist-info/INSTALLER"] = b"debian\n"
+    m[f"{SYSTEM_SITE}/attr/__init__.py"] = b"# the system's attrs 22.2.0\n"
+    return m
+
+
+def layer_tar(members):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        dirs = sorted({str(pathlib.PurePosixPath(p).parents[i]) for p in members
+                       for i in range(len(pathlib.PurePosixPath(p).parents) - 1)})
+        for d in dirs:
+            info = tarfile.TarInfo(d)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            t.addfile(info)
+        for path in sorted(members):
+            value = members[path]
+            info = tarfile.TarInfo(path)
+            if isinstance(value, tuple):
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, value[1], 0o777
+                t.addfile(info)
+            else:
+                info.size, info.mode = len(value), 0o644
+                t.addfile(info, io.BytesIO(value))
+    return raw.getvalue()
+
+
+def add_layer(layout, tar):
+    """Appends `tar` (gzipped) as a layer to the image of `layout`'s index.json."""
+    blobs = layout / "blobs" / "sha256"
+
+    def put(data):
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+    index = json.loads((layout / "index.json").read_text())
+    entry = index["manifests"][0]
+    manifest = json.loads((blobs / entry["digest"].split(":")[1]).read_text())
+    config = json.loads((blobs / manifest["config"]["digest"].split(":")[1]).read_text())
+    config["rootfs"]["diff_ids"].append(f"sha256:{hashlib.sha256(tar).hexdigest()}")
+    config.setdefault("history", []).append({"created_by": "test_oci_image: /opt/venv"})
+    manifest["layers"].append(dict(put(gzip.compress(tar, mtime=0)), mediaType=manifest["layers"][0]["mediaType"]))
+    manifest["config"].update(put(json.dumps(config).encode()))
+    entry.update(put(json.dumps(manifest).encode()))
+    (layout / "index.json").write_text(json.dumps(index))
+
+
+def overlay_requirements(docopt_sha):
+    return image_requirements("1.17.0") + f"docopt==0.6.2 \\\n    --hash=sha256:{docopt_sha}\n"
+
+
+@pytest.fixture(scope="module")
+def overlay(base, wheels, tmp_path_factory):
+    """The overlay base (a copy of the base layout, blobs hard-linked, plus the extra layer), the
+    find-links directory (the lock's wheels, docopt's sdist, setuptools and wheel) and strata
+    image's runs over it: without and with --allow-replace."""
+    root = tmp_path_factory.mktemp("overlay")
+    members = overlay_members(wheels)
+    tar = layer_tar(members)
+    layout = root / "base"
+    shutil.copytree(base["layout"], layout, copy_function=os.link)
+    add_layer(layout, tar)
+    version, tail, docopt_sha, _ = SDISTS["docopt"]
+    links = root / "links"
+    links.mkdir()
+    sdist = download(FILES + tail, SDIST_CACHE / pathlib.Path(tail).name, docopt_sha)
+    build_wheels = {f: BUILD_WHEELS[f] for f in ("setuptools-75.8.0-py3-none-any.whl", "wheel-0.45.1-py3-none-any.whl")}
+    for f in [*(wheels / w for w in IMAGE_WHEELS), sdist, *(pinned_wheel_dir("build-core", build_wheels) / w
+                                                       for w in build_wheels)]:
+        shutil.copy(f, links / pathlib.Path(f).name)
+    lock = root / "app" / "requirements.txt"
+    lock.parent.mkdir()
+    lock.write_text(overlay_requirements(docopt_sha))
+    refused = image(lock, f"oci:{layout}:base", f"oci:{root / 'refused'}:app", root / "cache", links, check=False)
+    report = image(lock, f"oci:{layout}:base", f"oci:{root / 'image'}:app", root / "cache", links, "--allow-replace")
+    return {"root": root, "tar": tar, "links": links, "lock": lock, "refused": refused, "report": report}
+
+
+def test_a_version_in_the_base_is_a_conflict_without_allow_replace(overlay):
+    proc = overlay["refused"]
+    assert_refused(proc, overlay["root"] / "refused", "attrs 24.2.0: 22.2.0 is installed in /usr/lib/python3/dist-packages",
+                   "--allow-replace", code=(3,))
+    assert "six 1.17.0:" not in proc.stderr  # six 1.16.0 is app's own: replaced without the flag
+
+
+def test_over_the_base_environment_the_venv_equals_strata_install(overlay, tmp_path):
+    report = overlay["report"]
+    actions = {d["name"]: d["action"] for d in report["decisions"]["decisions"]}
+    assert actions == {"attrs": "replace", "iniconfig": "keep", "six": "replace", "docopt": "install"}, actions
+    assert [layer["kind"] for layer in report["layers"]].count("venv") == 0  # the base's venv, as it is
+    assert report["built"] == 1
+    six_layer = next(layer for layer in report["layers"] if "six" in layer.get("packages", []))
+    assert six_layer["whiteouts"] >= 3  # six-1.16.0.dist-info, six_old/, app's owner file
+    rootfs = umoci_unpack(f"{overlay['root'] / 'image'}:app", tmp_path / "bundle")
+    from_image = tree(rootfs / "opt" / "venv")
+    site = "lib/python3.11/site-packages"
+    assert f"{site}/six-1.17.0.dist-info/RECORD" in from_image and f"{site}/docopt.py" in from_image
+    assert not any(k.startswith((f"{site}/six-1.16.0.dist-info", f"{site}/six_old")) for k in from_image)
+    assert from_image[f"{site}/iniconfig-2.0.0.dist-info/INSTALLER"] == \
+        ("file", 0o644, hashlib.sha256(b"pip\n").hexdigest())  # kept: the base's own files
+    assert (rootfs / SYSTEM_SITE / "attrs-22.2.0.dist-info" / "METADATA").is_file()  # shadowed, not modified
+    assert not (rootfs / "opt" / "venv" / ".strata" / "owners" / "app.json").exists()
+    # strata install of the same lock into the overlay base's tree: the image's /opt/venv replaced
+    # by the extra layer's.
+    shutil.rmtree(rootfs / "opt" / "venv")
+    with tarfile.open(fileobj=io.BytesIO(overlay["tar"])) as t:
+        t.extractall(rootfs, members=[m for m in t.getmembers() if m.name.startswith("opt/")])
+    installed = chroot_install(rootfs, overlay["lock"].read_text(), overlay["links"], "--allow-replace")
+    assert {r["name"]: r["action"] for r in installed["results"]} == \
+        {"attrs": "replace", "six": "replace", "docopt": "install"}
+    by_install = tree(rootfs / "opt" / "venv")
+    assert sorted(from_image) == sorted(by_install)
+    assert not {k: (from_image[k], by_install[k]) for k in from_image if from_image[k] != by_install[k]}
+    SUMMARY.append(f"strata image over a base's /opt/venv: equal to strata install --allow-replace "
+                   f"({len(from_image)} paths; six replaced with {six_layer['whiteouts']} whiteouts, "
+                   "iniconfig kept, attrs shadowed, docopt built from its sdist)")
+
+
+def test_a_source_package_needs_a_host_python_of_the_base_and_its_machine(overlay, tmp_path):
+    # No Python 3.14 here (PATH, /usr/local/bin, /usr/bin): nothing can build docopt for that base;
+    # an arm64 base cannot get an x86_64 build.
+    for python, arch, words in (("3.14", "amd64", ["no Python 3.14 on this machine to build", "docopt 0.6.2"]),
+                                ("3.11", "arm64", ["is an aarch64 image and this machine is x86_64", "docopt 0.6.2"])):
+        out = tmp_path / f"out-{arch}"
+        proc = image(overlay["lock"], f"oci:{tiny_base(tmp_path / arch, arch, python=python)}", f"oci:{out}",
+                     tmp_path / "cache", overlay["links"], check=False)
+        assert_refused(proc, out, *words, code=(3,))

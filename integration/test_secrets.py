@@ -166,7 +166,7 @@ def commands(lock, run, ok, host):
                    ["export", lock, "--format", "pylock", "--python", PYTHON, "--cache-dir", cache,
                     "-o", run / "pylock.export.toml"]],
         "image": [["image", lock, "--base", f"oci:{tiny_base(run / 'base')}", "--out", f"oci:{run / 'image'}",
-                   "--python", PYTHON, "--cache-dir", cache, "--no-compile"]],
+                   "--python", PYTHON, "--cache-dir", cache, "--no-compile", "--allow-replace"]],
     }
 
 

@@ -44,6 +44,8 @@ CLI::App* add_image_command(CLI::App& app, ImageOptions& o) {
   cmd->add_option("--owner", o.request.owner,
                   "Project the layers' owners name (default: the lock's project)");
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
+  cmd->add_flag("--allow-replace", o.request.allow_replace,
+                "Replace (or shadow) another version the base's environment has, as strata install does");
   cmd->add_option("--index-url", o.index_url, "Replace the default index (also STRATA_INDEX_URL)")
       ->envname("STRATA_INDEX_URL")
       ->check(index_url_validator());

@@ -427,6 +427,11 @@ bool wanted_for_target(std::string_view path, std::string_view env) {
       R"(|(usr/local/lib|usr/lib)/python3\.[0-9]+/_sysconfigdata_[^/]*\.py)"
       R"(|(usr/local/lib|usr/lib)/python3\.[0-9]+/venv/scripts/common/activate)");
   if (std::regex_match(path.begin(), path.end(), interesting)) return true;
+  // The interpreter's own site directories: what an environment with system site-packages sees.
+  static const std::regex system_metadata(
+      R"((usr/local/lib|usr/lib|usr/lib64)/python3(\.[0-9]+)?/(site|dist)-packages/[^/]+\.(dist|egg)-info(/[^/]+)?)"
+      R"(|(usr/local/lib|usr/lib|usr/lib64)/python3(\.[0-9]+)?/(site|dist)-packages/[^/]+\.pth)");
+  if (std::regex_match(path.begin(), path.end(), system_metadata)) return true;
   std::string e(env);
   while (e.starts_with('/')) e.erase(0, 1);
   if (e.empty() || !path.starts_with(e + "/")) return false;

@@ -95,8 +95,9 @@ struct BaseTarget {
   std::optional<std::string> activate_template;  ///< <stdlib>/venv/scripts/common/activate
 };
 
-/// The paths read_base_files must keep for read_target (and, under `env`, the environment's
-/// pyvenv.cfg, .dist-info/.egg-info metadata and strata's ledger).
+/// The paths read_base_files must keep for read_target, the .dist-info/.egg-info metadata and .pth
+/// files of the interpreter's own site directories, and under `env` the environment's pyvenv.cfg,
+/// metadata and strata's ledger (plan/image_base_env.hpp).
 bool wanted_for_target(std::string_view path, std::string_view env);
 
 /// Reads the target from the base's files; a base without a Python 3 interpreter in

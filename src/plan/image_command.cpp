@@ -21,11 +21,13 @@
 #include "oci/layout.hpp"
 #include "oci/reference.hpp"
 #include "oci/registry.hpp"
+#include "plan/image_base_env.hpp"
 #include "plan/layers.hpp"
 #include "plan/plan_command.hpp"
 #include "util/counts.hpp"
 #include "util/fs.hpp"
 #include "util/strings.hpp"
+#include "wheel/replaced.hpp"
 
 namespace strata::plan {
 namespace fs = std::filesystem;
@@ -153,7 +155,8 @@ std::string base_platform_tag(const oci::BaseImage& base, const oci::BaseTarget&
 /// The image's environment as an interpreter, computed and never run (env::describe_interpreter):
 /// the base's version and platform (architecture, C library), its sysconfig, and the venv's scheme.
 env::Interpreter target_interpreter(const oci::BaseTarget& t, const std::string& platform,
-                                    const oci::BaseFiles& files, const fs::path& venv) {
+                                    const oci::BaseFiles& files, const fs::path& venv,
+                                    const BaseEnvironment& base_env) {
   env::TargetSpec spec;
   spec.python_version = t.full_version;
   spec.platform = platform;
@@ -182,7 +185,7 @@ env::Interpreter target_interpreter(const oci::BaseTarget& t, const std::string&
              {"headers", (venv / "include" / "site" / ("python" + xy)).string()},
              {"stdlib", t.stdlib},
              {"platstdlib", t.stdlib}};
-  i.site_dirs = {site};
+  i.site_dirs = base_env.exists ? base_env.site_dirs : std::vector<fs::path>{site};
   i.markers["python_full_version"] = t.full_version;
   i.markers["python_version"] = xy;
   i.markers["implementation_version"] = t.full_version;
@@ -303,16 +306,26 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
   observer.on_phase(fmt::format("Base {}: Python {} ({}), {}", o.base, bt.full_version, bt.python,
                                 bt.glibc ? fmt::format("glibc {}.{}", bt.glibc->first, bt.glibc->second)
                                          : fmt::format("musl {}.{}", bt.musl->first, bt.musl->second)));
-  if (files.find(entry_path(venv / "pyvenv.cfg")))
-    throw CommandError(
-        ErrorKind::usage,
-        fmt::format("--base {}: already has an environment at {}; strata image writes a new one "
-                    "(installing over a base's environment is not supported yet)",
-                    o.base, venv.string()));
+  // What the base already has there: decided as strata install decides for that environment.
+  BaseEnvironment base_env =
+      value_or_throw(read_base_environment(files, bt, venv, scratch.path() / "base-env"));
+  if (base_env.exists) {
+    auto parts = util::split(base_env.version, '.');
+    if (parts.size() >= 2 &&
+        fmt::format("{}.{}", parts[0], parts[1]) != fmt::format("{}.{}", bt.major, bt.minor))
+      throw CommandError(
+          ErrorKind::usage,
+          fmt::format("--base {}: its environment {} is of Python {}, its interpreter {} is {}", o.base,
+                      venv.string(), base_env.version, bt.python, bt.full_version));
+    observer.on_phase(fmt::format("Base environment {}: {} distributions{}", venv.string(),
+                                  base_env.installed.distributions.size(),
+                                  base_env.system_site_packages ? " (with system site-packages)" : ""));
+    for (const auto& problem : base_env.installed.problems) observer.on_warning(problem);
+  }
   env::ProbeOptions probe{.cache_dir = env::interpreter_cache_dir(cache_root), .run = {}};
   const std::optional<env::Interpreter> host = host_python(o, bt, probe);
   const std::string wheel_platform = base_platform_tag(base, bt);
-  const env::Interpreter target = target_interpreter(bt, wheel_platform, files, venv);
+  const env::Interpreter target = target_interpreter(bt, wheel_platform, files, venv, base_env);
   // Bytecode by a host interpreter of the base's X.Y (unchecked-hash pycs depend only on the
   // version); without one the image has none, and the summary says so.
   const bool compile = !o.no_compile && host.has_value();
@@ -322,9 +335,22 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
           : fmt::format("no bytecode: no Python {}.{} on this machine (pass --python)", bt.major, bt.minor);
   if (!compile && !o.no_compile) observer.on_warning(fmt::format("{}: {}", o.base, no_bytecode));
 
+  InstallOptions install;
+  install.cache_dir = o.request.cache_dir;
+  install.index_url = o.index_url;
+  install.sources = o.sources;
+  install.find_links = o.find_links;
+  install.offline = o.offline;
+  install.no_compile = !compile;
+  install.link_mode = "auto";
+  // Packages the lock has only as source are built by the host interpreter of the base's X.Y,
+  // with the builds strata install runs.
+  install.build_interpreter = host;
+
   // The layers: strata plan's, sticky in --plan DIR.
   PlanRequest request = o.request;
   request.interpreter = target;
+  request.build = build_policy(install);
   request.index.index_url = o.index_url;
   request.index.source_urls = value_or_throw(parse_source_overrides(o.sources));
   request.index.offline = o.offline;
@@ -343,10 +369,33 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
 
   // Every wheel prepared as strata install prepares it, staged in scratch.
   Plan plan = prepare(request, observer);
-  for (const auto& b : plan.choices.builds)
-    plan.choices.problems.push_back(
-        fmt::format("{} {}: the lock has only source for it; strata image installs wheels only",
-                    b.package->name, b.version));
+  if (base_env.exists) {
+    plan.target.exists = true;
+    plan.target.site_dirs = base_env.site_dirs;
+    plan.overlay = decide_overlay(plan, std::move(base_env.installed), std::move(base_env.ledger),
+                                  request.allow_replace);
+  }
+  for (const auto& removed : plan.overlay.removed)
+    observer.on_warning(
+        fmt::format("{} {}: no longer in the lock, but strata image leaves what the base "
+                    "installed as it is (strata install would remove it)",
+                    removed.name, removed.version));
+  // Builds run on this machine, by a host interpreter of the base's X.Y for the base's machine.
+  if (!plan.choices.builds.empty()) {
+    std::vector<std::string> names;
+    for (const auto& b : plan.choices.builds)
+      names.push_back(fmt::format("{} {}", b.package->name, b.version));
+    const std::string& machine = target.markers.at("platform_machine");
+    if (!host)
+      plan.choices.problems.push_back(fmt::format(
+          "no Python {}.{} on this machine to build what the lock has only as source (pass --python): {}",
+          bt.major, bt.minor, util::join(names, ", ")));
+    else if (host->markers.at("platform_machine") != machine)
+      plan.choices.problems.push_back(fmt::format(
+          "{} is an {} image and this machine is {}: strata image cannot build what the lock has only as "
+          "source: {}",
+          o.base, machine, host->markers.at("platform_machine"), util::join(names, ", ")));
+  }
   ImageReport report;
   if (auto problems = plan.problems(); !problems.empty()) {
     report.exit_code = 3;
@@ -356,14 +405,6 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
     return report;
   }
   plan.target.state_dir = scratch.path() / "state";
-  InstallOptions install;
-  install.cache_dir = o.request.cache_dir;
-  install.index_url = o.index_url;
-  install.sources = o.sources;
-  install.find_links = o.find_links;
-  install.offline = o.offline;
-  install.no_compile = !compile;
-  install.link_mode = "auto";
   StagedWheels staged = stage_wheels(plan, install, observer);
   std::map<std::string, std::size_t> staged_of;
   for (std::size_t i = 0; i < staged.names.size(); ++i) staged_of[staged.names[i]] = i;
@@ -401,50 +442,93 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
     layers_json.push_back(std::move(j));
   };
 
-  env::Interpreter venv_base = target;
-  venv_base.executable = bt.python;
-  std::vector<oci::LayerEntry> skeleton;
-  for (const auto& e :
-       env::venv_layout(venv, venv_base, bt.python, target.real_executable, bt.activate_template)) {
-    oci::LayerEntry entry;
-    entry.path = entry_path(e.path);
-    entry.type = e.kind == env::VenvEntry::Kind::directory ? oci::LayerEntry::Type::directory
-                 : e.kind == env::VenvEntry::Kind::symlink ? oci::LayerEntry::Type::symlink
-                                                           : oci::LayerEntry::Type::file;
-    (entry.type == oci::LayerEntry::Type::symlink ? entry.link : entry.content) = e.content;
-    skeleton.push_back(std::move(entry));
+  if (!base_env.exists) {  // the base's own environment is installed into as it is
+    env::Interpreter venv_base = target;
+    venv_base.executable = bt.python;
+    std::vector<oci::LayerEntry> skeleton;
+    for (const auto& e :
+         env::venv_layout(venv, venv_base, bt.python, target.real_executable, bt.activate_template)) {
+      oci::LayerEntry entry;
+      entry.path = entry_path(e.path);
+      entry.type = e.kind == env::VenvEntry::Kind::directory ? oci::LayerEntry::Type::directory
+                   : e.kind == env::VenvEntry::Kind::symlink ? oci::LayerEntry::Type::symlink
+                                                             : oci::LayerEntry::Type::file;
+      (entry.type == oci::LayerEntry::Type::symlink ? entry.link : entry.content) = e.content;
+      skeleton.push_back(std::move(entry));
+    }
+    add_layer(std::move(skeleton), "venv", "venv", {});
   }
-  add_layer(std::move(skeleton), "venv", "venv", {});
 
+  // One layer per manifest. A replaced distribution of the base's environment goes as install's
+  // commit removes it: whiteouts of what the new version does not overwrite, in the layer of the
+  // package that replaces it; the owner files it changes are written there too.
   const std::string project = plan.owner;
+  env::Ledger& ledger = plan.overlay.ledger;
+  const Target& t = plan.target;
+  const std::vector<fs::path> roots = {t.scheme.purelib, t.scheme.platlib, t.scheme.scripts, t.scheme.data,
+                                       t.scheme.headers};
+  std::map<std::string, const Decision*> decision_of;
+  for (const auto& d : plan.overlay.decisions.decisions) decision_of[d.name] = &d;
   for (const auto& l : layers) {
     std::vector<oci::LayerEntry> entries;
-    env::Ledger ledger;
+    std::vector<std::string> removed;
+    std::set<std::string> touched;  // owners whose files this layer rewrites
+    std::vector<std::string> kept, replaced;
     const std::string owner = env::layer_owner(project, l.name);
+    touched.insert(owner);
     for (const auto& name : l.packages) {
       auto it = staged_of.find(name);
-      if (it == staged_of.end()) continue;  // kept: nothing to install
+      const Decision* d = decision_of.contains(name) ? decision_of.at(name) : nullptr;
+      if (it == staged_of.end()) {  // kept: nothing to install
+        if (d != nullptr) kept.push_back(name);
+        continue;
+      }
       const auto& prepared = staged.prepared[it->second];
       add_staged(prepared, entries);
+      if (d != nullptr && d->action == Action::replace) {
+        replaced.push_back(name);
+        // As install: a version outside the library directories is shadowed, never modified.
+        if (wheel::is_within(d->installed_path, t.scheme.purelib) ||
+            wheel::is_within(d->installed_path, t.scheme.platlib)) {
+          std::set<fs::path> destinations;
+          for (const auto& [dest, hash] : prepared.destinations()) destinations.insert(dest);
+          auto gone = value_or_throw(replaced_paths(files, d->installed_path, destinations, roots));
+          removed.insert(removed.end(), gone.begin(), gone.end());
+          if (!d->installed_owner.empty()) touched.insert(d->installed_owner);
+        }
+      }
       const auto& fetched = staged.fetched[it->second];
-      std::string version;
-      for (const auto& d : plan.overlay.decisions.decisions)
-        if (d.name == name) version = d.version.str();
+      const auto& built_from = staged.built_from[it->second];
       ledger.record_install({.name = name,
-                             .version = version,
+                             .version = d != nullptr ? d->version.str() : std::string(),
                              .owner = owner,
-                             .wheel = fetched.filename,
+                             .wheel = built_from ? *built_from : fetched.filename,
                              .sha256 = fetched.sha256,
                              .dist_info = prepared.staged().back().second.string(),
                              .installed_at = std::nullopt,
-                             .built_from = std::nullopt,
-                             .build_requirements = {}});
+                             .built_from = built_from,
+                             .build_requirements = staged.build_requirements[it->second]});
     }
-    oci::LayerEntry owner_file;
-    owner_file.path = entry_path(env::Ledger::file_for(venv, owner));
-    owner_file.content = ledger.dump(owner);
-    entries.push_back(std::move(owner_file));
+    for (const auto& who : touched) {
+      const std::string file = entry_path(env::Ledger::file_for(venv, who));
+      const bool has_entries = std::any_of(ledger.entries().begin(), ledger.entries().end(),
+                                           [&](const auto& e) { return e.second.owner == who; });
+      if (has_entries || who == owner) {
+        oci::LayerEntry owner_file;
+        owner_file.path = file;
+        owner_file.content = ledger.dump(who);
+        entries.push_back(std::move(owner_file));
+      } else if (files.nodes.contains(file)) {
+        removed.push_back(file);  // an owner left with nothing: its file goes, as Ledger::save does
+      }
+    }
+    auto hidden = whiteouts(removed, entries);
+    const std::size_t whiteout_count = hidden.size();
+    for (auto& w : hidden) entries.push_back(std::move(w));
     add_layer(std::move(entries), "packages", l.file, l.packages);
+    layers_json.back()["kept"] = kept;
+    layers_json.back()["replaced"] = replaced;
+    layers_json.back()["whiteouts"] = whiteout_count;
   }
 
   const nlohmann::json config = oci::derive_config(base.config, added, venv.string(), mtime);
@@ -526,6 +610,8 @@ ImageReport run_image(const ImageOptions& o, InstallObserver& observer) {
                    {"reason", compile ? "" : no_bytecode}}},
                  {"plan", plan_options.out},
                  {"downloaded", staged.downloaded},
+                 {"built", staged.built},
+                 {"decisions", to_json(plan.overlay.decisions)},
                  {"layers", layers_json}};
   return report;
 }

@@ -107,6 +107,8 @@ std::chrono::milliseconds since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
+}  // namespace
+
 BuildPolicy build_policy(const InstallOptions& options) {
   BuildPolicy policy;
   policy.allow = true;
@@ -118,6 +120,8 @@ BuildPolicy build_policy(const InstallOptions& options) {
   policy.no_editable = options.no_editable;
   return policy;
 }
+
+namespace {
 
 fetch::FetchOptions fetch_options(const InstallOptions& options, const fs::path& cache_root) {
   fetch::FetchOptions fetch;
@@ -379,7 +383,7 @@ void adopt_orphans(Plan& plan) {
 BuildRunOptions build_run_options(const Plan& plan, const InstallOptions& options,
                                   const fetch::FetchOptions& fetching) {
   BuildRunOptions run;
-  run.build.interpreter = plan.target.interpreter;
+  run.build.interpreter = options.build_interpreter ? *options.build_interpreter : plan.target.interpreter;
   run.build.cache_root = plan.cache_root;
   run.build.fetch = fetching;
   if (!options.build_constraints.empty())
@@ -1069,7 +1073,13 @@ StagedWheels stage_wheels(const Plan& plan, const InstallOptions& options, Insta
   InstallReport report;
   Staged staged = fetch_and_prepare(plan, options, observer, git, report);
   StagedWheels out;
-  for (std::size_t i = 0; i < staged.todo.size(); ++i) out.names.push_back(staged.todo[i]->name);
+  for (std::size_t i = 0; i < staged.todo.size(); ++i) {
+    out.names.push_back(staged.todo[i]->name);
+    const auto& built = staged.built[i];
+    out.built_from.push_back(built ? std::optional<std::string>(built->source_key) : std::nullopt);
+    out.build_requirements.push_back(built ? built->wheel.build_requirements : std::vector<std::string>{});
+    out.built += built && !built->wheel.cached ? 1 : 0;
+  }
   out.fetched = std::move(staged.fetched);
   out.prepared = std::move(staged.prepared);
   out.downloaded = report.downloaded;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,9 @@ struct InstallOptions {
   unsigned build_jobs = 0;                               ///< --build-jobs N; 0: the cores
   bool install_project = false;                          ///< --install-project
   bool no_editable = false;                              ///< --no-editable
+  /// `strata image`: builds for its computed target run with this host interpreter of the target's
+  /// X.Y (nullopt: the target's own).
+  std::optional<env::Interpreter> build_interpreter;
 };
 
 /// The stages of an install that take time. They overlap (a wheel unpacks and compiles while
@@ -105,6 +109,10 @@ struct InstallReport {
   nlohmann::json json;                ///< the --json document
 };
 
+/// What `options` say about packages the lock has only as source (builds allowed; --no-build,
+/// --only-binary, --find-links wheels taken in place of a source, --install-project, --no-editable).
+BuildPolicy build_policy(const InstallOptions& options);
+
 /// The summary of an install that ran from its counts and elapsed time: "Installed 42 packages (3
 /// replaced, 12 kept, 1 removed as no longer locked; 30 downloaded, 12 cached) in 1.80s", "Nothing
 /// to do: 12 packages already installed (0.05s)"; zero counts are left out, nouns agree in number.
@@ -124,7 +132,12 @@ struct StagedWheels {
   std::vector<std::string> names;  ///< normalized, one per prepared wheel
   std::vector<fetch::FetchedArtifact> fetched;
   std::vector<wheel::PreparedWheel> prepared;
+  /// Per prepared wheel built from source: its source key ("sha256:…", "git:…", "dir:…") and the
+  /// build requirements used, as install's ledger records them.
+  std::vector<std::optional<std::string>> built_from;
+  std::vector<std::vector<std::string>> build_requirements;
   std::size_t downloaded = 0;
+  std::size_t built = 0;  ///< wheels built here (not found built in the cache)
 };
 StagedWheels stage_wheels(const Plan& plan, const InstallOptions& options, InstallObserver& observer);
 

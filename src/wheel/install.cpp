@@ -23,6 +23,7 @@
 #include "wheel/conflicts.hpp"
 #include "wheel/metadata.hpp"
 #include "wheel/record.hpp"
+#include "wheel/replaced.hpp"
 #include "wheel/scripts.hpp"
 #include "wheel/unpack.hpp"
 
@@ -116,11 +117,6 @@ std::pair<std::string, std::uint64_t> hash_file(const fs::path& path, std::strin
   return {h.finish(), content->size()};
 }
 
-bool is_within(const fs::path& path, const fs::path& root) {
-  auto rel = path.lexically_relative(root);
-  return !rel.empty() && *rel.begin() != "..";
-}
-
 // Renames `from` (a file or a directory) to `to`, creating parents; across filesystems copies
 // beside `to`, then renames.
 Result<void> move_into_place(const fs::path& from, const fs::path& to, util::DirMaker& dirs) {
@@ -169,13 +165,9 @@ void remove_old_file(const fs::path& file, const std::vector<fs::path>& roots) {
   fs::remove(file, ec);
   if (file.extension() == ".py") {
     fs::path cache = file.parent_path() / "__pycache__";
-    std::string prefix = file.stem().string() + ".";
     std::vector<fs::path> pycs;
-    for (auto it = fs::directory_iterator(cache, ec); !ec && it != fs::directory_iterator();
-         it.increment(ec)) {
-      std::string n = it->path().filename().string();
-      if (n.starts_with(prefix) && n.ends_with(".pyc")) pycs.push_back(it->path());
-    }
+    for (auto it = fs::directory_iterator(cache, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+      if (is_bytecode_of(it->path().filename().string(), file)) pycs.push_back(it->path());
     for (const auto& p : pycs) fs::remove(p, ec);
     prune_empty_dirs(cache, roots);
   }
@@ -922,13 +914,7 @@ Result<InstalledWheel> Installer::commit() {
     if (!old_record) return std::unexpected(old_record.error());
     auto rows = parse_record(*old_record, (old_di / "RECORD").string());
     if (!rows) return std::unexpected(rows.error());
-    for (const auto& row : *rows) {
-      fs::path p = (old_di.parent_path() / row.path).lexically_normal();
-      if (is_within(p, old_di) || new_dests.contains(p)) continue;
-      bool inside = false;
-      for (const auto& root : journal_.roots) inside = inside || is_within(p, root);
-      if (inside) journal_.old_files.push_back(p);
-    }
+    journal_.old_files = replaced_files(old_di, *rows, new_dests, journal_.roots);
     journal_.old_dist_info = {old_di, staging_ / "old" / old_di.filename()};
     result_.replaced = old_di;
   }
