@@ -21,6 +21,10 @@ Serves the files in WHEEL_DIR under several prefixes, each with its own fault:
   /open/<file>      opens that gate; 200 at once
   /meet/<group>/<n>/<s>  answers once n requests for <group> are waiting together, 504 after s
                     seconds alone (/events says "met" or "alone" for each)
+  /hold-<P>/simple/<project>/  a PEP 691 JSON page; the page of project <P> waits until a file of
+                    another project was served through /release-<P>/<file> (at most GATE_SECONDS;
+                    /events says "served <file>" and "page <P>: opened" or "timed out"), the other
+                    projects' pages link to /release-<P>/<file>
   /events           JSON: the gates' and meetings' outcomes in order, e.g. ["opened big.whl",
                     "gate big.whl: opened", "meet pair: met"]
   /count            JSON: how many requests each path received
@@ -115,6 +119,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/sent":
             self._send(200, json.dumps(sent).encode(), [("Content-Type", "application/json")])
             return
+        held = re.match(r"^/hold-([\w.-]+)/simple/([^/]+)/?$", self.path)
+        if held:
+            slow, project = held.group(1), held.group(2)
+            if project == slow:
+                opened = gate(f"page {slow}").wait(GATE_SECONDS)
+                with lock:
+                    events.append(f"page {slow}: {'opened' if opened else 'timed out'}")
+                self._json_page(project, "ok", prefix="/")
+            else:
+                self._json_page(project, f"release-{slow}", prefix="/")
+            return
         page = re.match(r"^/json(?:-(\w+))?/simple/([^/]+)/?$", self.path)
         if page:
             self._json_page(page.group(2), page.group(1) or "ok")
@@ -133,6 +148,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if mode == "ok":
             self._send(200, data)
+        elif mode.startswith("release-"):
+            self._send(200, data)
+            with lock:
+                events.append(f"served {name}")
+            gate(f"page {mode[len('release-'):]}").set()
         elif mode == "gate":
             opened = gate(name).wait(GATE_SECONDS)
             with lock:
@@ -204,7 +224,7 @@ def _normalize(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _json_page(self, project, mode):
+def _json_page(self, project, mode, prefix="../../../"):
     if "application/vnd.pypi.simple.v1+json" not in self.headers.get("Accept", ""):
         self._send(406, b"ask for application/vnd.pypi.simple.v1+json")
         return
@@ -213,7 +233,7 @@ def _json_page(self, project, mode):
         if name.endswith(".whl") and _normalize(name.split("-")[0]) == project:
             with open(os.path.join(ROOT, name), "rb") as f:
                 content = f.read()
-            files.append({"filename": name, "url": f"../../../{mode}/{name}", "size": len(content),
+            files.append({"filename": name, "url": f"{prefix}{mode}/{name}", "size": len(content),
                           "hashes": {"sha256": hashlib.sha256(content).hexdigest()}})
     doc = {"meta": {"api-version": "1.1"}, "name": project, "files": files}
     self._send(200, json.dumps(doc).encode(), [("Content-Type", "application/vnd.pypi.simple.v1+json")])

@@ -292,6 +292,21 @@ def test_downloads_from_one_plain_http_host_run_side_by_side(tmp_path, faults, w
     assert events == [f"opened {w.filename}", f"gate {w.filename}: opened"]
 
 
+def test_downloads_start_as_their_page_answers_not_after_every_page(tmp_path, faults, wheels):
+    """The page of one project is held until a file of another project has been served: a fetch
+    that downloads only after every page answered waits out the hold (the page "timed out")."""
+    slow, others = wheels["certifi"], [wheels["idna"], wheels["six"]]
+    lock = write_pylock(tmp_path / "pylock.toml", [slow, *others], pypi_url)
+    cache = tmp_path / "cache"
+    r = run_fetch(lock, cache, "--index-url", f"{faults}/hold-{slow.project}/simple/")
+    assert r.returncode == 0, r.stderr
+    assert_cached_correctly(cache, [slow, *others])
+    with urllib.request.urlopen(f"{faults}/events") as response:
+        events = [e for e in json.load(response) if e.startswith(("served", f"page {slow.project}:"))]
+    page = events.index(f"page {slow.project}: opened")
+    assert page > 0 and all(e.startswith("served") for e in events[:page]), events
+
+
 def test_retry_after_is_honoured(tmp_path, faults, wheels):
     w = wheels["idna"]
     r = run_fetch(fault_lock(tmp_path, faults, "busy", w), tmp_path / "cache")

@@ -1,5 +1,6 @@
 #include "fetch/fetch.hpp"
 
+#include <deque>
 #include <memory>
 #include <system_error>
 
@@ -8,6 +9,7 @@
 #include "fetch/cache.hpp"
 #include "fetch/hash.hpp"
 #include "fetch/simple_api.hpp"
+#include "fetch/transfer_stream.hpp"
 #include "fetch/url.hpp"
 #include "util/strings.hpp"
 
@@ -323,156 +325,184 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
     it->second->requests.push_back(i);
   }
 
-  if (!pages.empty()) {
-    std::vector<TransferJob> jobs;
-    for (auto& page : pages) {
-      auto creds = credentials_for_index(page->index);
-      if (!creds) return std::unexpected(creds.error());
-      jobs.push_back(page_job(page->page_url, page->index, page->sink, *creds, credentials));
-    }
-    run_transfers(jobs, transport, options.limits, observer);
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-      PageLookup& page = *pages[j];
-      if (!jobs[j].succeeded) {
-        std::vector<std::string> files;
-        for (std::size_t i : page.requests) files.push_back(requests[i].filename);
-        errors.push_back(fmt::format("{} (looking up {})", jobs[j].error->message, util::join(files, ", ")));
-        continue;
-      }
-      std::string base =
-          jobs[j].last_response.effective_url.empty() ? page.page_url : jobs[j].last_response.effective_url;
-      auto parsed = parse_project_page(page.sink.body, jobs[j].last_response.content_type, base);
-      if (!parsed) {
-        errors.push_back(fmt::format("{}: {}", redact_url(page.page_url), parsed.error().message));
-        continue;
-      }
-      observer.on_detail(fmt::format("{}: {} files listed", redact_url(page.page_url), parsed->files.size()));
-      for (std::size_t i : page.requests) {
-        const IndexFile* file = parsed->find(requests[i].filename);
-        if (!file) {
-          errors.push_back(fmt::format("{}: {} is not listed on {} ({} files are)", requests[i].package,
-                                       requests[i].filename, redact_url(page.page_url),
-                                       parsed->files.size()));
-          continue;
-        }
-        if (file->size && requests[i].size && *file->size != *requests[i].size) {
-          errors.push_back(fmt::format("{}: {}: {} lists {} bytes, the lock {}", requests[i].package,
-                                       requests[i].filename, redact_url(page.page_url), *file->size,
-                                       *requests[i].size));
-          continue;
-        }
-        urls[i] = file->url;
-        if (!sizes[i]) sizes[i] = file->size;
-      }
-    }
-  }
-
-  // Downloads: streamed into a staging file, hashed on the way, renamed into place when right.
+  // Pages and downloads in one run of transfers: a page that answers starts its files' downloads
+  // at once, beside the pages still on their way and the files whose URL the lock has. Each
+  // download is streamed into a staging file, hashed on the way, renamed into place when right.
   struct Download {
     std::size_t request;
     std::unique_ptr<FileSink> sink;
     fs::path path;
+    std::size_t job = 0;  ///< its index in `jobs`
   };
-  std::vector<Download> downloads;
+  std::deque<Download> downloads;  // stable addresses: the jobs' hooks point at their entry
+  std::size_t expected_files = 0;
+  std::uint64_t known_bytes = 0;
   for (std::size_t i : missing)
-    if (!urls[i].empty()) downloads.push_back({i, nullptr, {}});
-  if (!downloads.empty()) {
+    if (!urls[i].empty()) {
+      ++expected_files;
+      known_bytes += requests[i].size.value_or(0);
+    }
+  for (const auto& page : pages)
+    for (std::size_t i : page->requests) {
+      ++expected_files;
+      known_bytes += requests[i].size.value_or(0);
+    }
+  fs::path staging;
+  if (expected_files > 0) {
     if (!options.dest_dir) {
       if (auto ready = cache.ensure_root(); !ready) return std::unexpected(ready.error());
       cache.sweep_stale_staging();
     }
-    fs::path staging = options.dest_dir ? *options.dest_dir : cache.staging_dir();
-    std::uint64_t known_bytes = 0;
-    for (const auto& d : downloads) known_bytes += requests[d.request].size.value_or(0);
-    observer.on_start(downloads.size(), known_bytes);
-
-    std::vector<TransferJob> jobs;
-    for (auto& download : downloads) {
-      const ArtifactRequest& request = requests[download.request];
-      const IndexChoice& index = indexes[download.request];
-      const std::string& url = urls[download.request];
-      const std::optional<std::uint64_t> size = sizes[download.request];
-      TransferJob job;
-      job.request.url = strip_userinfo(url);
-      job.request.expected_size = size;
-      job.display_url = redact_url(url);
-      std::optional<Credentials> creds;
-      if (!index.index_url.empty() && url_origin(url) == url_origin(index.index_url) && !url_userinfo(url)) {
-        auto found = credentials_for_index(index);
-        if (!found) return std::unexpected(found.error());
-        creds = *found;
-      } else {
-        auto found = credentials.for_file(url, index.source_name, index.index_url);
-        if (!found) return std::unexpected(found.error());
-        creds = *found;
-        if (creds)
-          observer.on_detail(fmt::format("{}: using credentials from {}", job.display_url, creds->origin));
+    staging = options.dest_dir ? *options.dest_dir : cache.staging_dir();
+    observer.on_start(expected_files, known_bytes);
+  }
+  // The transfer of one file, or nullopt when its credentials cannot be had (said in `errors`).
+  auto download_job = [&](Download& download) -> std::optional<TransferJob> {
+    const ArtifactRequest& request = requests[download.request];
+    const IndexChoice& index = indexes[download.request];
+    const std::string& url = urls[download.request];
+    const std::optional<std::uint64_t> size = sizes[download.request];
+    TransferJob job;
+    job.request.url = strip_userinfo(url);
+    job.request.expected_size = size;
+    job.display_url = redact_url(url);
+    std::optional<Credentials> creds;
+    if (!index.index_url.empty() && url_origin(url) == url_origin(index.index_url) && !url_userinfo(url)) {
+      auto found = credentials_for_index(index);
+      if (!found) {
+        errors.push_back(found.error().message);
+        return std::nullopt;
       }
-      apply(job.request, creds);
-      Download* d = &download;
-      ProgressObserver* obs = &observer;
-      job.begin = [d, obs, staging, size]() -> Result<ResponseSink*> {
-        if (d->sink) obs->on_bytes(-static_cast<std::int64_t>(d->sink->file.size()));
-        d->sink.reset();
-        auto file = StagingFile::create(staging);
-        if (!file) return std::unexpected(file.error());
-        d->sink = std::make_unique<FileSink>(std::move(*file), *obs, size);
-        return d->sink.get();
-      };
-      ArtifactRequest expected = request;
-      expected.sha256 = util::to_lower(expected.sha256);
-      expected.size = size;
-      job.finish = [d, expected, obs, &cache, &options,
-                    display = job.display_url](const HttpResponse&) -> Verdict {
-        StagingFile& file = d->sink->file;
-        std::uint64_t got = file.size();
-        auto digest = file.finish();
-        if (!digest) return {Verdict::Kind::fail, digest.error().message};
-        if (expected.size && got < *expected.size)
-          return {Verdict::Kind::retry, fmt::format("truncated: received {} of {} bytes of {}", got,
-                                                    *expected.size, expected.filename)};
-        if (*digest != expected.sha256)
-          return {Verdict::Kind::fail, hash_mismatch(expected, *digest, display)};
-        if (expected.size && got != *expected.size)
-          return {Verdict::Kind::fail,
-                  fmt::format("{}: size mismatch for {}: expected {} bytes, got {} ({})", expected.package,
-                              expected.filename, *expected.size, got, display)};
-        if (options.dest_dir) {
-          fs::path target = *options.dest_dir / expected.filename;
-          if (auto done = file.commit(target); !done) return {Verdict::Kind::fail, done.error().message};
-          d->path = target;
-        } else {
-          auto placed = cache.insert(file, expected.sha256, expected.filename);
-          if (!placed) return {Verdict::Kind::fail, placed.error().message};
-          d->path = *placed;
-        }
-        obs->on_done(FetchedArtifact{expected.package, expected.filename, expected.sha256, d->path, got,
-                                     ArtifactOrigin::download});
-        return {};
-      };
-      job.explain = [&credentials, index](const HttpResponse& response) {
-        if (response.http_status == 401 || response.http_status == 403)
-          return credentials.hint(index.source_name, index.index_url);
-        return std::string();
-      };
-      jobs.push_back(std::move(job));
+      creds = *found;
+    } else {
+      auto found = credentials.for_file(url, index.source_name, index.index_url);
+      if (!found) {
+        errors.push_back(found.error().message);
+        return std::nullopt;
+      }
+      creds = *found;
+      if (creds)
+        observer.on_detail(fmt::format("{}: using credentials from {}", job.display_url, creds->origin));
     }
-    run_transfers(jobs, transport, options.limits, observer);
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-      Download& d = downloads[j];
-      const ArtifactRequest& request = requests[d.request];
-      if (!jobs[j].succeeded) {
-        errors.push_back(
-            jobs[j].error->message.starts_with(request.package)
-                ? jobs[j].error->message
-                : fmt::format("{}: {}: {}", request.package, request.filename, jobs[j].error->message));
-        d.sink.reset();  // removes the staging file
+    apply(job.request, creds);
+    Download* d = &download;
+    ProgressObserver* obs = &observer;
+    job.begin = [d, obs, staging, size]() -> Result<ResponseSink*> {
+      if (d->sink) obs->on_bytes(-static_cast<std::int64_t>(d->sink->file.size()));
+      d->sink.reset();
+      auto file = StagingFile::create(staging);
+      if (!file) return std::unexpected(file.error());
+      d->sink = std::make_unique<FileSink>(std::move(*file), *obs, size);
+      return d->sink.get();
+    };
+    ArtifactRequest expected = request;
+    expected.sha256 = util::to_lower(expected.sha256);
+    expected.size = size;
+    job.finish = [d, expected, obs, &cache, &options,
+                  display = job.display_url](const HttpResponse&) -> Verdict {
+      StagingFile& file = d->sink->file;
+      std::uint64_t got = file.size();
+      auto digest = file.finish();
+      if (!digest) return {Verdict::Kind::fail, digest.error().message};
+      if (expected.size && got < *expected.size)
+        return {Verdict::Kind::retry, fmt::format("truncated: received {} of {} bytes of {}", got,
+                                                  *expected.size, expected.filename)};
+      if (*digest != expected.sha256) return {Verdict::Kind::fail, hash_mismatch(expected, *digest, display)};
+      if (expected.size && got != *expected.size)
+        return {Verdict::Kind::fail,
+                fmt::format("{}: size mismatch for {}: expected {} bytes, got {} ({})", expected.package,
+                            expected.filename, *expected.size, got, display)};
+      if (options.dest_dir) {
+        fs::path target = *options.dest_dir / expected.filename;
+        if (auto done = file.commit(target); !done) return {Verdict::Kind::fail, done.error().message};
+        d->path = target;
+      } else {
+        auto placed = cache.insert(file, expected.sha256, expected.filename);
+        if (!placed) return {Verdict::Kind::fail, placed.error().message};
+        d->path = *placed;
+      }
+      obs->on_done(FetchedArtifact{expected.package, expected.filename, expected.sha256, d->path, got,
+                                   ArtifactOrigin::download});
+      return {};
+    };
+    job.explain = [&credentials, index](const HttpResponse& response) {
+      if (response.http_status == 401 || response.http_status == 403)
+        return credentials.hint(index.source_name, index.index_url);
+      return std::string();
+    };
+    return job;
+  };
+
+  std::vector<TransferJob> jobs;
+  for (auto& page : pages) {
+    auto creds = credentials_for_index(page->index);
+    if (!creds) return std::unexpected(creds.error());
+    jobs.push_back(page_job(page->page_url, page->index, page->sink, *creds, credentials));
+  }
+  for (std::size_t i : missing) {
+    if (urls[i].empty()) continue;
+    downloads.push_back({i, nullptr, {}, jobs.size()});
+    if (auto job = download_job(downloads.back()))
+      jobs.push_back(std::move(*job));
+    else
+      downloads.pop_back();
+  }
+  // A page that answered: its files' URLs (and sizes) from the listing, then their downloads.
+  auto page_answered = [&](std::size_t j, std::vector<TransferJob>& more) {
+    if (j >= pages.size()) return;
+    PageLookup& page = *pages[j];
+    if (!jobs[j].succeeded) {
+      std::vector<std::string> files;
+      for (std::size_t i : page.requests) files.push_back(requests[i].filename);
+      errors.push_back(fmt::format("{} (looking up {})", jobs[j].error->message, util::join(files, ", ")));
+      return;
+    }
+    std::string base =
+        jobs[j].last_response.effective_url.empty() ? page.page_url : jobs[j].last_response.effective_url;
+    auto parsed = parse_project_page(page.sink.body, jobs[j].last_response.content_type, base);
+    if (!parsed) {
+      errors.push_back(fmt::format("{}: {}", redact_url(page.page_url), parsed.error().message));
+      return;
+    }
+    observer.on_detail(fmt::format("{}: {} files listed", redact_url(page.page_url), parsed->files.size()));
+    for (std::size_t i : page.requests) {
+      const IndexFile* file = parsed->find(requests[i].filename);
+      if (!file) {
+        errors.push_back(fmt::format("{}: {} is not listed on {} ({} files are)", requests[i].package,
+                                     requests[i].filename, redact_url(page.page_url), parsed->files.size()));
         continue;
       }
-      FetchedArtifact artifact{request.package, request.filename,    util::to_lower(request.sha256),
-                               d.path,          d.sink->file.size(), ArtifactOrigin::download};
-      results[d.request] = std::move(artifact);
+      if (file->size && requests[i].size && *file->size != *requests[i].size) {
+        errors.push_back(fmt::format("{}: {}: {} lists {} bytes, the lock {}", requests[i].package,
+                                     requests[i].filename, redact_url(page.page_url), *file->size,
+                                     *requests[i].size));
+        continue;
+      }
+      urls[i] = file->url;
+      if (!sizes[i]) sizes[i] = file->size;
+      downloads.push_back({i, nullptr, {}, jobs.size() + more.size()});
+      if (auto job = download_job(downloads.back()))
+        more.push_back(std::move(*job));
+      else
+        downloads.pop_back();
     }
+  };
+  if (!jobs.empty()) run_transfers(jobs, transport, options.limits, observer, page_answered);
+  for (Download& d : downloads) {
+    const TransferJob& job = jobs[d.job];
+    const ArtifactRequest& request = requests[d.request];
+    if (!job.succeeded) {
+      if (!job.error) continue;  // an interrupt stopped the run before this job was added
+      errors.push_back(
+          job.error->message.starts_with(request.package)
+              ? job.error->message
+              : fmt::format("{}: {}: {}", request.package, request.filename, job.error->message));
+      d.sink.reset();  // removes the staging file
+      continue;
+    }
+    FetchedArtifact artifact{request.package, request.filename,    util::to_lower(request.sha256),
+                             d.path,          d.sink->file.size(), ArtifactOrigin::download};
+    results[d.request] = std::move(artifact);
   }
 
   if (!errors.empty()) return fail(ErrorKind::runtime, join_errors(errors));

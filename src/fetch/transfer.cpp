@@ -1,5 +1,7 @@
 #include "fetch/transfer.hpp"
 
+#include "fetch/transfer_stream.hpp"
+
 #include <algorithm>
 #include <deque>
 
@@ -22,6 +24,11 @@ struct Delayed {
 
 void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, const TransferLimits& limits,
                    ProgressObserver& observer) {
+  run_transfers(jobs, transport, limits, observer, OnSettled());
+}
+
+void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, const TransferLimits& limits,
+                   ProgressObserver& observer, const OnSettled& settled) {
   std::deque<std::size_t> ready;
   for (std::size_t i = 0; i < jobs.size(); ++i) ready.push_back(i);
   std::vector<Delayed> delayed;
@@ -29,9 +36,27 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
   std::size_t remaining = jobs.size();
   const std::size_t parallelism = std::max<std::size_t>(1, limits.parallelism);
 
+  std::vector<std::size_t> settled_now;  // told to `settled` once no reference into `jobs` is held
   auto fail_job = [&](TransferJob& job, std::string message) {
     job.error = Error{ErrorKind::runtime, std::move(message)};
     --remaining;
+    settled_now.push_back(static_cast<std::size_t>(&job - jobs.data()));
+  };
+  auto tell_settled = [&] {
+    if (!settled) {
+      settled_now.clear();
+      return;
+    }
+    for (std::size_t k = 0; k < settled_now.size(); ++k) {  // the callback may settle nothing more
+      std::vector<TransferJob> more;
+      settled(settled_now[k], more);
+      for (auto& job : more) {
+        ready.push_back(jobs.size());
+        jobs.push_back(std::move(job));
+        ++remaining;
+      }
+    }
+    settled_now.clear();
   };
   auto attempts_note = [](const TransferJob& job) {
     return job.attempts > 1 ? fmt::format(" (after {} attempts)", job.attempts) : std::string();
@@ -72,7 +97,10 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
       transport.start(job.request, **sink);
       ++in_flight;
     }
+    const std::size_t queued = ready.size();
+    tell_settled();
     if (remaining == 0) break;
+    if (ready.size() > queued && in_flight < parallelism) continue;  // start what a failure added
 
     milliseconds timeout{250};  // short: an interrupt is noticed within it
     if (!delayed.empty()) {
@@ -107,6 +135,7 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
         case Verdict::Kind::done:
           job.succeeded = true;
           --remaining;
+          settled_now.push_back(index);
           break;
         case Verdict::Kind::retry: {
           HttpResponse truncated = response;
@@ -124,6 +153,7 @@ void run_transfers(std::vector<TransferJob>& jobs, HttpTransport& transport, con
           break;
       }
     }
+    tell_settled();
   }
 }
 
