@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`strata image --push` against `docker build` + `docker push` (issue 14), by hand as root, never in CI:
 
-    python3 bench/image_push.py --strata build/strata [--workloads sci,web] [--no-docker]
+    python3 bench/image_push.py --strata build/strata [--workloads sci,web] [--tools strata,docker]
 
 One loopback docker-registry (integration/registries.py: TLS from a test CA, htpasswd auth)
 holding the cached Debian 12 python3 base (integration/images.py's archive, copied in by skopeo as
@@ -43,7 +43,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--strata", default=str(REPO / "build" / "strata"))
     p.add_argument("--workloads", default="sci,web")
-    p.add_argument("--no-docker", action="store_true")
+    p.add_argument("--tools", default="strata,docker", help="strata, docker or both")
     return p.parse_args()
 
 
@@ -152,11 +152,9 @@ def docker_runs(workload, locks, reg, index, scratch, release_binary, archive_fa
         args = {"PYTHON_BASE": BASE_IMAGE, "STRATA_IMAGE": STRATA_IMAGE, "STRATA_INDEX_URL": index}
         for tag, lock in (("1", locks[0]), ("2", locks[1])):
             shutil.copy(lock, context / "requirements.txt")
-            subprocess.run([ARGS.strata, "plan", context / "requirements.txt", "--out", context / "layers",
-                            "--python", "/usr/bin/python3", "--context", context, "--dockerfile",
-                            REPO / "dockerfiles" / "layered.Dockerfile", "--strata-image", STRATA_IMAGE,
-                            "--index-url", index, "--cache-dir", scratch / "plan-cache"], check=True,
-                           capture_output=True, timeout=600)
+            timed([ARGS.strata, "plan", context / "requirements.txt", "--out", context / "layers", "--python",
+                   "/usr/bin/python3", "--context", context, "--dockerfile", REPO / "dockerfiles" / "layered.Dockerfile",
+                   "--strata-image", STRATA_IMAGE, "--index-url", index, "--cache-dir", scratch / "plan-cache"])
             before = stored_blobs(reg)
             ref = f"{reg.host}/bench/{workload}-docker:{tag}"
             build = d.build(context, context / "layers" / "Dockerfile", ref, args)
@@ -179,7 +177,8 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit("needs root (dockerd)")
     release = sorted((pathlib.Path.home() / ".cache" / "strata-release" / "bin").glob("*/strata"))
-    if not ARGS.no_docker and not release:
+    tools = ARGS.tools.split(",")
+    if "docker" in tools and not release:
         raise SystemExit("no release binary in ~/.cache/strata-release/bin (run integration/test_release.py once)")
     rows, bumps = [], {}
     with tempfile.TemporaryDirectory(prefix="strata-image-bench-") as tmp:
@@ -204,10 +203,11 @@ def main():
                     os.link(w, wheels / w.name)
                 old, new, bumps[workload] = bumped_lock(workload, wheels, factory.mktemp(f"locks-{workload}"))
                 index = serve_wheels(servers, wheels)
-                log(f"{workload}: strata image --push")
-                rows += strata_runs(workload, (old, new), reg, index, pki, factory.mktemp(f"strata-{workload}"),
-                                    creds)
-                if not ARGS.no_docker:
+                if "strata" in tools:
+                    log(f"{workload}: strata image --push")
+                    rows += strata_runs(workload, (old, new), reg, index, pki, factory.mktemp(f"strata-{workload}"),
+                                        creds)
+                if "docker" in tools:
                     log(f"{workload}: docker build + docker push")
                     rows += docker_runs(workload, (old, new), reg, index, factory.mktemp(f"docker-{workload}"),
                                         release[-1], factory)
