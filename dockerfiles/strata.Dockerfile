@@ -9,18 +9,10 @@
 ARG DEBIAN_BASE=debian:bookworm
 
 FROM ${DEBIAN_BASE} AS build
-# The build subset of scripts/setup.sh's packages, and its deb-src lines (release.sh builds
-# libcurl and libarchive from Debian's source packages).
-RUN if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources >/etc/apt/sources.list.d/deb-src.sources; \
-    else \
-      sed -n 's/^deb \(.*\)$/deb-src \1/p' /etc/apt/sources.list >/etc/apt/sources.list.d/deb-src.list; \
-    fi \
- && apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake ninja-build pkg-config dpkg-dev autoconf automake libtool \
-      libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev \
-      libssl-dev zlib1g-dev libbz2-dev liblzma-dev libc-ares-dev libnghttp2-dev libdeflate-dev
+# What release.sh builds with (scripts/setup.sh's release list, and the deb-src lines it needs:
+# libcurl and libarchive are built from Debian's source packages).
+COPY scripts/setup.sh /tmp/setup.sh
+RUN /tmp/setup.sh --release
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src/ src/

@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
 # Installs everything strata's build, unit tests and integration tests need on Debian 12.
 # Idempotent: when every package is present it changes nothing (and runs no apt-get update).
+#   scripts/setup.sh            the build, the tests and their tools (.testenv)
+#   scripts/setup.sh --release  only what scripts/release.sh needs (dockerfiles/strata.Dockerfile)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(
-  build-essential cmake ninja-build pkg-config git
-  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev libarchive-dev
+mode=all
+case "${1:-}" in
+  "") ;;
+  --release) mode=release ;;
+  *) echo "usage: scripts/setup.sh [--release]" >&2; exit 2 ;;
+esac
+
+# What scripts/release.sh builds the static binary with.
+release_packages=(
+  build-essential cmake ninja-build pkg-config
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libdeflate-dev zlib1g-dev  # wheels' deflate members: whole entries (libdeflate), entries too big to hold (zlib)
-  libzstd-dev zlib1g-dev  # strata image: layer compression (gzip, --compression zstd)
-  libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libgtest-dev libgmock-dev
+  libzstd-dev  # strata image: layer compression (gzip, --compression zstd)
+  # Debian's static c-ares and nghttp2 for the static libcurl it builds from source (dpkg-dev:
+  # dpkg-source; autoreconf as Debian's build runs it), libarchive's compressors
+  libc-ares-dev libnghttp2-dev libbz2-dev liblzma-dev dpkg-dev autoconf automake libtool
+)
+
+packages=(
+  "${release_packages[@]}"
+  git libarchive-dev libcurl4-openssl-dev libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
   python3-six  # a Debian python3-* package in /usr/lib/python3/dist-packages (egg-info, no RECORD): integration/test_bases.py
   buildah debootstrap  # the image build tests; debootstrap also makes integration/test_release.py's bases
-  # scripts/release.sh: Debian's static c-ares and nghttp2 for the static libcurl it builds from
-  # source (dpkg-dev: dpkg-source; autoreconf as Debian's build runs it)
-  libc-ares-dev libnghttp2-dev zlib1g-dev libbz2-dev liblzma-dev dpkg-dev autoconf automake libtool
   # the real Docker engine (dockerd 20.10 with BuildKit) and skopeo to load the test's OCI base
   # archive into it: integration/images.py, the layered build tests
   docker.io skopeo
@@ -43,6 +57,7 @@ if ! grep -qsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sour
   need_update=1
 fi
 
+[ "$mode" = release ] && packages=("${release_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -55,4 +70,4 @@ if ((${#missing[@]})); then
 fi
 
 # Python tools the tests compare against (pinned), in a venv of their own.
-scripts/setup-testenv.sh
+[ "$mode" = release ] || scripts/setup-testenv.sh
