@@ -19,6 +19,9 @@ release_packages=(
   libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libssl-dev
   libdeflate-dev zlib1g-dev  # wheels' deflate members: whole entries (libdeflate), entries too big to hold (zlib)
   libzstd-dev  # strata image: layer compression (gzip, --compression zstd)
+  # the headers release.sh compiles with: Debian's, of the very versions it builds the static
+  # libraries from (CMakeLists.txt, STRATA_STATIC)
+  libarchive-dev libcurl4-openssl-dev
   # Debian's static c-ares and nghttp2 for the static libcurl it builds from source (dpkg-dev:
   # dpkg-source; autoreconf as Debian's build runs it), libarchive's compressors
   libc-ares-dev libnghttp2-dev libbz2-dev liblzma-dev dpkg-dev autoconf automake libtool
@@ -26,7 +29,7 @@ release_packages=(
 
 packages=(
   "${release_packages[@]}"
-  git libarchive-dev libcurl4-openssl-dev libgtest-dev libgmock-dev
+  git libgtest-dev libgmock-dev
   clang-format clang-tidy ccache time
   python3 python3-venv python3-pip python3-dev openssl  # python3-dev: Python.h for C-extension builds
   python3-six  # a Debian python3-* package in /usr/lib/python3/dist-packages (egg-info, no RECORD): integration/test_bases.py
