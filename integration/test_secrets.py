@@ -152,7 +152,8 @@ def commands(lock, run, ok, host):
                     ["install", lock, "--target", run / "target", "--python-version", "3.11", "--platform",
                      "manylinux_2_17_x86_64", "--implementation", "cp", "--abi", "cp311", "--cache-dir", cache]],
         "fetch": [fetch, fetch + ["--dest", run / "dest"], fetch + ["--source", f"private={denied}"]],
-        "list": [["list", "--env", env_dir] if ok else ["list", "--python", PYTHON]],
+        "list": [["list", "--env", env_dir, "--cache-dir", cache] if ok
+                 else ["list", "--python", PYTHON, "--cache-dir", cache]],
         "debug": [["debug", "--python", PYTHON], ["debug", "--python-version", "3.12", "--platform", "linux/arm64"]],
         "venv": [["venv", run / "venv", "--python", PYTHON]],
         "cache dir": [["cache", "dir", "--cache-dir", cache]],

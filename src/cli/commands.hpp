@@ -44,8 +44,9 @@ int run_debug(const DebugOptions& options, const Console& console);
 
 /// `strata list`: every distribution visible to an environment, with version and owner.
 struct ListOptions {
-  std::string env;     ///< --env DIR: a virtual environment (its bin/python is probed)
-  std::string python;  ///< --python PATH: that interpreter's own environment (without --env)
+  std::string env;        ///< --env DIR: a virtual environment (its bin/python is probed)
+  std::string python;     ///< --python PATH: that interpreter's own environment (without --env)
+  std::string cache_dir;  ///< --cache-dir: where the interpreter probe is cached
 };
 /// Registers `list` and its flags on `app`.
 CLI::App* add_list_command(CLI::App& app, ListOptions& options);

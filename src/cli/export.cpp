@@ -26,10 +26,10 @@ CLI::App* add_export_command(CLI::App& app, ExportOptions& o) {
   add_target_flags(cmd, o.request.spec);
   add_selection_flags(cmd, o.request);
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
-  cmd->add_option("--index-url", o.request.index.index_url,
-                  "Replace the default index (PyPI) for locating files a lock names only by hash")
-      ->envname("STRATA_INDEX_URL");
-  cmd->add_option("--source", o.sources, "Use URL for the lock's source NAME (NAME=URL)");
+  add_index_url_option(cmd, o.request.index.index_url,
+                       "Replace the default index (PyPI; also STRATA_INDEX_URL) for locating files a lock "
+                       "names only by hash");
+  add_source_option(cmd, o.sources, "Use URL for the lock's source NAME (NAME=URL)");
   cmd->add_option("--find-links", o.find_links, "Directory of local files matched by hash");
   cmd->add_flag("--offline", o.request.index.offline, "No index requests: the cache and --find-links only");
   return cmd;

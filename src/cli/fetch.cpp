@@ -56,28 +56,53 @@ class PlanLines final : public plan::PlanObserver {
 
 }  // namespace
 
+namespace {
+
+/// Why `url` is not an index URL ("" when it is one): http(s) with a host and a numeric port, or
+/// file:.
+std::string index_url_problem(const std::string& url) {
+  auto parts = util::UrlParts::parse(url);
+  bool blank = std::ranges::any_of(url, [](char c) { return util::is_space(c); });
+  bool ok = parts && !blank && parts->scheme == "file";
+  if (parts && !blank && (parts->scheme == "http" || parts->scheme == "https")) {
+    std::string_view authority = parts->authority;
+    std::size_t colon = authority.rfind(':');
+    std::string_view port = colon == std::string_view::npos ? "" : authority.substr(colon + 1);
+    bool ipv6_inside =
+        colon != std::string_view::npos && authority.find(']', colon) != std::string_view::npos;
+    ok = !authority.empty() && colon != 0 &&
+         (ipv6_inside || std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; }));
+  }
+  if (ok) return {};
+  return fmt::format(
+      "not an index URL: \"{}\" (expected http(s)://host[:port]/path, e.g. https://pypi.org/simple)",
+      util::redact_urls_in(url));
+}
+
+}  // namespace
+
 CLI::Validator index_url_validator() {
-  return CLI::Validator(
-      [](std::string& url) -> std::string {
-        auto parts = util::UrlParts::parse(url);
-        bool blank = std::ranges::any_of(url, [](char c) { return util::is_space(c); });
-        bool ok = parts && !blank && parts->scheme == "file";
-        if (parts && !blank && (parts->scheme == "http" || parts->scheme == "https")) {
-          std::string_view authority = parts->authority;
-          std::size_t colon = authority.rfind(':');
-          std::string_view port = colon == std::string_view::npos ? "" : authority.substr(colon + 1);
-          bool ipv6_inside =
-              colon != std::string_view::npos && authority.find(']', colon) != std::string_view::npos;
-          ok = !authority.empty() && colon != 0 &&
-               (ipv6_inside || std::ranges::all_of(port, [](char c) { return c >= '0' && c <= '9'; }));
-        }
-        if (ok) return {};
-        return fmt::format(
-            "not an index URL: \"{}\" (expected http(s)://host[:port]/path, e.g. "
-            "https://pypi.org/simple)",
-            util::redact_urls_in(url));
-      },
-      "URL");
+  return CLI::Validator([](std::string& url) { return index_url_problem(url); }, "URL");
+}
+
+CLI::Option* add_index_url_option(CLI::App* cmd, std::string& index_url, const std::string& description) {
+  return cmd->add_option("--index-url", index_url, description)
+      ->envname("STRATA_INDEX_URL")
+      ->check(index_url_validator());
+}
+
+CLI::Option* add_source_option(CLI::App* cmd, std::vector<std::string>& sources,
+                               const std::string& description) {
+  return cmd->add_option("--source", sources, description)
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            std::size_t eq = value.find('=');
+            if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
+              return fmt::format("expected NAME=URL, got \"{}\"", util::redact_urls_in(value));
+            std::string problem = index_url_problem(value.substr(eq + 1));
+            return problem.empty() ? problem : fmt::format("{}: {}", value.substr(0, eq), problem);
+          },
+          "NAME=URL"));
 }
 
 void add_target_flags(CLI::App* cmd, env::TargetSpec& spec) {
@@ -111,10 +136,8 @@ CLI::App* add_fetch_command(CLI::App& app, FetchCommandOptions& options) {
   cmd->add_flag("--all-extras", options.all_extras, "Include every extra");
   cmd->add_option("--package", options.packages, "uv.lock workspace: these members")->delimiter(',');
   cmd->add_flag("--all-packages", options.all_packages, "uv.lock workspace: every member");
-  cmd->add_option("--index-url", options.index_url, "Replace the default index (PyPI)")
-      ->envname("STRATA_INDEX_URL")
-      ->check(index_url_validator());
-  cmd->add_option("--source", options.sources, "Use URL for the lock's source NAME (NAME=URL)");
+  add_index_url_option(cmd, options.index_url, "Replace the default index (PyPI; also STRATA_INDEX_URL)");
+  add_source_option(cmd, options.sources, "Use URL for the lock's source NAME (NAME=URL)");
   cmd->add_option("--find-links", options.find_links, "Directory of local wheels to use first");
   cmd->add_flag("--offline", options.offline, "Use only the cache and --find-links");
   cmd->add_option("--cache-dir", options.cache_dir,

@@ -43,6 +43,12 @@ void add_target_flags(CLI::App* cmd, env::TargetSpec& spec);
 /// Refuses an --index-url that is not an http(s) URL with a host (or a file: URL), so a typo is
 /// a usage error (exit 2) before any request rather than retries against nothing.
 CLI::Validator index_url_validator();
+/// `--index-url URL`, also read from STRATA_INDEX_URL, both checked by index_url_validator when
+/// parsed (install, fetch, plan and export alike).
+CLI::Option* add_index_url_option(CLI::App* cmd, std::string& index_url, const std::string& description);
+/// `--source NAME=URL` (repeatable), each checked when parsed: a NAME, "=", and an index URL.
+CLI::Option* add_source_option(CLI::App* cmd, std::vector<std::string>& sources,
+                               const std::string& description);
 
 /// `strata cache dir|clean`.
 struct CacheOptions {

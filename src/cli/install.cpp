@@ -36,7 +36,9 @@ int interrupted(const Console& console) {
 CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   CLI::App* cmd = app.add_subcommand("install", "Install the packages a lock selects into an environment");
   cmd->add_option("LOCK", o.lock, "Lock file or a directory holding one (default: .)");
-  cmd->add_option("--env", o.env, "Target virtual environment (created if missing)");
+  cmd->add_option("--env", o.env,
+                  "Target virtual environment (created if missing). Without --env, --python and --prefix: "
+                  "$VIRTUAL_ENV, else ./.venv, else python3 on PATH in its own environment");
   cmd->add_option("--python", o.python, "Target interpreter (alone: its own environment)");
   cmd->add_option("--prefix", o.prefix,
                   "Install under DIR with --python's (or --python-version's) scheme (pip --prefix)");
@@ -55,9 +57,8 @@ CLI::App* add_install_command(CLI::App& app, InstallOptions& o) {
   cmd->add_flag("--all-extras", o.all_extras, "Install every extra");
   cmd->add_option("--package", o.packages, "uv.lock workspace: install these members (comma-separated)");
   cmd->add_flag("--all-packages", o.all_packages, "uv.lock workspace: install every member");
-  cmd->add_option("--index-url", o.index_url, "Replace the default index (also STRATA_INDEX_URL)")
-      ->check(index_url_validator());
-  cmd->add_option("--source", o.sources, "Override a named source: NAME=URL");
+  add_index_url_option(cmd, o.index_url, "Replace the default index (PyPI; also STRATA_INDEX_URL)");
+  add_source_option(cmd, o.sources, "Override a named source: NAME=URL");
   cmd->add_option("--find-links", o.find_links, "Directory of local wheels");
   cmd->add_flag("--offline", o.offline, "Use only the cache and --find-links");
   cmd->add_option("--cache-dir", o.cache_dir, "Cache directory (also STRATA_CACHE_DIR)");

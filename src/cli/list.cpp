@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "env/cache_dir.hpp"
+#include "env/default_target.hpp"
 #include "env/installed.hpp"
 #include "env/ledger.hpp"
 #include "env/probe.hpp"
@@ -21,23 +22,32 @@ namespace {
 struct Target {
   std::string python;  ///< interpreter to probe
   fs::path root;       ///< environment root holding `.strata/` (empty: the interpreter's prefix)
+  std::string source;  ///< "--env", "--python", or without them env::DefaultTarget's source
 };
 
+/// --env, else --python, else as install does: $VIRTUAL_ENV, ./.venv, python3 on PATH.
 Target resolve_target(const ListOptions& options) {
-  if (!options.env.empty()) {
-    fs::path env_dir = options.env;
+  fs::path env_dir = options.env;
+  std::string source = "--env";
+  if (options.env.empty() && options.python.empty()) {
+    env::DefaultTarget chosen = env::default_target();
+    if (chosen.env.empty()) return {"python3", {}, chosen.source};
+    env_dir = chosen.env;
+    source = chosen.source;
+  }
+  if (!env_dir.empty()) {
     fs::path python = env_dir / "bin" / "python";
     std::error_code ec;
     if (!fs::exists(python, ec))
       throw CommandError(
           ErrorKind::usage,
-          fmt::format("{}: not a virtual environment (no bin/python); create it with `strata venv {}` "
+          fmt::format("{}{}: not a virtual environment (no bin/python); create it with `strata venv {}` "
                       "or `strata install --env {}`",
-                      env_dir.string(), env_dir.string(), env_dir.string()));
-    return {python.string(), env_dir};
+                      env_dir.string(), source == "--env" ? "" : fmt::format(" (from {})", source),
+                      env_dir.string(), env_dir.string()));
+    return {python.string(), env_dir, source};
   }
-  if (!options.python.empty()) return {options.python, {}};
-  throw CommandError(ErrorKind::usage, "strata list: give --env DIR or --python PATH");
+  return {options.python, {}, "--python"};
 }
 
 struct Row {
@@ -73,16 +83,24 @@ CLI::App* add_list_command(CLI::App& app, ListOptions& options) {
   cmd->add_option("--env", options.env, "Virtual environment directory (its bin/python is probed)");
   cmd->add_option(
       "--python", options.python,
-      "Interpreter whose own environment to list (ignored with --env, whose interpreter is used)");
+      "Interpreter whose own environment to list (ignored with --env, whose interpreter is used); "
+      "without either: $VIRTUAL_ENV, else ./.venv, else python3 on PATH");
+  cmd->add_option("--cache-dir", options.cache_dir,
+                  "Cache directory for the interpreter probe (also STRATA_CACHE_DIR)");
   return cmd;
 }
 
 int run_list(const ListOptions& options, const Console& console) {
   const Target target = resolve_target(options);
   env::ProbeOptions probe_options;
-  if (auto root = env::cache_root()) probe_options.cache_dir = env::interpreter_cache_dir(*root);
+  if (!options.cache_dir.empty())
+    probe_options.cache_dir = env::interpreter_cache_dir(value_or_throw(env::cache_root(options.cache_dir)));
+  else if (auto root = env::cache_root())
+    probe_options.cache_dir = env::interpreter_cache_dir(*root);
   const env::Interpreter interpreter = value_or_throw(env::probe_interpreter(target.python, probe_options));
   const fs::path root = target.root.empty() ? interpreter.prefix : target.root;
+  if (target.source != "--env" && target.source != "--python")
+    console.info(env::describe({target.root, target.source}, interpreter));
   const env::InstalledSet installed = value_or_throw(env::scan_installed(interpreter));
   const env::Ledger ledger = value_or_throw(env::Ledger::load(root));
 
@@ -114,7 +132,9 @@ int run_list(const ListOptions& options, const Console& console) {
     for (const auto& d : installed.shadowed) shadowed.push_back(row_json(d, owner_text(d, ledger)));
     console.emit({{"ok", true},
                   {"environment", root.string()},
+                  {"environment_source", target.source},
                   {"interpreter", interpreter.executable.string()},
+                  {"real_interpreter", interpreter.real_executable.string()},
                   {"owners_dir", env::Ledger::owners_dir(root).string()},
                   {"owners", ledger.owners()},
                   {"state_files", state_files},

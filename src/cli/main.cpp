@@ -100,8 +100,9 @@ const std::map<std::string, std::string, std::less<>> kExamples = {
 
 /// What every --help ends with: the variables strata reads.
 constexpr std::string_view kEnvironmentHelp =
-    "Environment: STRATA_CACHE_DIR, STRATA_INDEX_URL, STRATA_HTTP_TIMEOUT; the CA bundle (PEM) for TLS:\n"
-    "STRATA_CA_FILE, else SSL_CERT_FILE, else the system's store.\n";
+    "Environment: STRATA_CACHE_DIR, STRATA_INDEX_URL, STRATA_HTTP_TIMEOUT, VIRTUAL_ENV (install and list\n"
+    "without a target); the CA bundle (PEM) for TLS: STRATA_CA_FILE, else SSL_CERT_FILE, else\n"
+    "REQUESTS_CA_BUNDLE, else CURL_CA_BUNDLE (the first set is used), else the system's store.\n";
 
 /// Each command's --help ends with the options every command takes (CLI11 lists only a command's
 /// own) and an example.

@@ -38,10 +38,9 @@ CLI::App* add_plan_command(CLI::App& app, PlanCommandOptions& o) {
                   "Project the manifests name (default: the lock's project, as for install): installing "
                   "them makes layer:<project>/<name> the owner");
   cmd->add_flag("--locked", o.request.locked, "Fail when poetry.lock is stale against pyproject.toml");
-  cmd->add_option("--index-url", o.index_url, "Replace the default index (PyPI) for size look-ups")
-      ->envname("STRATA_INDEX_URL")
-      ->check(index_url_validator());
-  cmd->add_option("--source", o.sources, "Use URL for the lock's source NAME (NAME=URL) for size look-ups");
+  add_index_url_option(cmd, o.index_url,
+                       "Replace the default index (PyPI; also STRATA_INDEX_URL) for size look-ups");
+  add_source_option(cmd, o.sources, "Use URL for the lock's source NAME (NAME=URL) for size look-ups");
   cmd->add_flag("--offline", o.offline,
                 "Sizes only from the lock and the cache: no index requests (unknown sizes count as small)");
   cmd->add_option("--policy", o.policy, "Layer policy TOML (default: the built-in layers/default.toml)");

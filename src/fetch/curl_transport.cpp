@@ -17,9 +17,9 @@
 
 namespace strata::fetch {
 
-std::filesystem::path ca_file_from_env() {
-  for (const char* name : {"STRATA_CA_FILE", "SSL_CERT_FILE"})
-    if (const char* value = std::getenv(name); value && *value) return value;
+CaFile ca_file_from_env() {
+  for (const char* name : kCaFileVariables)
+    if (const char* value = std::getenv(name); value && *value) return {value, name};
   return {};
 }
 
@@ -31,9 +31,27 @@ std::filesystem::path system_ca_file(std::span<const char* const> candidates) {
   return {};
 }
 
+std::string ca_file_hint() {
+  CaFile in_use = ca_file_from_env();
+  std::string now = in_use.path.empty()
+                        ? std::string("the system's CA store is in use")
+                        : fmt::format("{} from {} is in use", in_use.path.string(), in_use.variable);
+  return fmt::format(
+      "set STRATA_CA_FILE (or SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, read in that order) to the "
+      "PEM file of the CA that signed the server's certificate ({})",
+      now);
+}
+
 Result<CurlOptions> curl_options_from_env() {
   CurlOptions options;
-  options.ca_file = ca_file_from_env();
+  CaFile ca = ca_file_from_env();
+  if (!ca.path.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(ca.path, ec))
+      return fail(ErrorKind::usage, fmt::format("{}: {} is not a file (a PEM bundle of CA certificates)",
+                                                ca.variable, ca.path.string()));
+  }
+  options.ca_file = ca.path;
   if (const char* value = std::getenv("STRATA_HTTP_TIMEOUT"); value && *value) {
     auto seconds = util::parse_uint(value);
     if (!seconds || *seconds < 1 || *seconds > 86400)
@@ -309,6 +327,9 @@ std::vector<Response> collect_finished(void* multi,
     r.status = t.sink_refused ? TransferStatus::aborted : classify(code);
     r.http_status = static_cast<int>(response_code(t.easy));
     if (code != CURLE_OK) r.error = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
+    if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_ISSUER_ERROR ||
+        code == CURLE_SSL_CACERT_BADFILE)
+      r.certificate_hint = ca_file_hint();
     if (t.sink_refused && !t.sink->refusal().empty()) r.error = t.sink->refusal();
     if (!t.body_error.empty()) {
       r.status = TransferStatus::failed;

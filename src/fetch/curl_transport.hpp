@@ -2,6 +2,7 @@
 // The libcurl implementation of HttpTransport: one curl multi handle, parallel transfers,
 // connection reuse, HTTP/2 multiplexing where the server offers it, TLS verified.
 
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -24,9 +25,23 @@ class CurlGlobal {
   CurlGlobal& operator=(const CurlGlobal&) = delete;
 };
 
-/// The CA bundle named by STRATA_CA_FILE, else SSL_CERT_FILE (OpenSSL's variable, which pip's
-/// and uv's users already set); empty when neither is set.
-std::filesystem::path ca_file_from_env();
+/// The variables that name a CA bundle (PEM), in the order they are read: strata's own, then
+/// OpenSSL's (uv's users set it), then the ones requests (pip) and curl read.
+inline constexpr std::array<const char*, 4> kCaFileVariables = {"STRATA_CA_FILE", "SSL_CERT_FILE",
+                                                                "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"};
+
+/// A CA bundle named by the environment, and the variable that named it.
+struct CaFile {
+  std::filesystem::path path;  ///< empty: none is set (the system's trust store)
+  std::string variable;
+};
+
+/// The first of kCaFileVariables that is set and not empty.
+CaFile ca_file_from_env();
+
+/// What to do about a server certificate strata does not trust, naming the variables (and the
+/// bundle in use, if any): one sentence for a message.
+std::string ca_file_hint();
 
 /// Where Linux distributions keep their CA bundle: Debian, Ubuntu, Alpine and Arch; Fedora and
 /// RHEL; openSUSE; Alpine's and the BSDs' cert.pem.

@@ -1,6 +1,7 @@
 #include "fetch/fetch.hpp"
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <system_error>
 
@@ -12,6 +13,7 @@
 #include "fetch/transfer_stream.hpp"
 #include "fetch/url.hpp"
 #include "util/strings.hpp"
+#include "util/url.hpp"
 
 namespace strata::fetch {
 namespace {
@@ -202,6 +204,39 @@ std::optional<FetchedArtifact> find_local(const ArtifactRequest& request, const 
   return std::nullopt;
 }
 
+// A server whose certificate is not trusted fails every file from it alike: one line per server
+// and cause, with what to do, not one per file.
+class CertificateFailures {
+ public:
+  /// True (and counted) when `job` failed on the server's certificate.
+  bool add(const TransferJob& job) {
+    const HttpResponse& response = job.last_response;
+    if (job.succeeded || response.certificate_hint.empty()) return false;
+    auto url = util::UrlParts::parse(job.display_url);
+    std::string server = url ? fmt::format("{}://{}", url->scheme, url->authority) : job.display_url;
+    Failure& failure = failures_[{server, response.error}];
+    ++failure.files;
+    failure.hint = response.certificate_hint;
+    return true;
+  }
+  /// The lines, before the other errors.
+  void prepend_to(std::vector<std::string>& errors) const {
+    std::vector<std::string> lines;
+    for (const auto& [server_and_cause, failure] : failures_)
+      lines.push_back(fmt::format("{} ({} {}): TLS: {}; {}", server_and_cause.first, failure.files,
+                                  failure.files == 1 ? "file" : "files", server_and_cause.second,
+                                  failure.hint));
+    errors.insert(errors.begin(), lines.begin(), lines.end());
+  }
+
+ private:
+  struct Failure {
+    std::size_t files = 0;
+    std::string hint;
+  };
+  std::map<std::pair<std::string, std::string>, Failure> failures_;  ///< by server and cause
+};
+
 std::string join_errors(const std::vector<std::string>& errors) {
   if (errors.size() == 1) return errors.front();
   std::string out = fmt::format("{} files could not be fetched:", errors.size());
@@ -265,6 +300,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
   }
 
   std::vector<std::string> errors;
+  CertificateFailures certificates;
   std::vector<std::string> urls(requests.size());
   std::vector<std::optional<std::uint64_t>> sizes(requests.size());  // lock, else index
   for (std::size_t i : missing) sizes[i] = requests[i].size;
@@ -451,6 +487,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
   auto page_answered = [&](std::size_t j, std::vector<TransferJob>& more) {
     if (j >= pages.size()) return;
     PageLookup& page = *pages[j];
+    if (certificates.add(jobs[j])) return;
     if (!jobs[j].succeeded) {
       std::vector<std::string> files;
       for (std::size_t i : page.requests) files.push_back(requests[i].filename);
@@ -491,6 +528,10 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
   for (Download& d : downloads) {
     const TransferJob& job = jobs[d.job];
     const ArtifactRequest& request = requests[d.request];
+    if (certificates.add(job)) {
+      d.sink.reset();
+      continue;
+    }
     if (!job.succeeded) {
       if (!job.error) continue;  // an interrupt stopped the run before this job was added
       errors.push_back(
@@ -505,6 +546,7 @@ Result<std::vector<FetchedArtifact>> fetch_all(const std::vector<ArtifactRequest
     results[d.request] = std::move(artifact);
   }
 
+  certificates.prepend_to(errors);
   if (!errors.empty()) return fail(ErrorKind::runtime, join_errors(errors));
   std::vector<FetchedArtifact> out;
   out.reserve(results.size());
@@ -628,6 +670,12 @@ std::vector<Result<ProjectPage>> fetch_project_pages(const std::vector<ArtifactR
   run_transfers(jobs, transport, options.limits, observer);
   for (std::size_t k = 0; k < jobs.size(); ++k) {
     Page& page = *pages[job_page[k]];
+    if (CertificateFailures one; one.add(jobs[k])) {
+      std::vector<std::string> line;
+      one.prepend_to(line);
+      parsed[job_page[k]] = fail(ErrorKind::runtime, line.front());
+      continue;
+    }
     if (!jobs[k].succeeded) {
       parsed[job_page[k]] = std::unexpected(*jobs[k].error);
       continue;

@@ -55,6 +55,8 @@ struct HttpResponse {
   std::string effective_url;                        ///< after redirects
   std::optional<std::chrono::seconds> retry_after;  ///< from a Retry-After header
   std::uint64_t body_bytes = 0;                     ///< bytes handed to the sink
+  /// Not empty: the server's certificate was not trusted (`error` says why); what to do about it.
+  std::string certificate_hint;
 };
 
 /// Runs HTTP transfers concurrently.

@@ -1,5 +1,7 @@
 #include "plan/artifacts.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "build/git.hpp"
@@ -175,8 +177,14 @@ WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& select
     Result<WheelChoice> choice =
         source_tree ? Result<WheelChoice>(fail(ErrorKind::check, "")) : choose_wheel(package, ranking);
     if (!choice) {
+      const bool has_sdist = std::ranges::any_of(
+          package.artifacts, [](const lock::Artifact& a) { return a.kind == lock::Artifact::Kind::sdist; });
       if (!policy.allow) {
-        out.problems.push_back(choice.error().message);
+        out.problems.push_back(
+            choice.error().message +
+            (has_sdist ? "; `strata install` builds it from its sdist (unless --no-build or --only-binary), "
+                         "or pick another Python (--python)"
+                       : "; it has no sdist to build: pick a Python its wheels are for (--python)"));
         continue;
       }
       if (auto wheel = find_links_wheel(package, ranking, policy.find_links)) {
@@ -189,8 +197,11 @@ WheelChoices choose_wheels(const lock::Lock& lock, const lock::Selection& select
       }
       auto build = build_choice(lock, package, lock_dir, policy);
       if (!build) {
-        out.problems.push_back(build.error().message.empty() ? choice.error().message
-                                                             : build.error().message);
+        out.problems.push_back(
+            build.error().message.empty()
+                ? choice.error().message +
+                      "; it has no sdist to build: pick a Python its wheels are for (--python)"
+                : build.error().message);
         continue;
       }
       if (policy.only_binary.contains(":all:") || policy.only_binary.contains(package.name)) {

@@ -194,7 +194,7 @@ CheckReport run_check(const CheckOptions& options, PlanObserver& observer) {
     report.json["format"] = lock::format_name(plan->lock.format);
     report.json["owner"] = plan->owner;
     report.json["target"] = to_json(plan->target);
-    report.json["selection"] = lock::to_json(plan->selection);
+    report.json["selection"] = selection_json(*plan);
     report.json["plan"] = to_json(overlay.decisions);
     if (plan->fresh) report.json["content_hash_fresh"] = *plan->fresh;
   }

@@ -209,7 +209,7 @@ Decisions decide(const std::vector<SelectedPackage>& selected, const env::Instal
         if (!requirement.url.empty()) continue;  // a URL pin says nothing about versions
         // An explicitly installed pre-release satisfies a specifier that admits it (pip check).
         if (requirement.specifier.contains(decision.version, /*prereleases=*/true)) continue;
-        decision.broken.push_back({dependent.display_name, dependent.version, text});
+        decision.broken.push_back({dependent.name, dependent.version, text});
       }
     }
   }

@@ -31,7 +31,7 @@ ExportReport run_export(const ExportOptions& options, PlanObserver& observer) {
     fetch::FetchOptions index = request.index;
     index.cache_dir = plan.cache_root;
     fetch::CurlGlobal curl;
-    fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
+    fetch::CurlTransport transport(curl, value_or_throw(fetch::curl_options_from_env()));
     fetch::CredentialResolver credentials(fetch::process_env());
     LocateStats stats;
     const TagRanking ranking(pep::supported_tags(plan.target.interpreter.tag_env));

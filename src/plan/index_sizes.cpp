@@ -65,7 +65,7 @@ std::vector<std::optional<std::uint64_t>> index_sizes(const std::vector<SizeQuer
   std::vector<fetch::ArtifactRequest> requests;
   for (std::size_t i : missing) requests.push_back(queries[i].request);
   fetch::CurlGlobal curl;
-  fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
+  fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env().path});
   fetch::CredentialResolver credentials(fetch::process_env());
   fetch::ProgressObserver quiet;
   auto pages = fetch::fetch_project_pages(requests, options, transport, credentials, quiet);

@@ -156,21 +156,25 @@ PlanRequest plan_request(const InstallOptions& options) {
           .exact = options.exact,
           .owner = options.owner,
           .layer = !options.layer.empty(),
+          .default_target = true,
           .overlay = true,
           .build = build_policy(options),
           .interpreter = std::nullopt,
           .index = fetch_options(options, {})};
 }
 
-/// Creates the virtual environment of a target planned against its base interpreter.
-Target create_venv_target(const Target& planned, const env::ProbeOptions& probe, InstallObserver& observer) {
+/// Creates the virtual environment of a target planned against its base interpreter; `created`
+/// receives the line that says so (not when another install made it while this one waited for
+/// the lock).
+Target create_venv_target(const Target& planned, const env::ProbeOptions& probe, std::string& created) {
   auto venv = value_or_throw(env::create_venv(planned.root, planned.interpreter));
-  if (venv.created)  // not when another install made it while this one waited for the lock
-    observer.on_phase(
-        fmt::format("Created environment {} (Python {})", venv.dir.string(), planned.interpreter.version));
+  if (venv.created)
+    created =
+        fmt::format("Created environment {} (Python {})", venv.dir.string(), planned.interpreter.version);
   Target target;
   target.interpreter = value_or_throw(env::probe_interpreter(venv.python.string(), probe));
   target.root = venv.dir;
+  target.source = planned.source;
   return with_scheme(std::move(target), false);
 }
 
@@ -213,8 +217,14 @@ class NewEnvironment {
     kept_ = std::move(now);
     armed_ = true;
   }
+  /// The line saying the environment was made: said only once it stays (keep()).
+  std::string created;
   /// Something is about to be committed: the environment stays, whatever happens next.
-  void keep() { armed_ = false; }
+  void keep(InstallObserver& observer) {
+    armed_ = false;
+    if (!created.empty()) observer.on_phase(created);
+    created.clear();
+  }
 
  private:
   fs::path root_;
@@ -233,7 +243,7 @@ env::EnvLock lock_environment(Plan& plan, const InstallOptions& options, Install
       {.timeout = std::nullopt, .on_wait = [&](std::string_view line) { observer.on_phase(line); }}));
   if (!plan.target.exists) {
     new_environment.locked();
-    plan.target = create_venv_target(plan.target, plan.probe, observer);
+    plan.target = create_venv_target(plan.target, plan.probe, new_environment.created);
   }
   auto recovered = value_or_throw(wheel::recover(plan.target.root / ".strata"));
   for (const auto& name : recovered.completed)
@@ -250,13 +260,19 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
   if (overlay.migrated > 0)
     observer.on_phase(fmt::format("Owner {}: takes over {} recorded for {} by an older strata", plan.owner,
                                   packages(overlay.migrated), plan.legacy_owner));
-  for (const auto& problem : overlay.installed.problems) observer.on_warning(problem);
-  for (const auto& warning : overlay.decisions.warnings) observer.on_warning(warning);
+  // Every warning, also in the --json document: the front half's (a stale lock) and the overlay's.
+  std::vector<std::string> warnings = plan.warnings;
+  auto warn = [&](const std::string& line) {
+    observer.on_warning(line);
+    warnings.push_back(line);
+  };
+  for (const auto& problem : overlay.installed.problems) warn(problem);
+  for (const auto& warning : overlay.decisions.warnings) warn(warning);
   for (const auto& d : overlay.decisions.decisions)
     if (d.action == Action::replace)  // a conflict's line says it already
       for (const auto& b : d.broken)
-        observer.on_warning(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name,
-                                        d.version.str(), b.name, b.version, b.requirement));
+        warn(fmt::format("replacing {} with {} breaks {} {} (requires {})", d.name, d.version.str(), b.name,
+                         b.version, b.requirement));
   for (const auto& d : overlay.decisions.decisions)
     if (d.local_build) observer.on_phase(fmt::format("{}: {}", d.name, d.reason));
   InstallReport report;
@@ -267,7 +283,7 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
   (options.keep_removed ? report.kept_removed : report.removed) = overlay.removed.size();
   report.json = {{"lock", plan.files.lock.string()},       {"format", lock::format_name(plan.lock.format)},
                  {"lock_version", plan.lock.lock_version}, {"owner", plan.owner},
-                 {"target", to_json(plan.target)},         {"selection", lock::to_json(plan.selection)},
+                 {"target", to_json(plan.target)},         {"selection", selection_json(plan)},
                  {"plan", to_json(overlay.decisions)},     {"dry_run", options.dry_run}};
   nlohmann::json removed = nlohmann::json::array();
   for (const auto& entry : overlay.removed)
@@ -277,6 +293,7 @@ InstallReport planned_report(const Plan& plan, const InstallOptions& options, In
                        {"reason", "no longer in the lock"}});
   report.json["plan"]["removed"] = std::move(removed);
   if (plan.fresh) report.json["content_hash_fresh"] = *plan.fresh;
+  report.json["warnings"] = warnings;
   return report;
 }
 
@@ -1143,7 +1160,7 @@ InstallReport run_install(const InstallOptions& options, InstallObserver& observ
   // The last point an interrupt stops at: a commit that began finishes (each wheel's is journaled,
   // and the rest of the commit is renames), so the environment ends as it was or complete.
   value_or_throw(util::check_interrupted());
-  new_environment.keep();
+  new_environment.keep(observer);
   nlohmann::json results = commit(plan, staged, observer, report);
   for (auto& removed : remove_unlocked(plan, options, observer, report))
     results.push_back(std::move(removed));

@@ -8,9 +8,11 @@
 #include <fmt/format.h>
 
 #include "env/cache_dir.hpp"
+#include "env/default_target.hpp"
 #include "env/venv.hpp"
 #include "fetch/curl_transport.hpp"
 #include "lock/content_hash.hpp"
+#include "lock/json.hpp"
 #include "lock/project.hpp"
 #include "pep/tags.hpp"
 #include "plan/locate.hpp"
@@ -152,14 +154,29 @@ Target resolve_target(const PlanRequest& request, const env::ProbeOptions& probe
     target.root = request.env;
     target.exists = false;
     target.described = true;  // nothing to run: bytecode by a host interpreter of its X.Y
+    target.source = "--env";
     target.platform = "(the base image)";
     return with_scheme(std::move(target), false);
   }
+  std::string env_dir = request.env;
+  target.source = described                     ? "--python-version/--platform"
+                  : !request.env.empty()        ? "--env"
+                  : !request.prefix.empty()     ? "--prefix"
+                  : !request.target_dir.empty() ? "--target"
+                                                : "--python";
+  if (request.default_target && !described && request.env.empty() && request.python.empty() &&
+      request.prefix.empty() && request.target_dir.empty()) {
+    env::DefaultTarget chosen = env::default_target();
+    env_dir = chosen.env.string();
+    target.source = chosen.source;
+  }
   if (described) {
+    std::string source = target.source;
     target = resolve_described(request);
+    target.source = source;
     if (request.prefix.empty() && request.target_dir.empty()) return target;
-  } else if (!request.env.empty()) {
-    fs::path dir = fs::absolute(request.env);
+  } else if (!env_dir.empty()) {
+    fs::path dir = fs::absolute(env_dir);
     if (!env::is_venv(dir)) {
       // Nothing is written yet: plan against the base interpreter, with nothing installed; the
       // venv is created once the plan has no problems (install's create_venv_target).
@@ -288,7 +305,7 @@ void locate(const PlanRequest& request, Plan& plan, const TagRanking& ranking, P
           fmt::format("{}: --find-links {} ignored (not a directory)", plan.files.lock.string(), link));
   }
   fetch::CurlGlobal curl;
-  fetch::CurlTransport transport(curl, {.ca_file = fetch::ca_file_from_env()});
+  fetch::CurlTransport transport(curl, value_or_throw(fetch::curl_options_from_env()));
   fetch::CredentialResolver credentials(fetch::process_env());
   LocateStats stats;
   value_or_throw(locate_hashed_artifacts(plan.selection.packages, plan.lock, options, transport, credentials,
@@ -320,6 +337,8 @@ Target with_scheme(Target target, bool prefix) {
 
 nlohmann::json to_json(const Target& target) {
   nlohmann::json out = {{"python", target.interpreter.executable.string()},
+                        {"real_python", target.interpreter.real_executable.string()},
+                        {"source", target.source},
                         {"version", target.interpreter.version},
                         {"root", target.root.string()},
                         {"purelib", target.scheme.purelib.string()},
@@ -390,8 +409,39 @@ Overlay decide_overlay(const Plan& plan, env::InstalledSet installed, env::Ledge
   return o;
 }
 
-Plan prepare(const PlanRequest& request, PlanObserver& observer) {
+namespace {
+
+/// Passes lines on and keeps the warnings (Plan::warnings, for --json documents).
+class RecordingObserver final : public PlanObserver {
+ public:
+  RecordingObserver(PlanObserver& next, std::vector<std::string>& warnings)
+      : next_(next), warnings_(warnings) {}
+  void on_phase(std::string_view line) override { next_.on_phase(line); }
+  void on_warning(std::string_view line) override {
+    warnings_.emplace_back(line);
+    next_.on_warning(line);
+  }
+
+ private:
+  PlanObserver& next_;
+  std::vector<std::string>& warnings_;
+};
+
+}  // namespace
+
+nlohmann::json selection_json(const Plan& plan) {
+  nlohmann::json out = lock::to_json(plan.selection);
+  std::set<std::string> planned;
+  for (const auto& c : plan.choices.chosen) planned.insert(c.package->name);
+  for (const auto& b : plan.choices.builds) planned.insert(b.package->name);
+  for (auto& package : out["packages"])
+    package["installable"] = planned.contains(package.value("name", std::string()));
+  return out;
+}
+
+Plan prepare(const PlanRequest& request, PlanObserver& outer) {
   Plan plan;
+  RecordingObserver observer(outer, plan.warnings);
   // Read the lock.
   plan.files = value_or_throw(lock::find_lock(request.lock));
   plan.lock = value_or_throw(lock::load_lock(plan.files.lock));
@@ -401,6 +451,10 @@ Plan prepare(const PlanRequest& request, PlanObserver& observer) {
   plan.cache_root = value_or_throw(env::cache_root(request.cache_dir));
   plan.probe.cache_dir = env::interpreter_cache_dir(plan.cache_root);
   plan.target = resolve_target(request, plan.probe);
+  if (plan.target.source == "VIRTUAL_ENV" || plan.target.source == "./.venv" || plan.target.source == "PATH")
+    observer.on_phase(
+        env::describe({plan.target.source == "PATH" ? fs::path() : plan.target.root, plan.target.source},
+                      plan.target.interpreter));
   if (plan.target.described)
     observer.on_phase(fmt::format("Target {} {} on {} (described: no interpreter is run)",
                                   plan.target.interpreter.implementation, plan.target.interpreter.version,

@@ -48,6 +48,9 @@ struct PlanRequest {
   bool exact = false;                 ///< an installed local build (2.5.1+cu124) is not the locked 2.5.1
   std::string owner;                  ///< --owner NAME ("" = the lock's project, see env/ledger.hpp)
   bool layer = false;                 ///< --layer: `lock` must be a layer manifest (its owner: the layer)
+  /// Without --env, --python and --prefix: $VIRTUAL_ENV, else ./.venv, else python3 on PATH
+  /// (env/default_target.hpp), said on a phase line; false: python3 on PATH.
+  bool default_target = false;
   bool overlay = true;  ///< false: no owner, the environment is not read and nothing is decided (fetch)
   BuildPolicy build;    ///< what to do with packages the lock has only as source
   /// A target computed rather than probed (`strata image`: read from the base image's files): used
@@ -71,6 +74,8 @@ struct Target {
   std::string platform;  ///< the --platform text of a described target ("(the host)" without one)
   /// Where installs stage their files ("" = root/.strata): `strata image` stages outside the target.
   std::filesystem::path state_dir;
+  /// What chose it: "--env", "--python", "--prefix", or without them "VIRTUAL_ENV", "./.venv", "PATH".
+  std::string source;
 };
 
 /// Whether `spec` describes a target (any of its flags given).
@@ -98,7 +103,8 @@ struct Plan {
 
   lock::LockFiles files;
   lock::Lock lock;
-  std::optional<bool> fresh;  ///< Poetry: whether the content-hash matches pyproject.toml
+  std::optional<bool> fresh;          ///< Poetry: whether the content-hash matches pyproject.toml
+  std::vector<std::string> warnings;  ///< what prepare() told the observer's on_warning (a stale lock, …)
   std::filesystem::path cache_root;
   env::ProbeOptions probe;
   Target target;
@@ -159,5 +165,9 @@ Target with_scheme(Target target, bool prefix);
 /// {"python", "version", "root", "purelib", "exists", "described"} (and for a described target
 /// "implementation" and "platform") for reports.
 nlohmann::json to_json(const Target& target);
+/// The selection as lock::to_json gives it, each package's "installable" true only when the plan
+/// installs it (a chosen wheel or a build): a package left out of the plan (no wheel for the
+/// target, the project itself without --install-project) is false.
+nlohmann::json selection_json(const Plan& plan);
 
 }  // namespace strata::plan

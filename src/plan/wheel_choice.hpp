@@ -34,9 +34,15 @@ struct WheelChoice {
   long rank = 0;             ///< rank of its best tag
 };
 
+/// What a package's locked files are for, in a few words, not a list of names:
+/// "40 wheels for cp38–cp311, pp38, pp39 on manylinux (aarch64, x86_64), macOS, Windows; an sdist".
+/// Interpreters as ranges per implementation (cp, pp, then py and others), abi3 wheels as "cp39+
+/// abi3", platforms by family with Linux architectures, then sdists and other files counted.
+std::string summarise_files(const std::vector<std::string>& filenames);
+
 /// Picks the compatible wheel whose best tag ranks highest; ties go to the higher build tag,
-/// then to lock order. No compatible wheel is a check error naming the package, the files in
-/// the lock and the target's most preferred tags.
+/// then to lock order. No compatible wheel is a check error naming the package, what the locked
+/// files are for (summarise_files) and the target's most preferred tag; callers add what to do.
 Result<WheelChoice> choose_wheel(const lock::Package& package, const TagRanking& ranking);
 
 }  // namespace strata::plan

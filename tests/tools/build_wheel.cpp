@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   options.interpreter = *interpreter;
   fetch::CurlGlobal curl;
   fetch::CurlOptions curl_options;
-  curl_options.ca_file = fetch::ca_file_from_env();
+  curl_options.ca_file = fetch::ca_file_from_env().path;
   fetch::CurlTransport transport(curl, curl_options);
   fetch::CredentialResolver credentials(fetch::process_env());
   build::Builder builder(options, transport, credentials);
