@@ -1,5 +1,5 @@
 """Errors that say what to do (issue 15), each from a real run of the command that provokes it:
-no lock in a directory, a TLS failure, the environment chosen without a target, subcommand help,
+no lock in a directory, a lock strata does not read, a TLS failure, the environment chosen without a target, subcommand help,
 one spelling of names, "no wheel matches" summarised, and --json's plan and warnings."""
 
 import json
@@ -29,6 +29,33 @@ def test_no_lock_in_a_directory_names_its_absolute_path_and_how_to_make_one(tmp_
                         "`pipenv lock`"):
             assert command in message, (command, message)
     assert not (tmp_path / "env").exists() and not (tmp_path / "out").exists()
+
+
+# conda-lock's and pixi's locks: files strata does not read, named and detected by neither name nor content.
+FOREIGN_LOCKS = {
+    "conda-lock.yml": "version: 1\nmetadata:\n  platforms: [linux-64]\npackage:\n- name: six\n  version: 1.16.0\n",
+    "pixi.lock": "version: 5\nenvironments:\n  default:\n    channels:\n    - url: https://conda.anaconda.org/conda-forge/\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN_LOCKS))
+def test_a_lock_strata_does_not_read_names_the_formats_and_the_export_command(tmp_path, name):
+    lock = tmp_path / name
+    lock.write_text(FOREIGN_LOCKS[name])
+    for argv in (["install", lock, "--env", tmp_path / "env", "--python", PYTHON],
+                 ["plan", lock, "--out", tmp_path / "out", "--python", PYTHON],
+                 ["fetch", lock, "--python", PYTHON]):
+        r = strata("--json", *argv, "--cache-dir", tmp_path / "cache", check=False)
+        assert r.returncode == 2, (argv, r.stderr)
+        message = json.loads(r.stdout)["error"]["message"]
+        assert message.startswith(f"{lock}: not a lock strata reads ("), message
+        for reads in ("uv.lock (`uv lock`)", "poetry.lock with its pyproject.toml (`poetry lock`)", "pdm.lock",
+                      "Pipfile.lock", "hashed requirements*.txt (`pip-compile --generate-hashes`"):
+            assert reads in message, (reads, message)
+        # The command that converts a lock into one strata reads.
+        converts = "pylock.toml / pylock.*.toml (`uv export --format pylock.toml -o pylock.toml`, `pdm export -f pylock`)"
+        assert converts in message, message
+    assert not any((tmp_path / d).exists() for d in ("env", "out", "cache"))
 
 
 # ---- TLS: a loopback HTTPS server whose certificate a test CA, made here, signed ---------------
