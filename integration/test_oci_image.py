@@ -38,7 +38,7 @@ import zipfile
 
 import pytest
 
-from images import ROOT_ONLY, base_archive, dockerd  # noqa: F401
+from images import ROOT_ONLY, base_archive, buildah, dockerd  # noqa: F401
 from release import require_release_binary
 from support import (IMAGE_WHEELS, LOOPBACK_WHEELS, SUMMARY, image_lock_dir, image_requirements, image_wheel_dir,
                      pinned_wheel_dir, strata, tiny_base)
@@ -224,6 +224,14 @@ def test_docker_runs_the_image(first, dockerd, tmp_path):  # noqa: F811
     out = dockerd.out("run", "--rm", "--network", "none", "localhost/strata-oci:app", "python", "-c",
                       "import attrs, iniconfig, six, sys; print(sys.prefix, six.__version__, attrs.__version__)")
     assert out == "/opt/venv 1.16.0 24.2.0"
+
+
+def test_buildah_runs_the_image(first, buildah):  # noqa: F811
+    """A second engine, reading the OCI layout directly (no conversion): buildah pulls it into a
+    private storage and runs the venv's python (chroot isolation)."""
+    out = buildah.run(f"oci:{first['out']}:app", "/opt/venv/bin/python", "-c",
+                      "import attrs, iniconfig, six, sys; print(sys.prefix, six.__version__, attrs.__version__)")
+    assert out.stdout.strip() == "/opt/venv 1.16.0 24.2.0", out.stderr
 
 
 # ---- bad input ----
