@@ -73,9 +73,23 @@ def source_hash():
     return h.hexdigest()[:20]
 
 
-def release_binary():
-    """The static strata of this source tree (built when its hash is new; the old ones are removed)."""
-    bins = release_cache() / "bin"
+def aarch64_unavailable():
+    """Why `scripts/release.sh --arch aarch64` cannot run here, or None."""
+    why = release_unavailable()
+    if why:
+        return why
+    for tool in ("aarch64-linux-gnu-g++", "qemu-aarch64-static"):
+        if not shutil.which(tool):
+            return f"{tool} is missing (STRATA_SETUP_AARCH64=1 scripts/setup.sh installs it)"
+    if not pathlib.Path("/usr/lib/aarch64-linux-gnu/libssl.a").is_file():
+        return "no arm64 static libraries (STRATA_SETUP_AARCH64=1 scripts/setup.sh installs them)"
+    return None
+
+
+def release_binary(arch="x86_64"):
+    """The static strata of this source tree for `arch` (built when its hash is new; the old ones
+    of that arch are removed)."""
+    bins = release_cache() / ("bin" if arch == "x86_64" else f"bin-{arch}")
     bins.mkdir(exist_ok=True)
     key = source_hash()
     binary = bins / key / "strata"
@@ -87,8 +101,8 @@ def release_binary():
                     shutil.rmtree(old, ignore_errors=True)
             out = bins / f"{key}.partial"
             shutil.rmtree(out, ignore_errors=True)
-            proc = subprocess.run([SOURCE / "scripts" / "release.sh", out], capture_output=True, text=True,
-                                  timeout=3600)
+            proc = subprocess.run([SOURCE / "scripts" / "release.sh", "--arch", arch, out], capture_output=True,
+                                  text=True, timeout=3600)
             assert proc.returncode == 0, f"scripts/release.sh failed\n{proc.stdout}\n{proc.stderr[-6000:]}"
             os.replace(out, bins / key)
     return binary

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Builds the release binary: OUT/strata, one fully static executable for linux x86_64 that runs on
-# any Linux of that architecture (glibc of any version, musl, or no libc at all: FROM scratch).
+# Builds the release binary: OUT/strata, one fully static executable for linux x86_64 (or, with
+# --arch aarch64, cross-compiled for linux aarch64) that runs on any Linux of that architecture
+# (glibc of any version, musl, or no libc at all: FROM scratch).
 #
-#   scripts/release.sh OUT
+#   scripts/release.sh [--arch x86_64|aarch64] OUT
+#
+# aarch64: Debian's cross toolchain (g++-aarch64-linux-gnu) with the arm64 static libraries of the
+# same Debian packages (dpkg --add-architecture arm64; libssl-dev:arm64 and the others: scripts/
+# setup.sh installs them with STRATA_SETUP_AARCH64=1), curl, libarchive and libfmt cross-built from
+# the same source packages; the binary is checked by running it under qemu-aarch64-static.
 #
 # How: everything is linked with -static against glibc's, libstdc++'s and Debian's static
 # libraries (libssl.a, libcrypto.a, libz.a, libdeflate.a, libbz2.a, liblzma.a, libnghttp2.a, libcares.a).
@@ -17,7 +23,8 @@
 #               fetch::system_ca_file, or STRATA_CA_FILE / SSL_CERT_FILE).
 #   libarchive: zip, tar and pax with gzip, bzip2 and xz; no XML, ICU, iconv, ACL, xattr, crypto.
 # They are built once into ~/.cache/strata-release/deps-<key> (the key covers curl's and
-# libarchive's Debian source versions, this script's configure lines and the compiler; libfmt's
+# libarchive's Debian source versions, this script's configure lines, the compiler and the
+# architecture; libfmt's
 # stamp names its version), so later runs only build strata itself, in build-release/ of the
 # checkout: incrementally, with the normal build's compile lines and ccache's base_dir set to the
 # checkout, so that a source a normal build (or another clone) compiled before is served by
@@ -28,7 +35,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-[ $# = 1 ] || { echo "usage: scripts/release.sh OUT" >&2; exit 2; }
+arch=x86_64
+if [ "${1:-}" = --arch ]; then
+  arch=${2:-}
+  shift 2 || true
+fi
+[ $# = 1 ] && { [ "$arch" = x86_64 ] || [ "$arch" = aarch64 ]; } ||
+  { echo "usage: scripts/release.sh [--arch x86_64|aarch64] OUT" >&2; exit 2; }
 out=$1
 # OUT is a directory (made when missing); only OUT/strata in it is written (replaced by a rename).
 if [ -e "$out" ] && [ ! -d "$out" ] || [ -d "$out/strata" ]; then
@@ -36,6 +49,24 @@ if [ -e "$out" ] && [ ! -d "$out" ] || [ -d "$out/strata" ]; then
   exit 2
 fi
 [ "$(uname -m)" = x86_64 ] || { echo "release.sh: builds on x86_64 only (this is $(uname -m))" >&2; exit 2; }
+# The compilers and what configure and CMake are told of the target.
+cc=gcc cxx=g++ ar=ar strip=strip host=() cmake_cross=() run=()
+if [ "$arch" = aarch64 ]; then
+  triple=aarch64-linux-gnu
+  cc=$triple-gcc cxx=$triple-g++ ar=$triple-ar strip=$triple-strip host=(--host=$triple) run=(qemu-aarch64-static)
+  for tool in "$cxx" qemu-aarch64-static; do
+    command -v "$tool" >/dev/null || { echo "release.sh: $tool is missing (STRATA_SETUP_AARCH64=1 scripts/setup.sh)" >&2; exit 2; }
+  done
+  for lib in ssl crypto z deflate zstd bz2 lzma nghttp2 cares; do
+    [ -f "/usr/lib/$triple/lib$lib.a" ] ||
+      { echo "release.sh: /usr/lib/$triple/lib$lib.a is missing (STRATA_SETUP_AARCH64=1 scripts/setup.sh)" >&2; exit 2; }
+  done
+  # The header-only packages' CMake files are the host's (the same headers); the libraries are the
+  # cross linker's, found in /usr/lib/aarch64-linux-gnu by name.
+  cmake_cross=(-DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_C_COMPILER="$cc"
+    -DCMAKE_CXX_COMPILER="$cxx" -Dfmt_DIR=/usr/lib/x86_64-linux-gnu/cmake/fmt
+    -Dspdlog_DIR=/usr/lib/x86_64-linux-gnu/cmake/spdlog)
+fi
 cache=${STRATA_RELEASE_CACHE:-$HOME/.cache/strata-release}
 jobs=${STRATA_RELEASE_JOBS:-2}
 mkdir -p "$cache/src" "$out"
@@ -77,8 +108,12 @@ fetch_source() {
 curl_dsc=$(fetch_source curl)
 archive_dsc=$(fetch_source libarchive)
 fmt_dsc=$(fetch_source fmtlib)
+# (x86_64's key is the one of the builds before --arch existed: their caches stay good.)
+arch_key=()
+[ "$arch" = x86_64 ] || arch_key=("$arch")
 key=$(printf '%s\n' "$(basename "$curl_dsc")" "$(basename "$archive_dsc")" "$cflags" \
-  "${curl_configure[*]}" "${archive_configure[*]}" "$(gcc -dumpfullversion)" | sha256sum | cut -c1-16)
+  "${curl_configure[*]}" "${archive_configure[*]}" "$("$cc" -dumpfullversion)" "${arch_key[@]}" |
+  sha256sum | cut -c1-16)
 prefix=$cache/deps-$key
 
 # Unpacks a .dsc (Debian's patches applied), runs PREPARE (a command line, e.g. autoreconf as
@@ -93,8 +128,8 @@ build_dep() {
   rm -rf "$cache/work"
   mkdir -p "$cache/work"
   dpkg-source --no-check -x "$dsc" "$work" >/dev/null
-  (cd "$work" && eval "$prepare" >"$work.log" 2>&1 && CFLAGS="$cflags" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" \
-    ./configure -q --prefix="$prefix" "$@" >>"$work.log" 2>&1 \
+  (cd "$work" && eval "$prepare" >"$work.log" 2>&1 && CC="$cc" AR="$ar" CFLAGS="$cflags" \
+    PKG_CONFIG_PATH="$prefix/lib/pkgconfig" ./configure -q --prefix="$prefix" "${host[@]}" "$@" >>"$work.log" 2>&1 \
     && eval "$targets" >>"$work.log" 2>&1) || {
     echo "release.sh: building $name failed; the log: $work.log" >&2
     tail -20 "$work.log" >&2
@@ -117,11 +152,11 @@ if [ ! -f "$fmt_stamp" ]; then
   rm -rf "$cache/work" && mkdir -p "$cache/work" "$prefix/lib"
   dpkg-source --no-check -x "$fmt_dsc" "$cache/work/fmt" >/dev/null
   for f in format os; do
-    g++ -std=c++17 -O2 -ffunction-sections -fdata-sections -DFMT_SHARED -DFMT_LIB_EXPORT \
+    "$cxx" -std=c++17 -O2 -ffunction-sections -fdata-sections -DFMT_SHARED -DFMT_LIB_EXPORT \
       -I"$cache/work/fmt/include" -c "$cache/work/fmt/src/$f.cc" -o "$cache/work/$f.o"
   done
   rm -f "$prefix/lib/libfmt.a"
-  ar rcs "$prefix/lib/libfmt.a" "$cache/work/format.o" "$cache/work/os.o"
+  "$ar" rcs "$prefix/lib/libfmt.a" "$cache/work/format.o" "$cache/work/os.o"
   rm -rf "$cache/work"
   touch "$fmt_stamp"
 fi
@@ -132,16 +167,17 @@ deps_done=$SECONDS
 # sections dropped and no symbols or debug information written (-s: the link is faster too).
 # No tests.
 build=$root/build-release
+[ "$arch" = x86_64 ] || build=$root/build-release-$arch
 mkdir -p "$build"
 exec 9>"$build/.lock"
 flock 9
 export CCACHE_BASEDIR=$root
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_WERROR=ON -DSTRATA_BUILD_TESTS=OFF \
   -DSTRATA_STATIC=ON -DSTRATA_STATIC_PREFIX="$prefix" -DSTRATA_COMMIT="${STRATA_COMMIT:-}" \
-  -DCMAKE_EXE_LINKER_FLAGS="-Wl,--gc-sections -s" >/dev/null
+  -DCMAKE_EXE_LINKER_FLAGS="-Wl,--gc-sections -s" "${cmake_cross[@]}" >/dev/null
 cmake --build "$build" --target strata -j"$jobs" 2>&1 | grep -v "^\[" >&2 || true
 [ -x "$build/strata" ] || { echo "release.sh: the build failed" >&2; exit 1; }
-strip --strip-all -o "$out/strata.tmp" "$build/strata"
+"$strip" --strip-all -o "$out/strata.tmp" "$build/strata"
 mv "$out/strata.tmp" "$out/strata"
 
 # It must be static: no interpreter, no needed libraries.
@@ -150,7 +186,7 @@ if readelf -l "$out/strata" | grep -q INTERP || readelf -d "$out/strata" | grep 
   readelf -d "$out/strata" >&2
   exit 1
 fi
-"$out/strata" --version >/dev/null
+"${run[@]}" "$out/strata" --version >/dev/null
 echo "release: $out/strata ($(stat -c %s "$out/strata") bytes, $(du -h "$out/strata" | cut -f1)); dependencies $((deps_done - started)) s, strata $((SECONDS - deps_done)) s"
 file "$out/strata"
 ldd "$out/strata" 2>&1 || true

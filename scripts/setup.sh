@@ -3,6 +3,9 @@
 # Idempotent: when every package is present it changes nothing (and runs no apt-get update).
 #   scripts/setup.sh            the build, the tests and their tools (.testenv)
 #   scripts/setup.sh --release  only what scripts/release.sh needs (dockerfiles/strata.Dockerfile)
+# STRATA_SETUP_AARCH64=1 adds what `scripts/release.sh --arch aarch64` needs (opt-in: its cold
+# cross build of strata takes long): Debian's cross toolchain, qemu-user-static to run the result,
+# and the arm64 static libraries (dpkg --add-architecture arm64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +64,16 @@ if ! grep -qsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sour
 fi
 
 [ "$mode" = release ] && packages=("${release_packages[@]}")
+if [ "${STRATA_SETUP_AARCH64:-}" = 1 ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    "${sudo_cmd[@]}" dpkg --add-architecture arm64
+    need_update=1
+  fi
+  packages+=(g++-aarch64-linux-gnu qemu-user-static)
+  for p in libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libbz2-dev liblzma-dev libnghttp2-dev libc-ares-dev; do
+    packages+=("$p:arm64")
+  done
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
