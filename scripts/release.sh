@@ -115,6 +115,9 @@ key=$(printf '%s\n' "$(basename "$curl_dsc")" "$(basename "$archive_dsc")" "$cfl
   "${curl_configure[*]}" "${archive_configure[*]}" "$("$cc" -dumpfullversion)" "${arch_key[@]}" |
   sha256sum | cut -c1-16)
 prefix=$cache/deps-$key
+# The cross build's libcurl headers are those built here (Debian's libcurl4-openssl-dev puts them in
+# /usr/include/x86_64-linux-gnu, which the cross compiler does not read): the same source version.
+[ "$arch" = x86_64 ] || cmake_cross+=(-DCMAKE_CXX_FLAGS="-isystem $prefix/include")
 
 # Unpacks a .dsc (Debian's patches applied), runs PREPARE (a command line, e.g. autoreconf as
 # Debian's own build does when its patches touch configure.ac), configure with the arguments after
