@@ -146,6 +146,28 @@ def six_wheel_dir(python="/usr/bin/python3"):
     return d
 
 
+def record_hash(data):
+    """A RECORD file's hash field for `data` (bytes)."""
+    import base64
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def write_wheel(path, name, files, version="1.0"):
+    """A pure-Python py3-none-any wheel at `path`: `files` (archive path -> bytes or str), then
+    METADATA, WHEEL and the RECORD of them all."""
+    import zipfile
+    info = f"{name}-{version}.dist-info"
+    files = {p: d.encode() if isinstance(d, str) else d for p, d in files.items()}
+    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+        z.writestr(f"{info}/RECORD", record)
+    return path
+
+
 def pip_env():
     """The environment for pip: only the files and indexes a test names (this machine sets
     PIP_FIND_LINKS)."""

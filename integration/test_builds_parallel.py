@@ -6,18 +6,15 @@ when that build ran while the download was still waiting; two directory builds e
 /meet/ for the other, so they "met" only when they ran at the same time. The build backend is a
 small in-tree one (backend-path) that asks the server and writes a wheel."""
 
-import base64
 import hashlib
-import io
 import json
 import sys
 import tarfile
 import urllib.request
-import zipfile
 
 import pytest
 
-from support import SERVER_LIFETIME, Servers, free_port, strata
+from support import SERVER_LIFETIME, Servers, free_port, strata, write_wheel
 
 PY = "/usr/bin/python3"
 HERE = __import__("pathlib").Path(__file__).parent
@@ -74,22 +71,6 @@ def tree(root, name, url):
     return root
 
 
-def plain_wheel(path, name):
-    info = f"{name}-1.0.dist-info"
-    files = {f"{name}/__init__.py": "", f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
-             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(f"{p},{record_hash(text)},{len(text)}\n" for p, text in files.items()) + f"{info}/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as z:
-        for p, text in files.items():
-            z.writestr(p, text)
-        z.writestr(f"{info}/RECORD", record)
-
-
-def record_hash(text):
-    digest = hashlib.sha256(text.encode()).digest()
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def sha256(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -123,7 +104,7 @@ def install(lock, tmp_path, *extra):
 def test_an_sdist_builds_while_a_wheel_still_downloads(server, tmp_path):
     base, plain, files = server
     wheel = files / "gated-1.0-py3-none-any.whl"
-    plain_wheel(wheel, "gated")
+    write_wheel(wheel, "gated", {"gated/__init__.py": ""})
     src = tree(tmp_path / "src" / "opener-1.0", "opener", f"{base}/open/{wheel.name}")
     sdist = files / "opener-1.0.tar.gz"
     with tarfile.open(sdist, "w:gz") as tar:

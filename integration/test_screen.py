@@ -8,7 +8,7 @@ from /gate/ and waits there until the test opens the gate (or never), so the tes
 download is running, not after guessing a time. The other wheels are real ones from PyPI (attrs,
 six, iniconfig; pinned)."""
 
-import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -19,11 +19,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-import zipfile
 
 import pytest
 
-from support import (LOOPBACK_WHEELS, SERVER_LIFETIME, STRATA, SUMMARY, Servers, free_port,
+from support import (LOOPBACK_WHEELS, SERVER_LIFETIME, STRATA, SUMMARY, Servers, free_port, write_wheel,
                      pinned_wheel_dir, relative_files, strata)
 
 PY = "/usr/bin/python3"
@@ -32,20 +31,35 @@ DEADLINE = 60  # seconds any one wait of this module may take before the test fa
 STOPPED_WITHIN = 10  # seconds from the signal to strata's exit
 
 
-def record_hash(data):
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+@contextlib.contextmanager
+def strata_process(argv, **popen):
+    """strata `argv` started (stdin closed; stdout and stderr text pipes unless `popen` says
+    otherwise) and killed if it still runs when the block ends."""
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, **popen}
+    proc = subprocess.Popen([STRATA, *map(str, argv)], stdin=subprocess.DEVNULL, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
-def small_wheel(path, name):
-    info = f"{name}-1.0.dist-info"
-    files = {f"{name}/__init__.py": b"VALUE = 1\n",
-             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
-             f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as z:
-        for p, d in files.items():
-            z.writestr(p, d)
-        z.writestr(f"{info}/RECORD", record)
+def wait_until(proc, ready, never):
+    """Until ready() holds, with strata still running; `never` is the failure message."""
+    deadline = time.monotonic() + DEADLINE
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, never
+        time.sleep(0.02)
+
+
+def stop(proc, sig):
+    """Sends `sig`; (stdout, stderr, seconds from the signal to the exit)."""
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=DEADLINE)
+    return out, err, time.monotonic() - sent
 
 
 def sha256(path):
@@ -84,7 +98,7 @@ def write_lock(directory, base, files, names, gated=None):
             entries.append((name, version, f"{base}/ok/{file}", file, LOOPBACK_WHEELS[file]))
     if gated:
         wheel = files / f"{gated}-1.0-py3-none-any.whl"
-        small_wheel(wheel, gated)
+        write_wheel(wheel, gated, {f"{gated}/__init__.py": "VALUE = 1\n"})
         entries.append((gated, "1.0", f"{base}/gate/{wheel.name}", wheel.name, sha256(wheel)))
     for name, version, url, file, digest in entries:
         body += (f'[[packages]]\nname = "{name}"\nversion = "{version}"\n'
@@ -236,19 +250,10 @@ def interrupt_mid_install(server, tmp_path, sig, gated):
     base, files = server
     env, cache = tmp_path / "env", tmp_path / "cache"
     lock = write_lock(tmp_path / "app", base, files, {"six", "attrs", "iniconfig"}, gated=gated)
-    proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(env), "--python", PY, "--cache-dir",
-                             str(cache), "--owner", "app", "--json"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with strata_process(["install", lock, "--env", env, "--python", PY, "--cache-dir", cache, "--owner", "app",
+                         "--json"]) as proc:
         wait_for_request(base, f"/gate/{gated}-1.0-py3-none-any.whl")
-        sent = time.monotonic()
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=DEADLINE)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        out, err, took = stop(proc, sig)
     return proc.returncode, err, json.loads(out), took
 
 
@@ -317,24 +322,11 @@ def test_sigterm_kills_a_running_build(tmp_path):
     lock.mkdir()
     (lock / "pylock.toml").write_text('lock-version = "1.0"\ncreated-by = "test_screen"\n[[packages]]\n'
                                       'name = "slow"\nversion = "1.0"\ndirectory = { path = "../slow" }\n')
-    proc = subprocess.Popen([STRATA, "install", str(lock), "--env", str(tmp_path / "env"), "--python", PY,
-                             "--cache-dir", str(tmp_path / "cache")],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + DEADLINE
-        while not pid_file.exists():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the build never started"
-            time.sleep(0.05)
+    with strata_process(["install", lock, "--env", tmp_path / "env", "--python", PY, "--cache-dir",
+                         tmp_path / "cache"]) as proc:
+        wait_until(proc, pid_file.exists, "the build never started")
         build_pid = int(pid_file.read_text())
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=DEADLINE)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _, err, took = stop(proc, signal.SIGTERM)
     assert proc.returncode == 130 and "interrupted; nothing was half-installed" in err, err
     assert took < STOPPED_WITHIN, took
     # The build's process went with strata (it ran in a group of its own, which SIGTERM to strata
@@ -348,19 +340,6 @@ def test_sigterm_kills_a_running_build(tmp_path):
 
 # ---- an interrupt during the unpacking and during the commit --------------------------------------
 
-def made_wheel(path, name, modules=1):
-    """A wheel of `modules` small modules (small_wheel's layout), made here."""
-    info = f"{name}-1.0.dist-info"
-    files = {f"{name}/m{i}.py": f"VALUE = {i}\n".encode() for i in range(modules)}
-    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    record = "".join(f"{p},{record_hash(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
-    with zipfile.ZipFile(path, "w") as z:
-        for p, d in files.items():
-            z.writestr(p, d)
-        z.writestr(f"{info}/RECORD", record)
-
-
 def find_links_lock(directory, wheels):
     """A pylock.toml of `wheels` (name -> modules), made into directory/wheels; their locked URLs are a
     closed port, so they are installed with --find-links and --offline."""
@@ -368,7 +347,7 @@ def find_links_lock(directory, wheels):
     body = 'lock-version = "1.0"\ncreated-by = "test_screen"\n'
     for name, modules in wheels.items():
         wheel = directory / "wheels" / f"{name}-1.0-py3-none-any.whl"
-        made_wheel(wheel, name, modules)
+        write_wheel(wheel, name, {f"{name}/m{i}.py": f"VALUE = {i}\n" for i in range(modules)})
         body += (f'[[packages]]\nname = "{name}"\nversion = "1.0"\nwheels = [{{ name = "{wheel.name}", '
                  f'url = "http://127.0.0.1:9/{wheel.name}", hashes = {{ sha256 = "{sha256(wheel)}" }} }}]\n')
     (directory / "pylock.toml").write_text(body)
@@ -392,12 +371,10 @@ def test_an_interrupt_during_the_commit_lets_it_finish(tmp_path):
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ: the smallest pipe, one page
     report = tmp_path / "report.json"
-    with open(report, "wb") as stdout:
-        proc = subprocess.Popen([STRATA, "-v", "--json", "install", str(lock), "--env", str(env), "--cache-dir",
-                                 str(tmp_path / "cache"), "--find-links", str(wheels), "--offline", "--no-compile"],
-                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=write_end)
-    os.close(write_end)
-    try:
+    with open(report, "wb") as stdout, strata_process(
+            ["-v", "--json", "install", lock, "--env", env, "--cache-dir", tmp_path / "cache", "--find-links", wheels,
+             "--offline", "--no-compile"], stdout=stdout, stderr=write_end, text=False) as proc:
+        os.close(write_end)
         deadline = time.monotonic() + DEADLINE
         err = b""
         while b"\n+ " not in err:  # the commit began (only paced by the text; nothing asserted of it)
@@ -424,11 +401,7 @@ def test_an_interrupt_during_the_commit_lets_it_finish(tmp_path):
         while select.select([read_end], [], [], DEADLINE)[0] and (chunk := os.read(read_end, 65536)):
             err += chunk
         proc.wait(timeout=DEADLINE)
-    finally:
-        os.close(read_end)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    os.close(read_end)
     assert proc.returncode == 130, err.decode()
     assert "interrupted; nothing was half-installed" in err.decode()
     doc = json.loads(report.read_text())
@@ -448,25 +421,13 @@ def test_an_interrupt_during_the_unpacking_leaves_the_environment_as_it_was(tmp_
     env, cache = tmp_path / "env", tmp_path / "cache"
     strata("venv", env, "--python", PY)
     before = tree(env)
-    proc = subprocess.Popen([STRATA, "--json", "install", str(lock), "--env", str(env), "--cache-dir", str(cache),
-                             "--find-links", str(wheels), "--offline"],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + DEADLINE
+    with strata_process(["--json", "install", lock, "--env", env, "--cache-dir", cache, "--find-links", wheels,
+                         "--offline"]) as proc:
         # The unpacking began: its tree is being written into the cache.
-        while not ((cache / "unpacked").is_dir() and any((cache / "unpacked").iterdir())):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the unpacking never began"
-            time.sleep(0.01)
+        wait_until(proc, lambda: (cache / "unpacked").is_dir() and any((cache / "unpacked").iterdir()),
+                   "the unpacking never began")
         committed = dist_infos(env)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=DEADLINE)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        out, err, took = stop(proc, signal.SIGINT)
     assert not [n for n in committed if n.startswith(("big-", "small-"))], committed  # not yet committing
     assert proc.returncode == 130, err
     assert "interrupted; nothing was half-installed" in err
